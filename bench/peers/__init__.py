@@ -1,0 +1,1 @@
+"""Peer implementations used by the side-by-side benchmark."""

@@ -1,0 +1,379 @@
+"""Compile a workflow spec into a checked, runnable graph, reporting every problem at once."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+from pydantic import BaseModel, ValidationError
+
+from runtime.errors import ItemError, Problem, SpecError
+from runtime.expressions import check_expression, check_template, is_template
+from runtime.nodes import NodeParams, NodeType, get_node_type, node_types
+from runtime.spec import InputField, NodeSpec, WorkflowSpec
+
+
+@dataclass(slots=True)
+class CompiledNode:
+    """A node ready to run: its spec, type, parsed params and where each branch leads."""
+
+    spec: NodeSpec
+    type: NodeType
+    params: NodeParams
+    branches: list[str]
+    next: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+
+@dataclass(slots=True)
+class Workflow:
+    """A compiled workflow: a networkx graph plus node instances.
+
+    Attributes:
+        spec: the source spec.
+        version: its version in the store, once saved.
+        graph: a MultiDiGraph, one edge per branch (attribute ``branch``).
+        nodes: compiled nodes by id.
+        trigger: the trigger node's id.
+        warnings: problems that do not block running (e.g. an unguarded sensitive action).
+    """
+
+    spec: WorkflowSpec
+    graph: nx.MultiDiGraph
+    nodes: dict[str, CompiledNode]
+    trigger: str
+    warnings: list[Problem]
+    version: int | None = None
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    def next_node(self, node_id: str, branch: str | None) -> str | None:
+        """Where ``branch`` of ``node_id`` leads, or None for an end."""
+        node = self.nodes[node_id]
+        if branch is None:
+            return None
+        return node.next.get(branch)
+
+    def validate_item(self, item: Any) -> dict[str, Any]:
+        """Check an item against the input schema; fill defaults; convert CSV strings.
+
+        Raises:
+            ItemError: naming every field that is missing or of the wrong type.
+        """
+        return validate_item(self.spec, item)
+
+
+def _close(name: str, options: list[str]) -> str:
+    match = difflib.get_close_matches(name, options, n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _params_problems(node: NodeSpec, ntype: NodeType) -> tuple[NodeParams | None, list[Problem]]:
+    try:
+        params = ntype.Params.model_validate(node.params)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(x) for x in err["loc"]) or None
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                known = list(ntype.Params.model_fields)
+                msg = f"unknown parameter for {ntype.type_name}{_close(str(err['loc'][-1]), known)}"
+            elif err["type"] == "missing":
+                desc = ntype.Params.model_fields[str(err["loc"][0])].description or ""
+                msg = f"required parameter is missing ({desc})" if desc else "required parameter is missing"
+            problems.append(Problem(message=msg, node=node.id, field=f"params.{loc}" if loc else None))
+        return None, problems
+    return params, []
+
+
+def _strings(value: Any):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, BaseModel):
+        yield from _strings(value.model_dump())
+
+
+def _expression_problems(node_id: str, params: NodeParams, node_ids: set[str]) -> list[Problem]:
+    problems = []
+    for name, finfo in type(params).model_fields.items():
+        extra = finfo.json_schema_extra if isinstance(finfo.json_schema_extra, dict) else {}
+        value = getattr(params, name)
+        if extra.get("expression"):
+            msg = check_expression(value, node_ids)
+            if msg:
+                problems.append(Problem(message=msg, node=node_id, field=f"params.{name}"))
+        elif extra.get("template"):
+            for text in _strings(value):
+                if is_template(text):
+                    msg = check_template(text, node_ids)
+                    if msg:
+                        problems.append(Problem(message=msg, node=node_id, field=f"params.{name}"))
+    return problems
+
+
+def check(spec: WorkflowSpec) -> tuple[Workflow | None, list[Problem]]:
+    """Run every check; return the workflow (None if there are errors) and all problems."""
+    problems: list[Problem] = []
+    nodes: dict[str, CompiledNode] = {}
+    ids = [n.id for n in spec.nodes]
+    node_ids = set(ids)
+    seen: set[str] = set()
+    for nid in ids:
+        if nid in seen:
+            problems.append(Problem(message="duplicate node id; ids must be unique", node=nid))
+        seen.add(nid)
+    if not spec.nodes:
+        problems.append(Problem(message="the workflow has no nodes; add a trigger and an end"))
+
+    known_types = list(node_types())
+    for node in spec.nodes:
+        ntype = get_node_type(node.type)
+        if ntype is None:
+            problems.append(
+                Problem(
+                    message=f"unknown node type {node.type!r}{_close(node.type, known_types)}; "
+                    f"known types: {', '.join(known_types)}",
+                    node=node.id,
+                    field="type",
+                )
+            )
+            continue
+        params, pproblems = _params_problems(node, ntype)
+        problems += pproblems
+        if params is None:
+            continue
+        problems += [Problem(message=m, node=node.id) for m in ntype.check(params, node_ids)]
+        problems += _expression_problems(node.id, params, node_ids)
+        if node.sensitive and ntype.family in ("flow", "checkpoint"):
+            problems.append(
+                Problem(
+                    message="only actions can be marked sensitive",
+                    node=node.id,
+                    field="sensitive",
+                    severity="warning",
+                )
+            )
+        nodes.setdefault(node.id, CompiledNode(node, ntype, params, ntype.branches(params)))
+
+    triggers = [n.id for n in spec.nodes if n.type == "trigger"]
+    if len(triggers) != 1:
+        where = f" ({', '.join(triggers)})" if triggers else ""
+        problems.append(
+            Problem(message=f"a workflow needs exactly one trigger node, found {len(triggers)}{where}")
+        )
+    ends = [n.id for n in spec.nodes if n.type == "end"]
+    if spec.nodes and not ends:
+        problems.append(Problem(message="the workflow has no end node; add one"))
+
+    graph = nx.MultiDiGraph()
+    graph.add_nodes_from(node_ids)
+    for i, edge in enumerate(spec.edges):
+        label = f"edge {edge.source} -> {edge.target}"
+        dangling = [x for x in (edge.source, edge.target) if x not in node_ids]
+        if dangling:
+            problems.append(
+                Problem(
+                    message=f"{label} refers to missing node(s) {', '.join(dangling)}"
+                    f"{_close(dangling[0], list(node_ids))}",
+                    node=edge.source if edge.source in node_ids else None,
+                    field=f"edges[{i}]",
+                )
+            )
+            continue
+        if edge.target in triggers:
+            problems.append(Problem(message=f"{label}: nothing may lead into the trigger", node=edge.source))
+        src = nodes.get(edge.source)
+        if src is None:
+            continue  # the source node already has a problem
+        branch = edge.branch
+        if branch is None:
+            if len(src.branches) == 1:
+                branch = src.branches[0]
+            elif not src.branches:
+                problems.append(
+                    Problem(message=f"{label}: an {src.type.type_name} node has no way out", node=src.id)
+                )
+                continue
+            else:
+                problems.append(
+                    Problem(
+                        message=f"{label} needs a branch: one of {', '.join(src.branches)}",
+                        node=src.id,
+                        field=f"edges[{i}]",
+                    )
+                )
+                continue
+        if branch not in src.branches:
+            allowed = ", ".join(src.branches) or "none"
+            problems.append(
+                Problem(
+                    message=f"{label}: {src.type.type_name} has no branch {branch!r}; "
+                    f"its branches: {allowed}",
+                    node=src.id,
+                    field=f"edges[{i}]",
+                )
+            )
+            continue
+        if branch in src.next:
+            problems.append(
+                Problem(
+                    message=f"branch {branch!r} leads to both {src.next[branch]} and {edge.target}; "
+                    "a branch leads to exactly one node",
+                    node=src.id,
+                )
+            )
+            continue
+        src.next[branch] = edge.target
+        graph.add_edge(edge.source, edge.target, key=branch, branch=branch)
+
+    for node in nodes.values():
+        missing = [b for b in node.branches if b not in node.next]
+        if missing:
+            problems.append(
+                Problem(
+                    message=f"branch(es) {', '.join(missing)} lead nowhere; connect each to a node "
+                    "(an end node if the run should stop there)",
+                    node=node.id,
+                )
+            )
+
+    warnings: list[Problem] = []
+    if len(triggers) == 1 and triggers[0] in node_ids:
+        start = triggers[0]
+        reachable = nx.descendants(graph, start) | {start}
+        for nid in ids:
+            if nid not in reachable:
+                problems.append(Problem(message="unreachable from the trigger; connect it or remove it", node=nid))
+        if ends:
+            can_finish = set(ends)
+            for end in ends:
+                can_finish |= nx.ancestors(graph, end)
+            stuck = [nid for nid in ids if nid in reachable and nid not in can_finish]
+            if stuck:
+                problems.append(
+                    Problem(
+                        message=f"node(s) {', '.join(stuck)} can never reach an end node "
+                        "(a loop with no exit?); give the loop a branch that leaves it",
+                        node=stuck[0],
+                    )
+                )
+        warnings += _unguarded_sensitive(graph, nodes, start)
+
+    errors = [p for p in problems if p.severity == "error"]
+    warnings += [p for p in problems if p.severity == "warning"]
+    if errors:
+        return None, errors + warnings
+    wf = Workflow(spec=spec, graph=graph, nodes=nodes, trigger=triggers[0], warnings=warnings)
+    return wf, warnings
+
+
+def _unguarded_sensitive(
+    graph: nx.MultiDiGraph, nodes: dict[str, CompiledNode], start: str
+) -> list[Problem]:
+    sensitive = [n for n in nodes.values() if n.spec.sensitive]
+    if not sensitive:
+        return []
+    human = {n.id for n in nodes.values() if n.type.human}
+    unguarded = graph.subgraph([n for n in graph.nodes if n not in human])
+    out = []
+    for node in sensitive:
+        if start in unguarded and node.id in unguarded and nx.has_path(unguarded, start, node.id):
+            path = nx.shortest_path(unguarded, start, node.id)
+            out.append(
+                Problem(
+                    message="sensitive action reachable without a human checkpoint "
+                    f"(path: {' -> '.join(path)}); put an approval before it",
+                    node=node.id,
+                    severity="warning",
+                )
+            )
+    return out
+
+
+def compile_workflow(spec: WorkflowSpec, *, strict: bool = False) -> Workflow:
+    """Compile a spec, raising on any error (and, with strict, on any warning).
+
+    Raises:
+        SpecError: listing every problem with its node id.
+    """
+    wf, problems = check(spec)
+    if wf is None or (strict and problems):
+        raise SpecError(problems, workflow_id=spec.id)
+    return wf
+
+
+# ---------------------------------------------------------------- items
+
+_PY_TYPES = {
+    "string": (str,),
+    "number": (int, float),
+    "integer": (int,),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+}
+
+
+def _coerce(name: str, spec: InputField, value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, str) and spec.type in ("number", "integer", "boolean"):
+        text = value.strip()
+        try:
+            if spec.type == "number":
+                return float(text), None
+            if spec.type == "integer":
+                return int(text), None
+        except ValueError:
+            return value, f"expected a {spec.type}, got {value!r}"
+        if text.lower() in ("true", "yes", "1"):
+            return True, None
+        if text.lower() in ("false", "no", "0"):
+            return False, None
+        return value, f"expected a boolean, got {value!r}"
+    ok = isinstance(value, _PY_TYPES[spec.type]) and not (
+        isinstance(value, bool) and spec.type in ("number", "integer")
+    )
+    if not ok:
+        return value, f"expected a {spec.type}, got {type(value).__name__} {value!r}"
+    return value, None
+
+
+def validate_item(spec: WorkflowSpec, item: Any) -> dict[str, Any]:
+    """See :meth:`Workflow.validate_item`."""
+    if not isinstance(item, dict):
+        raise ItemError(["an item must be a JSON object"], workflow_id=spec.id)
+    out = dict(item)
+    problems = []
+    for name, fspec in spec.input.items():
+        value = item.get(name)
+        if value is None or (value == "" and fspec.type != "string"):
+            if fspec.required:
+                problems.append(Problem(message="required field is missing", field=name))
+            out[name] = fspec.default
+            continue
+        value, msg = _coerce(name, fspec, value)
+        if msg:
+            problems.append(Problem(message=msg, field=name))
+            continue
+        if fspec.enum is not None and value not in fspec.enum:
+            problems.append(
+                Problem(message=f"{value!r} is not one of {', '.join(map(str, fspec.enum))}", field=name)
+            )
+            continue
+        out[name] = value
+    if problems:
+        raise ItemError(problems, workflow_id=spec.id)
+    return out

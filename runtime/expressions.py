@@ -1,0 +1,170 @@
+"""Templates (Jinja2, sandboxed) and conditions (simpleeval): parse early, evaluate safely."""
+
+from __future__ import annotations
+
+import ast
+import functools
+import re
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment
+from simpleeval import EvalWithCompoundTypes, InvalidExpression
+
+# The names a run's data offers to templates and conditions. Nothing else is implicit.
+DATA_NAMES = frozenset({"item", "steps", "review"})
+
+_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True)
+_SINGLE_EXPR = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}).)*)\}\}\s*$", re.DOTALL)
+
+_FUNCTIONS = {
+    "len": len,
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "round": round,
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "lower": lambda s: str(s).lower(),
+    "upper": lambda s: str(s).upper(),
+    "contains": lambda hay, needle: needle in (hay or ""),
+}
+
+
+class ExpressionError(ValueError):
+    """A template or condition that does not parse or does not evaluate."""
+
+
+def is_template(value: Any) -> bool:
+    """True when a string holds Jinja2 syntax."""
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile_template(source: str):
+    match = _SINGLE_EXPR.match(source)
+    if match:
+        # A value that is exactly one {{ expression }} keeps its type (numbers stay numbers).
+        return "expr", _env.compile_expression(match.group("expr").strip(), undefined_to_none=False)
+    return "text", _env.from_string(source)
+
+
+def check_template(source: str, node_ids: set[str] | None = None) -> str | None:
+    """The problem with a template, or None when it parses and uses only known names."""
+    try:
+        parsed = _env.parse(source)
+    except TemplateSyntaxError as exc:
+        return f"template syntax error: {exc.message} (line {exc.lineno}) in {source!r}"
+    unknown = meta.find_undeclared_variables(parsed) - DATA_NAMES
+    if unknown:
+        names = ", ".join(sorted(unknown))
+        return f"template uses unknown name(s) {names}; use item, steps or review"
+    if node_ids is not None:
+        for ref in _template_step_refs(parsed):
+            if ref not in node_ids:
+                return f"template refers to steps.{ref}, but there is no node {ref!r}"
+    return None
+
+
+def _template_step_refs(parsed: nodes.Template) -> set[str]:
+    refs = set()
+    for getattr_node in parsed.find_all(nodes.Getattr):
+        target = getattr_node.node
+        if isinstance(target, nodes.Name) and target.name == "steps":
+            refs.add(getattr_node.attr)
+    return refs
+
+
+def render(source: Any, data: dict[str, Any]) -> Any:
+    """Render a template against a run's data.
+
+    A plain (non-template) value is returned as it is; ``"{{ x }}"`` returns x's own type.
+
+    Raises:
+        ExpressionError: on an undefined name or attribute, or a sandbox violation.
+    """
+    if not is_template(source):
+        return source
+    try:
+        kind, compiled = _compile_template(source)
+        if kind == "expr":
+            return compiled(**data)
+        return compiled.render(**data)
+    except TemplateSyntaxError as exc:
+        raise ExpressionError(f"template syntax error: {exc.message}") from None
+    except UndefinedError as exc:
+        raise ExpressionError(f"template {source!r}: {exc.message}") from None
+    except SecurityError as exc:
+        raise ExpressionError(f"template {source!r} is not allowed: {exc}") from None
+    except Exception as exc:  # a template is user code: report, never crash the run
+        raise ExpressionError(f"template {source!r} failed: {type(exc).__name__}: {exc}") from None
+
+
+def render_values(value: Any, data: dict[str, Any]) -> Any:
+    """Render every template inside a nested structure of dicts, lists and strings."""
+    if isinstance(value, str):
+        return render(value, data)
+    if isinstance(value, dict):
+        return {k: render_values(v, data) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render_values(v, data) for v in value]
+    return value
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_expression(source: str) -> ast.AST:
+    try:
+        return EvalWithCompoundTypes.parse(source)
+    except SyntaxError as exc:
+        raise ExpressionError(f"expression syntax error in {source!r}: {exc.msg}") from None
+
+
+def check_expression(source: str, node_ids: set[str] | None = None) -> str | None:
+    """The problem with a condition, or None when it parses and uses only known names."""
+    if not isinstance(source, str) or not source.strip():
+        return "expression is empty"
+    try:
+        tree = _parse_expression(source)
+    except ExpressionError as exc:
+        return str(exc)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id not in DATA_NAMES and node.id not in _FUNCTIONS:
+            if node.id in ("True", "False", "None", "true", "false", "null"):
+                continue
+            return (
+                f"expression {source!r} uses unknown name {node.id!r}; "
+                "use item, steps, review or one of " + ", ".join(sorted(_FUNCTIONS))
+            )
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            return f"expression {source!r} may not use private attribute {node.attr!r}"
+        if (
+            node_ids is not None
+            and isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "steps"
+            and node.attr not in node_ids
+        ):
+            return f"expression {source!r} refers to steps.{node.attr}, but there is no such node"
+    return None
+
+
+def evaluate(source: str, data: dict[str, Any]) -> Any:
+    """Evaluate a condition against a run's data with simpleeval.
+
+    Raises:
+        ExpressionError: on unknown names, missing fields or operations simpleeval refuses.
+    """
+    names = {**data, "true": True, "false": False, "null": None}
+    evaluator = EvalWithCompoundTypes(names=names, functions=dict(_FUNCTIONS))
+    try:
+        return evaluator.eval(source, previously_parsed=_parse_expression(source))
+    except ExpressionError:
+        raise
+    except (InvalidExpression, KeyError, AttributeError, TypeError, ValueError) as exc:
+        detail = str(exc) or type(exc).__name__
+        raise ExpressionError(f"expression {source!r} failed: {detail}") from None
+    except Exception as exc:
+        raise ExpressionError(f"expression {source!r} failed: {type(exc).__name__}: {exc}") from None

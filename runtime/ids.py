@@ -1,0 +1,42 @@
+"""Identifier types and their generators."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import NewType
+
+WorkflowId = NewType("WorkflowId", str)
+NodeId = NewType("NodeId", str)
+RunId = NewType("RunId", str)
+ReviewId = NewType("ReviewId", str)
+UserName = NewType("UserName", str)
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
+
+
+def _b32(value: int, length: int) -> str:
+    out = []
+    for _ in range(length):
+        out.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(out))
+
+
+def new_id(prefix: str) -> str:
+    """A short, time-ordered, random id such as ``run_0j4k2m9x3q7z1c8v``.
+
+    48 bits of milliseconds then 32 random bits: sortable by creation time, unique
+    enough for one store, and short enough to type on the command line.
+    """
+    ms = int(time.time() * 1000) & ((1 << 48) - 1)
+    rnd = int.from_bytes(os.urandom(4), "big")
+    return f"{prefix}_{_b32((ms << 32) | rnd, 16)}"
+
+
+def new_run_id() -> RunId:
+    return RunId(new_id("run"))
+
+
+def new_review_id() -> ReviewId:
+    return ReviewId(new_id("rev"))

@@ -1,0 +1,155 @@
+"""The store's schema as an append-only list of migrations. Never edit one; append."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "initial schema",
+        """
+        CREATE TABLE workflows (
+            id VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            name VARCHAR NOT NULL,
+            digest VARCHAR NOT NULL,
+            spec JSON NOT NULL,
+            status VARCHAR NOT NULL,
+            message VARCHAR,
+            created_by VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (id, version)
+        );
+        CREATE TABLE runs (
+            id VARCHAR PRIMARY KEY,
+            workflow_id VARCHAR NOT NULL,
+            workflow_version INTEGER NOT NULL,
+            status VARCHAR NOT NULL,
+            current_node VARCHAR,
+            item JSON NOT NULL,
+            state JSON NOT NULL,
+            step_count INTEGER NOT NULL,
+            error VARCHAR,
+            result VARCHAR,
+            batch_id VARCHAR,
+            idempotency_key VARCHAR,
+            started_by VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP
+        );
+        CREATE TABLE reviews (
+            id VARCHAR PRIMARY KEY,
+            run_id VARCHAR NOT NULL,
+            workflow_id VARCHAR NOT NULL,
+            workflow_version INTEGER NOT NULL,
+            node_id VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            team VARCHAR,
+            assignee VARCHAR,
+            priority VARCHAR NOT NULL,
+            instructions VARCHAR,
+            note VARCHAR,
+            reason_codes VARCHAR[],
+            actions VARCHAR[],
+            form JSON,
+            display JSON,
+            context JSON,
+            visits INTEGER NOT NULL,
+            deadline TIMESTAMP,
+            on_timeout VARCHAR,
+            escalate_to VARCHAR,
+            escalated_from VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            decided_at TIMESTAMP,
+            decided_by VARCHAR,
+            action VARCHAR,
+            data JSON,
+            reason VARCHAR,
+            decision_note VARCHAR,
+            rating INTEGER
+        );
+        CREATE TABLE audit_events (
+            seq BIGINT NOT NULL,
+            occurred_at TIMESTAMP NOT NULL,
+            kind VARCHAR NOT NULL,
+            run_id VARCHAR,
+            review_id VARCHAR,
+            node_id VARCHAR,
+            actor VARCHAR,
+            data JSON,
+            prev_hash BLOB NOT NULL,
+            hash BLOB NOT NULL
+        );
+        CREATE TABLE feedback (
+            id VARCHAR PRIMARY KEY,
+            run_id VARCHAR NOT NULL,
+            review_id VARCHAR,
+            workflow_id VARCHAR NOT NULL,
+            checkpoint_id VARCHAR NOT NULL,
+            node_id VARCHAR,
+            path VARCHAR,
+            input JSON,
+            ai_output JSON,
+            human_output JSON,
+            reviewer VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,
+            reason VARCHAR,
+            note VARCHAR,
+            rating INTEGER,
+            model VARCHAR,
+            model_version VARCHAR,
+            created_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE records (
+            table_name VARCHAR NOT NULL,
+            key VARCHAR NOT NULL,
+            value JSON,
+            deleted BOOLEAN NOT NULL DEFAULT false,
+            run_id VARCHAR,
+            node_id VARCHAR,
+            idempotency_key VARCHAR,
+            updated_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (table_name, key)
+        );
+        CREATE TABLE outbox (
+            id VARCHAR PRIMARY KEY,
+            run_id VARCHAR,
+            node_id VARCHAR,
+            channel VARCHAR NOT NULL,
+            recipient VARCHAR,
+            subject VARCHAR,
+            body VARCHAR,
+            status VARCHAR NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error VARCHAR,
+            idempotency_key VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            sent_at TIMESTAMP
+        );
+        CREATE TABLE users (
+            name VARCHAR PRIMARY KEY,
+            display_name VARCHAR,
+            password_hash VARCHAR,
+            roles VARCHAR[] NOT NULL,
+            teams VARCHAR[] NOT NULL,
+            token_hash VARCHAR,
+            disabled BOOLEAN NOT NULL DEFAULT false,
+            created_at TIMESTAMP NOT NULL
+        );
+        CREATE VIEW steps AS
+            SELECT run_id, seq, occurred_at, node_id,
+                   data->>'type' AS node_type,
+                   data->>'branch' AS branch,
+                   CAST(data->>'step' AS INTEGER) AS step,
+                   data->'output' AS output
+            FROM audit_events WHERE kind IN ('step', 'audit');
+        CREATE VIEW decisions AS
+            SELECT id AS review_id, run_id, workflow_id, workflow_version, node_id, kind, team,
+                   priority, action, decided_by, decided_at, data, reason,
+                   decision_note AS note, rating, created_at AS requested_at,
+                   date_diff('millisecond', created_at, decided_at) / 1000.0
+                       AS seconds_to_decision
+            FROM reviews WHERE decided_at IS NOT NULL;
+        """,
+    ),
+]

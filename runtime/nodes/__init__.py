@@ -1,0 +1,79 @@
+"""The node registry: every module in this package registers its node type on import.
+
+Third-party node types register through the ``loopgate.nodes`` entry-point group, or by
+calling :func:`register` before compiling a workflow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from importlib.metadata import entry_points
+from typing import TypeVar
+
+from runtime.nodes.base import (
+    Continue,
+    Decision,
+    Fail,
+    FormField,
+    NodeParams,
+    NodeType,
+    Outcome,
+    PendingReview,
+    ReviewRequest,
+    RunContext,
+    Wait,
+)
+
+_T = TypeVar("_T", bound=type[NodeType])
+_REGISTRY: dict[str, NodeType] = {}
+_LOADED = False
+
+
+def register(cls: _T) -> _T:
+    """Class decorator: make a node type available under its ``type_name``."""
+    _REGISTRY[cls.type_name] = cls()
+    return cls
+
+
+def _load() -> None:
+    global _LOADED
+    if _LOADED:
+        return
+    _LOADED = True
+    for info in pkgutil.iter_modules(__path__):
+        if info.name != "base" and not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+    for ep in entry_points(group="loopgate.nodes"):
+        ep.load()
+
+
+def get_node_type(name: str) -> NodeType | None:
+    """The registered node type called ``name``, or None."""
+    _load()
+    return _REGISTRY.get(name)
+
+
+def node_types() -> dict[str, NodeType]:
+    """Every registered node type by name, in family then name order."""
+    _load()
+    order = {"flow": 0, "ai": 1, "checkpoint": 2, "action": 3}
+    return dict(sorted(_REGISTRY.items(), key=lambda kv: (order.get(kv[1].family, 9), kv[0])))
+
+
+__all__ = [
+    "Continue",
+    "Decision",
+    "Fail",
+    "FormField",
+    "NodeParams",
+    "NodeType",
+    "Outcome",
+    "PendingReview",
+    "ReviewRequest",
+    "RunContext",
+    "Wait",
+    "get_node_type",
+    "node_types",
+    "register",
+]

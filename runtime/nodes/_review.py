@@ -1,0 +1,179 @@
+"""What every human checkpoint shares: who reviews, priority, deadline, edits, escalation."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from runtime.errors import DecisionError
+from runtime.expressions import ExpressionError, render
+from runtime.nodes.base import (
+    Decision,
+    FormField,
+    NodeParams,
+    Priority,
+    ReviewRequest,
+    RunContext,
+    parse_duration,
+    template_field,
+)
+
+OnTimeout = Literal["timeout", "approve", "reject", "escalate"]
+
+
+class ReviewParams(NodeParams):
+    instructions: str = template_field("", description="What the reviewer should check (template).")
+    team: str | None = Field(None, description="The team whose queue gets the review.")
+    assignee: str | None = Field(None, description="One user who should decide it, if any.")
+    priority: Priority = Field("normal", description="Queue priority.")
+    deadline: str | None = Field(
+        None, description="How long the review may wait, e.g. 4h or 2d; empty for no deadline."
+    )
+    on_timeout: OnTimeout = Field(
+        "timeout",
+        description="At the deadline: take the timeout branch, decide by default, or escalate.",
+    )
+    escalate_to: str | None = Field(
+        None, description="Team that gets the review when it times out with on_timeout=escalate."
+    )
+
+    @field_validator("deadline")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value:
+            parse_duration(value)
+        return value or None
+
+
+def review_check(params: ReviewParams) -> list[str]:
+    """Cross-field problems of the shared review parameters."""
+    problems = []
+    if params.on_timeout == "escalate" and not params.escalate_to:
+        problems.append("on_timeout is escalate, so escalate_to must name a team")
+    if params.on_timeout != "timeout" and not params.deadline:
+        problems.append(f"on_timeout is {params.on_timeout}, but no deadline is set")
+    return problems
+
+
+def timeout_branch(params: ReviewParams) -> list[str]:
+    return ["timeout"] if params.deadline and params.on_timeout == "timeout" else []
+
+
+def make_request(
+    ctx: RunContext,
+    params: ReviewParams,
+    *,
+    kind: str,
+    actions: list[str],
+    reason_codes: list[str] | None = None,
+    form: list[FormField] | None = None,
+    note: str | None = None,
+    show: dict[str, Any] | None = None,
+) -> ReviewRequest:
+    """A review request with the shared fields filled from params and the run's data."""
+    try:
+        instructions = str(render(params.instructions, ctx.data) or "")
+    except ExpressionError as exc:
+        instructions = f"(instructions could not be rendered: {exc})"
+    deadline = ctx.now + parse_duration(params.deadline) if params.deadline else None
+    return ReviewRequest(
+        kind=kind,
+        actions=[*actions, "escalate"],
+        team=params.team,
+        assignee=params.assignee,
+        priority=params.priority,
+        instructions=instructions,
+        note=note,
+        reason_codes=reason_codes or [],
+        form=form or [],
+        show=show or {},
+        deadline=deadline,
+        on_timeout=params.on_timeout if deadline else None,
+        escalate_to=params.escalate_to,
+    )
+
+
+def read_path(ctx: RunContext, path: str) -> Any:
+    """The value at ``field`` (an item field) or ``node.field`` (a step output)."""
+    if "." in path:
+        node, _, key = path.partition(".")
+        return (ctx.steps.get(node) or {}).get(key)
+    return ctx.item.get(path)
+
+
+def edit_form(ctx: RunContext, editable: list[str]) -> list[FormField]:
+    """Form fields prefilled with the current values of the editable paths."""
+    fields = []
+    for path in editable:
+        value = read_path(ctx, path)
+        kind = "number" if isinstance(value, int | float) and not isinstance(value, bool) else (
+            "boolean" if isinstance(value, bool) else "string"
+        )
+        fields.append(FormField(name=path, type=kind, value=value))
+    return fields
+
+
+def apply_edits(ctx: RunContext, editable: list[str], data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Apply a reviewer's edits to the run's item and step outputs.
+
+    Returns:
+        One correction per changed value: ``{path, node, before, after}``.
+
+    Raises:
+        DecisionError: when data names a field the reviewer may not edit.
+    """
+    if not data:
+        raise DecisionError("edit needs --data with the changed fields, e.g. {\"amount\": 120}")
+    allowed = set(editable)
+    wrong = sorted(set(data) - allowed)
+    if wrong:
+        may = ", ".join(editable) if editable else "none"
+        raise DecisionError(f"field(s) {', '.join(wrong)} may not be edited here; editable: {may}")
+    corrections = []
+    for path, new in data.items():
+        before = copy.deepcopy(read_path(ctx, path))
+        if before == new:
+            continue
+        if "." in path:
+            node, _, key = path.partition(".")
+            ctx.steps.setdefault(node, {})[key] = new
+        else:
+            node = None
+            ctx.item[path] = new
+        corrections.append({"path": path, "node": node, "before": before, "after": new})
+    return corrections
+
+
+def check_reason(decision: Decision, reason_codes: list[str]) -> None:
+    """A rejection needs a reason from the node's list when it has one."""
+    if not reason_codes:
+        return
+    if not decision.reason:
+        raise DecisionError(f"reject needs --reason, one of: {', '.join(reason_codes)}")
+    if decision.reason not in reason_codes:
+        raise DecisionError(
+            f"reason {decision.reason!r} is not one of this checkpoint's: {', '.join(reason_codes)}"
+        )
+
+
+def decision_output(decision: Decision, by: str, **extra: Any) -> dict[str, Any]:
+    """The output a checkpoint leaves under steps.<id>: who decided what, and why."""
+    out = {
+        "action": decision.action,
+        "by": by,
+        "data": decision.data,
+        "reason": decision.reason,
+        "note": decision.note,
+    }
+    if decision.rating is not None:
+        out["rating"] = decision.rating
+    out.update(extra)
+    return out
+
+
+def refuse(action: str, review_kind: str, allowed: list[str]) -> DecisionError:
+    return DecisionError(
+        f"a {review_kind} review cannot take action {action!r}; use one of: {', '.join(allowed)}"
+    )

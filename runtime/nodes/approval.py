@@ -1,0 +1,82 @@
+"""`approval`: a person approves, rejects (with a reason code) or edits then approves."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from runtime.nodes import register
+from runtime.nodes._review import (
+    ReviewParams,
+    apply_edits,
+    check_reason,
+    decision_output,
+    edit_form,
+    make_request,
+    refuse,
+    review_check,
+    timeout_branch,
+)
+from runtime.nodes.base import Continue, Decision, NodeType, PendingReview, RunContext, Wait
+
+
+class ApprovalParams(ReviewParams):
+    reason_codes: list[str] = Field(
+        default_factory=list, description="Reasons a reviewer picks from when rejecting."
+    )
+    editable: list[str] = Field(
+        default_factory=list,
+        description="Fields the reviewer may change: item fields (amount) or step outputs "
+        "(intent.label).",
+    )
+
+
+@register
+class Approval(NodeType):
+    type_name = "approval"
+    family = "checkpoint"
+    title = "Approval"
+    description = "Stops for a person to approve, reject with a reason, or edit then approve."
+    Params = ApprovalParams
+    human = True
+
+    def branches(self, params: ApprovalParams) -> list[str]:
+        return ["approved", "rejected", *timeout_branch(params)]
+
+    def check(self, params: ApprovalParams, node_ids: set[str]) -> list[str]:
+        problems = review_check(params)
+        for path in params.editable:
+            node = path.partition(".")[0] if "." in path else None
+            if node and node not in node_ids:
+                problems.append(f"editable field {path!r} names no node {node!r}")
+        return problems
+
+    def run(self, ctx: RunContext, params: ApprovalParams) -> Wait:
+        actions = ["approve", "reject", *(["edit"] if params.editable else [])]
+        return Wait(
+            make_request(
+                ctx,
+                params,
+                kind=self.type_name,
+                actions=actions,
+                reason_codes=params.reason_codes,
+                form=edit_form(ctx, params.editable),
+            )
+        )
+
+    def resume(
+        self,
+        ctx: RunContext,
+        params: ApprovalParams,
+        review: PendingReview,
+        decision: Decision,
+        by: str,
+    ) -> Continue:
+        if decision.action == "approve":
+            return Continue("approved", decision_output(decision, by))
+        if decision.action == "reject":
+            check_reason(decision, params.reason_codes)
+            return Continue("rejected", decision_output(decision, by))
+        if decision.action == "edit" and params.editable:
+            corrections = apply_edits(ctx, params.editable, decision.data)
+            return Continue("approved", decision_output(decision, by, corrections=corrections))
+        raise refuse(decision.action, self.type_name, review.actions)

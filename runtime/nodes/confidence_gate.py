@@ -1,0 +1,140 @@
+"""`confidence_gate`: a person reviews only unsure AI output, plus a random audit sample."""
+
+from __future__ import annotations
+
+import hashlib
+
+from pydantic import Field
+
+from runtime.nodes import register
+from runtime.nodes._review import (
+    ReviewParams,
+    apply_edits,
+    check_reason,
+    decision_output,
+    edit_form,
+    make_request,
+    refuse,
+    review_check,
+    timeout_branch,
+)
+from runtime.nodes.base import (
+    Continue,
+    Decision,
+    Fail,
+    NodeType,
+    PendingReview,
+    RunContext,
+    Wait,
+    node_ref_field,
+)
+
+
+class ConfidenceGateParams(ReviewParams):
+    of: str = node_ref_field(description="The node whose confidence is checked, e.g. intent.")
+    threshold: float = Field(
+        ge=0.0, le=1.0, description="Outputs at or above this confidence pass without a person."
+    )
+    sample_rate: float = Field(
+        0.0, ge=0.0, le=1.0, description="Share of confident outputs sent to review anyway (audit)."
+    )
+    confidence_field: str = Field(
+        "confidence", description="The output field holding the confidence."
+    )
+    reason_codes: list[str] = Field(
+        default_factory=list, description="Reasons a reviewer picks from when rejecting."
+    )
+    editable: list[str] = Field(
+        default_factory=list,
+        description="Fields the reviewer may correct, e.g. intent.label (recorded as feedback).",
+    )
+
+
+def sampled_for_audit(run_id: str, node_id: str, visits: int, rate: float) -> bool:
+    """A reproducible coin flip per run and node: the same run is always sampled the same."""
+    if rate <= 0:
+        return False
+    digest = hashlib.blake2b(f"{run_id}/{node_id}/{visits}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < rate
+
+
+@register
+class ConfidenceGate(NodeType):
+    type_name = "confidence_gate"
+    family = "checkpoint"
+    title = "Confidence gate"
+    description = (
+        "Passes confident AI output; sends low-confidence output, and a random audit sample, "
+        "to a person."
+    )
+    Params = ConfidenceGateParams
+    human = True
+
+    def branches(self, params: ConfidenceGateParams) -> list[str]:
+        return ["pass", "rejected", *timeout_branch(params)]
+
+    def check(self, params: ConfidenceGateParams, node_ids: set[str]) -> list[str]:
+        problems = review_check(params)
+        if params.of not in node_ids:
+            problems.append(f"of names {params.of!r}, which is not a node of this workflow")
+        return problems
+
+    def run(self, ctx: RunContext, params: ConfidenceGateParams) -> Continue | Wait | Fail:
+        output = ctx.steps.get(params.of)
+        if not isinstance(output, dict) or params.confidence_field not in output:
+            return Fail(
+                f"no {params.confidence_field} from node {params.of!r}: "
+                "the gate must come after the node it checks"
+            )
+        try:
+            confidence = float(output[params.confidence_field])
+        except (TypeError, ValueError):
+            return Fail(f"{params.of}.{params.confidence_field} is not a number")
+        confident = confidence >= params.threshold
+        sampled = confident and sampled_for_audit(
+            ctx.run_id, ctx.node_id, ctx.visits, params.sample_rate
+        )
+        facts = {"confident": confident, "sampled": sampled, "confidence": confidence}
+        if confident and not sampled:
+            return Continue("pass", facts)
+        why = (
+            f"random audit sample ({params.sample_rate:.0%} of confident outputs)"
+            if sampled
+            else f"confidence {confidence:.2f} is below the threshold {params.threshold:.2f}"
+        )
+        actions = ["approve", "reject", *(["edit"] if params.editable else [])]
+        return Wait(
+            make_request(
+                ctx,
+                params,
+                kind=self.type_name,
+                actions=actions,
+                reason_codes=params.reason_codes,
+                form=edit_form(ctx, params.editable),
+                note=why,
+                show={"ai_output": output, "threshold": params.threshold, **facts},
+            )
+        )
+
+    def resume(
+        self,
+        ctx: RunContext,
+        params: ConfidenceGateParams,
+        review: PendingReview,
+        decision: Decision,
+        by: str,
+    ) -> Continue:
+        output = ctx.steps.get(params.of) or {}
+        confidence = output.get(params.confidence_field)
+        facts = {"confident": confidence is not None and confidence >= params.threshold,
+                 "confidence": confidence}
+        if decision.action == "approve":
+            return Continue("pass", {**facts, **decision_output(decision, by)})
+        if decision.action == "reject":
+            check_reason(decision, params.reason_codes)
+            return Continue("rejected", {**facts, **decision_output(decision, by)})
+        if decision.action == "edit" and params.editable:
+            corrections = apply_edits(ctx, params.editable, decision.data)
+            out = decision_output(decision, by, corrections=corrections)
+            return Continue("pass", {**facts, **out})
+        raise refuse(decision.action, self.type_name, review.actions)

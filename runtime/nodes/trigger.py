@@ -1,0 +1,17 @@
+"""`trigger`: where every run starts; the item enters here."""
+
+from __future__ import annotations
+
+from runtime.nodes import register
+from runtime.nodes.base import Continue, NodeParams, NodeType, RunContext
+
+
+@register
+class Trigger(NodeType):
+    type_name = "trigger"
+    family = "flow"
+    title = "Trigger"
+    description = "Where a run starts: an item from the CLI, the API, a batch file or a test run."
+
+    def run(self, ctx: RunContext, params: NodeParams) -> Continue:
+        return Continue("next", {})

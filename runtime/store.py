@@ -1,0 +1,688 @@
+"""The DuckDB store: the one class that owns every SQL statement."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa
+
+from runtime.errors import (
+    DatabaseLockedError,
+    NotFoundError,
+    ReviewNotPendingError,
+    StoreError,
+)
+from runtime.migrations import MIGRATIONS
+from runtime.nodes.base import utcnow
+
+GENESIS = b"\x00" * 32
+ExportKind = Literal["audit", "decisions", "feedback", "runs", "reviews"]
+ExportFormat = Literal["csv", "parquet", "jsonl"]
+
+RUN_COLUMNS = [
+    "id", "workflow_id", "workflow_version", "status", "current_node", "item", "state",
+    "step_count", "error", "result", "batch_id", "idempotency_key", "started_by",
+    "created_at", "updated_at", "finished_at",
+]
+REVIEW_COLUMNS = [
+    "id", "run_id", "workflow_id", "workflow_version", "node_id", "kind", "status", "team",
+    "assignee", "priority", "instructions", "note", "reason_codes", "actions", "form", "display",
+    "context", "visits", "deadline", "on_timeout", "escalate_to", "escalated_from", "created_at",
+]
+EVENT_COLUMNS = [
+    "seq", "occurred_at", "kind", "run_id", "review_id", "node_id", "actor", "data",
+    "prev_hash", "hash",
+]
+FEEDBACK_COLUMNS = [
+    "id", "run_id", "review_id", "workflow_id", "checkpoint_id", "node_id", "path", "input",
+    "ai_output", "human_output", "reviewer", "action", "reason", "note", "rating", "model",
+    "model_version", "created_at",
+]
+_JSON_COLUMNS = {"item", "state", "form", "display", "context", "data", "spec", "input",
+                 "ai_output", "human_output", "value"}
+_SMALL_BATCH = 12  # up to this many rows: one INSERT ... VALUES; above: one INSERT from Arrow
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON for the store (dates as ISO text)."""
+    return json.dumps(value, separators=(",", ":"), default=_json_default, ensure_ascii=False)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+@dataclass(slots=True)
+class Event:
+    """An audit event before it is chained and written."""
+
+    kind: str
+    run_id: str | None = None
+    review_id: str | None = None
+    node_id: str | None = None
+    actor: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    at: datetime | None = None
+
+
+@dataclass(slots=True)
+class WriteBatch:
+    """Everything one transaction writes. Runs are full rows (upserted by id)."""
+
+    runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reviews: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    feedback: list[dict[str, Any]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.runs or self.reviews or self.events or self.feedback)
+
+
+def chain_hash(prev: bytes, seq: int, at: datetime, kind: str, run_id: str | None,
+               review_id: str | None, node_id: str | None, actor: str | None,
+               data: str | None) -> bytes:
+    """The hash of one audit row: sha256 over the previous hash and the row's fields."""
+    body = dumps([seq, at.isoformat(), kind, run_id, review_id, node_id, actor, data])
+    return hashlib.sha256(prev + body.encode()).digest()
+
+
+_LOCK_RE = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
+
+
+class Store:
+    """A Loopgate database: one DuckDB file, opened by one process.
+
+    One connection; a cursor per thread for reads; writes serialised by a lock, each a
+    transaction. The audit chain's head lives in memory while the file is open (this
+    process holds the file's only write lock, so nobody else can append).
+    """
+
+    def __init__(self, path: str | Path, *, wait: float = 0.0, read_only: bool = False):
+        """Open (and create or migrate) the database file.
+
+        Args:
+            path: the file; ``:memory:`` for a throwaway store.
+            wait: seconds to keep retrying while another process holds the file.
+            read_only: open without the write lock (other readers allowed, no writers).
+
+        Raises:
+            DatabaseLockedError: another process holds the file (names it and its PID).
+            StoreError: the file is not a Loopgate database or is from a newer version.
+        """
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._con = self._connect(wait, read_only)
+        self._local = threading.local()
+        self._lock = threading.RLock()
+        self._w = self._con.cursor()
+        self.read_only = read_only
+        if not read_only:
+            self._migrate()
+        self._head_seq, self._head_hash = self._load_chain_head()
+
+    # ------------------------------------------------------------ connection
+
+    def _connect(self, wait: float, read_only: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + max(wait, 0.0)
+        while True:
+            try:
+                return duckdb.connect(self.path, read_only=read_only)
+            except duckdb.IOException as exc:
+                match = _LOCK_RE.search(str(exc))
+                if not match:
+                    raise StoreError(f"cannot open {self.path}: {exc}") from None
+                if time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                pid, exe = match.group("pid"), match.group("exe")
+                hint = " (a Loopgate server?)" if "python" in exe.lower() else ""
+                raise DatabaseLockedError(
+                    f"{self.path} is in use by process {pid} ({exe}){hint}; stop that process, "
+                    "or retry with --wait SECONDS"
+                ) from None
+            except duckdb.Error as exc:
+                raise StoreError(f"cannot open {self.path}: {exc}") from None
+
+    def close(self) -> None:
+        """Close the file (the write lock is released)."""
+        with self._lock:
+            with contextlib.suppress(Exception):
+                self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _cur(self) -> duckdb.DuckDBPyConnection:
+        cur = getattr(self._local, "cur", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cur = cur
+        return cur
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cur = self._cur().execute(sql, params)
+        names = [d[0] for d in cur.description]
+        out = []
+        for row in cur.fetchall():
+            rec = dict(zip(names, row, strict=True))
+            for key in _JSON_COLUMNS.intersection(rec):
+                if isinstance(rec[key], str):
+                    rec[key] = json.loads(rec[key])
+            out.append(rec)
+        return out
+
+    # ------------------------------------------------------------ migrations
+
+    def _migrate(self) -> None:
+        with self._lock:
+            w = self._w
+            w.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                "version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)"
+            )
+            current = w.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+            if current > len(MIGRATIONS):
+                raise StoreError(
+                    f"{self.path} has schema version {current}, newer than this Loopgate "
+                    f"({len(MIGRATIONS)}); upgrade Loopgate"
+                )
+            for version, (description, sql) in enumerate(MIGRATIONS, start=1):
+                if version <= current:
+                    continue
+                w.execute("BEGIN")
+                try:
+                    for statement in sql.split(";"):
+                        if statement.strip():
+                            w.execute(statement)
+                    w.execute(
+                        "INSERT INTO schema_version VALUES (?, ?, ?)", [version, description, utcnow()]
+                    )
+                    w.execute("COMMIT")
+                except Exception:
+                    w.execute("ROLLBACK")
+                    raise
+
+    def schema_version(self) -> int:
+        return self._cur().execute("SELECT max(version) FROM schema_version").fetchone()[0]
+
+    # ------------------------------------------------------------ transactions
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write transaction under the store's write lock; rolled back on any error."""
+        if self.read_only:
+            raise StoreError(f"{self.path} is open read-only")
+        with self._lock:
+            head = (self._head_seq, self._head_hash)
+            self._w.execute("BEGIN")
+            try:
+                yield self._w
+                self._w.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self._w.execute("ROLLBACK")
+                self._head_seq, self._head_hash = head
+                raise
+
+    def _insert(self, cur: duckdb.DuckDBPyConnection, table: str, columns: list[str],
+                rows: list[Sequence[Any]], verb: str = "INSERT") -> None:
+        if not rows:
+            return
+        cols = ", ".join(columns)
+        if len(rows) <= _SMALL_BATCH:
+            marks = "(" + ", ".join("?" * len(columns)) + ")"
+            sql = f"{verb} INTO {table} ({cols}) VALUES " + ", ".join([marks] * len(rows))
+            cur.execute(sql, [v for row in rows for v in row])
+            return
+        arrays = list(zip(*rows, strict=True))
+        frame = pa.table({c: list(a) for c, a in zip(columns, arrays, strict=True)})
+        cur.register("_lg_batch", frame)
+        try:
+            cur.execute(f"{verb} INTO {table} ({cols}) SELECT {cols} FROM _lg_batch")
+        finally:
+            cur.unregister("_lg_batch")
+
+    def write(self, cur: duckdb.DuckDBPyConnection, batch: WriteBatch) -> None:
+        """Write a batch inside an open transaction (see :meth:`transaction`)."""
+        if batch.runs:
+            rows = [[_cell(c, r.get(c)) for c in RUN_COLUMNS] for r in batch.runs.values()]
+            self._insert(cur, "runs", RUN_COLUMNS, rows, verb="INSERT OR REPLACE")
+        if batch.reviews:
+            rows = [[_cell(c, r.get(c)) for c in REVIEW_COLUMNS] for r in batch.reviews]
+            self._insert(cur, "reviews", REVIEW_COLUMNS, rows)
+        if batch.feedback:
+            rows = [[_cell(c, r.get(c)) for c in FEEDBACK_COLUMNS] for r in batch.feedback]
+            self._insert(cur, "feedback", FEEDBACK_COLUMNS, rows)
+        if batch.events:
+            self._insert(cur, "audit_events", EVENT_COLUMNS, self._chain(batch.events))
+
+    def commit(self, batch: WriteBatch) -> None:
+        """Write a batch in its own transaction."""
+        if batch:
+            with self.transaction() as cur:
+                self.write(cur, batch)
+
+    def _chain(self, events: list[Event]) -> list[list[Any]]:
+        rows = []
+        seq, prev = self._head_seq, self._head_hash
+        now = utcnow()
+        for ev in events:
+            seq += 1
+            at = ev.at or now
+            data = dumps(ev.data) if ev.data else None
+            digest = chain_hash(prev, seq, at, ev.kind, ev.run_id, ev.review_id, ev.node_id,
+                                ev.actor, data)
+            rows.append([seq, at, ev.kind, ev.run_id, ev.review_id, ev.node_id, ev.actor, data,
+                         prev, digest])
+            prev = digest
+        self._head_seq, self._head_hash = seq, prev
+        return rows
+
+    def _load_chain_head(self) -> tuple[int, bytes]:
+        row = self._cur().execute(
+            "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        return (row[0], bytes(row[1])) if row else (0, GENESIS)
+
+    def append_events(self, events: list[Event]) -> None:
+        """Append audit events in their own transaction."""
+        self.commit(WriteBatch(events=events))
+
+    # ------------------------------------------------------------ workflows
+
+    def save_workflow(self, spec_dict: dict[str, Any], *, digest: str, name: str, status: str,
+                      by: str | None, message: str | None) -> tuple[int, bool]:
+        """Store a workflow version unless the newest one has the same content and status.
+
+        Returns:
+            (version, created): the version number and whether a new row was written.
+        """
+        wid = spec_dict["id"]
+        with self.transaction() as cur:
+            row = cur.execute(
+                "SELECT version, digest, status FROM workflows WHERE id = ? "
+                "ORDER BY version DESC LIMIT 1", [wid]
+            ).fetchone()
+            if row and row[1] == digest and row[2] == status:
+                return row[0], False
+            version = (row[0] if row else 0) + 1
+            now = utcnow()
+            cur.execute(
+                "INSERT INTO workflows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [wid, version, name, digest, dumps(spec_dict), status, message, by, now],
+            )
+            self.write(cur, WriteBatch(events=[Event(
+                kind="workflow.saved", actor=by, at=now,
+                data={"workflow": wid, "version": version, "status": status, "message": message},
+            )]))
+        return version, True
+
+    def get_workflow(self, workflow_id: str, version: int | None = None) -> dict[str, Any]:
+        """A stored workflow version (the newest when version is None).
+
+        Raises:
+            NotFoundError: no such workflow or version.
+        """
+        if version is None:
+            rows = self._rows(
+                "SELECT * FROM workflows WHERE id = ? ORDER BY version DESC LIMIT 1", [workflow_id]
+            )
+        else:
+            rows = self._rows(
+                "SELECT * FROM workflows WHERE id = ? AND version = ?", [workflow_id, version]
+            )
+        if not rows:
+            what = f"workflow {workflow_id}" + (f" version {version}" if version else "")
+            raise NotFoundError(f"{what} is not in {self.path}; list them with `loopgate workflows`")
+        return rows[0]
+
+    def list_workflows(self) -> list[dict[str, Any]]:
+        """The newest version of every workflow, with its version count."""
+        return self._rows(
+            "SELECT id, name, version, status, created_at, created_by, message, versions FROM ("
+            " SELECT *, count(*) OVER (PARTITION BY id) AS versions,"
+            " row_number() OVER (PARTITION BY id ORDER BY version DESC) AS rn FROM workflows"
+            ") WHERE rn = 1 ORDER BY id"
+        )
+
+    def list_workflow_versions(self, workflow_id: str) -> list[dict[str, Any]]:
+        return self._rows(
+            "SELECT id, version, name, status, message, created_by, created_at, digest "
+            "FROM workflows WHERE id = ? ORDER BY version DESC", [workflow_id]
+        )
+
+    # ------------------------------------------------------------ runs
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        """One run. Raises NotFoundError naming the id."""
+        rows = self._rows("SELECT * FROM runs WHERE id = ?", [run_id])
+        if not rows:
+            raise NotFoundError(f"run {run_id} does not exist in {self.path}")
+        return rows[0]
+
+    def list_runs(self, *, status: str | None = None, workflow_id: str | None = None,
+                  limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        where, params = _where(status=status, workflow_id=workflow_id)
+        return self._rows(
+            "SELECT id, workflow_id, workflow_version, status, current_node, step_count, error, "
+            f"result, created_at, updated_at, finished_at FROM runs {where} "
+            "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", [*params, limit, offset]
+        )
+
+    def run_ids_by_status(self, status: str) -> list[str]:
+        return [r[0] for r in self._cur().execute(
+            "SELECT id FROM runs WHERE status = ? ORDER BY id", [status]).fetchall()]
+
+    def batch_runs(self, batch_id: str) -> dict[str, dict[str, Any]]:
+        """Runs already started for a batch, by idempotency key."""
+        rows = self._rows(
+            "SELECT idempotency_key, id, status, current_node FROM runs WHERE batch_id = ?", [batch_id]
+        )
+        return {r["idempotency_key"]: r for r in rows}
+
+    def run_events(self, run_id: str) -> list[dict[str, Any]]:
+        """A run's audit events in order (its steps, reviews and decisions)."""
+        return self._rows(
+            "SELECT seq, occurred_at, kind, review_id, node_id, actor, data FROM audit_events "
+            "WHERE run_id = ? ORDER BY seq", [run_id]
+        )
+
+    def count_runs(self) -> dict[str, int]:
+        return dict(self._cur().execute(
+            "SELECT status, count(*) FROM runs GROUP BY status").fetchall())
+
+    # ------------------------------------------------------------ reviews
+
+    def claim_review(self, cur: duckdb.DuckDBPyConnection, review_id: str, *, by: str,
+                     at: datetime, action: str, data: dict[str, Any] | None, reason: str | None,
+                     note: str | None, rating: int | None,
+                     status: str = "decided") -> dict[str, Any]:
+        """Mark a pending review decided, inside an open transaction; exactly one caller wins.
+
+        Raises:
+            ReviewNotPendingError: it was decided (says by whom and when) or expired.
+            NotFoundError: there is no such review.
+        """
+        row = cur.execute(
+            "UPDATE reviews SET status = ?, decided_by = ?, decided_at = ?, action = ?, data = ?, "
+            "reason = ?, decision_note = ?, rating = ? WHERE id = ? AND status = 'pending' "
+            "RETURNING run_id, workflow_id, workflow_version, node_id, kind, team, reason_codes, "
+            "form, actions, context, visits, created_at, priority, deadline",
+            [status, by, at, action, dumps(data) if data else None, reason, note, rating, review_id],
+        ).fetchone()
+        if row is None:
+            self._refuse_claim(cur, review_id)
+        names = ["run_id", "workflow_id", "workflow_version", "node_id", "kind", "team",
+                 "reason_codes", "form", "actions", "context", "visits", "created_at",
+                 "priority", "deadline"]
+        rec = dict(zip(names, row, strict=True))
+        rec["form"] = loads(rec["form"]) or []
+        rec["context"] = loads(rec["context"])
+        rec["id"] = review_id
+        return rec
+
+    def _refuse_claim(self, cur: duckdb.DuckDBPyConnection, review_id: str) -> None:
+        row = cur.execute(
+            "SELECT status, decided_by, decided_at FROM reviews WHERE id = ?", [review_id]
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(
+                f"review {review_id} does not exist; list pending ones with `loopgate reviews`"
+            )
+        at = row[2].isoformat(timespec="seconds") + "Z" if row[2] else None
+        raise ReviewNotPendingError(review_id, row[0], row[1], at)
+
+    def get_review(self, review_id: str) -> dict[str, Any]:
+        rows = self._rows("SELECT * FROM reviews WHERE id = ?", [review_id])
+        if not rows:
+            raise NotFoundError(
+                f"review {review_id} does not exist; list pending ones with `loopgate reviews`"
+            )
+        return rows[0]
+
+    def list_pending_reviews(self, *, team: str | None = None, teams: list[str] | None = None,
+                             workflow_id: str | None = None, assignee: str | None = None,
+                             priority: str | None = None, limit: int = 100,
+                             offset: int = 0) -> list[dict[str, Any]]:
+        """Pending reviews, most urgent and oldest first."""
+        where, params = _where(status="pending", team=team, workflow_id=workflow_id,
+                               assignee=assignee, priority=priority)
+        if teams is not None:
+            where += " AND (team IS NULL OR list_contains(?, team))"
+            params.append(teams)
+        return self._rows(
+            "SELECT id, run_id, workflow_id, workflow_version, node_id, kind, team, assignee, "
+            "priority, instructions, note, reason_codes, actions, form, display, context, visits, "
+            f"deadline, on_timeout, created_at, escalated_from FROM reviews {where} "
+            "ORDER BY CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 "
+            "ELSE 3 END, created_at, id LIMIT ? OFFSET ?", [*params, limit, offset]
+        )
+
+    def count_pending_reviews(self) -> int:
+        return self._cur().execute(
+            "SELECT count(*) FROM reviews WHERE status = 'pending'").fetchone()[0]
+
+    def due_reviews(self, now: datetime) -> list[dict[str, Any]]:
+        """Pending reviews whose deadline has passed."""
+        return self._rows(
+            "SELECT id, run_id, node_id, kind, team, on_timeout, escalate_to, deadline "
+            "FROM reviews WHERE status = 'pending' AND deadline IS NOT NULL AND deadline <= ? "
+            "ORDER BY deadline, id", [now]
+        )
+
+    def pending_review_for_run(self, run_id: str) -> dict[str, Any] | None:
+        rows = self._rows(
+            "SELECT id, node_id, team FROM reviews WHERE run_id = ? AND status = 'pending'", [run_id]
+        )
+        return rows[0] if rows else None
+
+    def cancel_reviews(self, cur: duckdb.DuckDBPyConnection, run_id: str, by: str,
+                       at: datetime) -> list[str]:
+        rows = cur.execute(
+            "UPDATE reviews SET status = 'cancelled', decided_by = ?, decided_at = ? "
+            "WHERE run_id = ? AND status = 'pending' RETURNING id", [by, at, run_id]
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    # ------------------------------------------------------------ feedback
+
+    def list_feedback(self, *, workflow_id: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        where, params = _where(workflow_id=workflow_id)
+        return self._rows(
+            f"SELECT * FROM feedback {where} ORDER BY created_at, id LIMIT ?", [*params, limit]
+        )
+
+    # ------------------------------------------------------------ users
+
+    def create_user(self, name: str, *, password_hash: str | None, roles: list[str],
+                    teams: list[str], display_name: str | None = None, by: str | None = None) -> None:
+        with self.transaction() as cur:
+            exists = cur.execute("SELECT 1 FROM users WHERE name = ?", [name]).fetchone()
+            if exists:
+                raise StoreError(f"user {name} already exists")
+            now = utcnow()
+            cur.execute(
+                "INSERT INTO users (name, display_name, password_hash, roles, teams, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)", [name, display_name, password_hash, roles, teams, now]
+            )
+            self.write(cur, WriteBatch(events=[Event(
+                kind="user.created", actor=by, at=now,
+                data={"user": name, "roles": roles, "teams": teams})]))
+
+    def update_user(self, name: str, **fields: Any) -> None:
+        allowed = {"display_name", "password_hash", "roles", "teams", "token_hash", "disabled"}
+        bad = set(fields) - allowed
+        if bad:
+            raise ValueError(f"cannot update {bad}")
+        if not fields:
+            return
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self.transaction() as cur:
+            row = cur.execute(f"UPDATE users SET {sets} WHERE name = ? RETURNING name",
+                              [*fields.values(), name]).fetchone()
+            if row is None:
+                raise NotFoundError(f"user {name} does not exist")
+            safe = {k: v for k, v in fields.items() if k not in ("password_hash", "token_hash")}
+            changed = sorted(fields)
+            self.write(cur, WriteBatch(events=[Event(
+                kind="user.updated", at=utcnow(), data={"user": name, "changed": changed, **safe})]))
+
+    def get_user(self, name: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM users WHERE name = ?", [name])
+        return rows[0] if rows else None
+
+    def user_by_token_hash(self, token_hash: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM users WHERE token_hash = ? AND NOT disabled", [token_hash])
+        return rows[0] if rows else None
+
+    def list_users(self) -> list[dict[str, Any]]:
+        return self._rows(
+            "SELECT name, display_name, roles, teams, disabled, created_at FROM users ORDER BY name")
+
+    # ------------------------------------------------------------ audit
+
+    def audit_events(self, *, kind: str | None = None, run_id: str | None = None,
+                     actor: str | None = None, text: str | None = None, since: datetime | None = None,
+                     limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+        where, params = _where(kind=kind, run_id=run_id, actor=actor)
+        if since is not None:
+            where += " AND occurred_at >= ?"
+            params.append(since)
+        if text:
+            where += " AND CAST(data AS VARCHAR) ILIKE ?"
+            params.append(f"%{text}%")
+        return self._rows(
+            "SELECT seq, occurred_at, kind, run_id, review_id, node_id, actor, data, "
+            f"hex(hash) AS hash FROM audit_events {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+
+    def verify_audit_chain(self, chunk: int = 50_000) -> tuple[bool, int, str]:
+        """Recompute every row's hash in order.
+
+        Returns:
+            (ok, rows checked, message naming the first bad row when not ok).
+        """
+        prev = GENESIS
+        expected_seq = 0
+        checked = 0
+        cur = self._con.cursor()
+        cur.execute(
+            "SELECT seq, occurred_at, kind, run_id, review_id, node_id, actor, "
+            "CAST(data AS VARCHAR), prev_hash, hash FROM audit_events ORDER BY seq"
+        )
+        while True:
+            rows = cur.fetchmany(chunk)
+            if not rows:
+                break
+            for seq, at, kind, run_id, review_id, node_id, actor, data, prev_hash, digest in rows:
+                expected_seq += 1
+                if seq != expected_seq:
+                    return False, checked, (
+                        f"audit row {expected_seq} is missing (next row is {seq}): rows were deleted")
+                if bytes(prev_hash) != prev:
+                    return False, checked, (
+                        f"audit row {seq} ({kind}) does not link to row {seq - 1}: "
+                        "a row before it was altered or removed")
+                want = chain_hash(prev, seq, at, kind, run_id, review_id, node_id, actor, data)
+                if bytes(digest) != want:
+                    return False, checked, (
+                        f"audit row {seq} ({kind}, run {run_id or '-'}) was altered after it was "
+                        "written: its hash does not match its content")
+                prev = bytes(digest)
+                checked += 1
+        if checked != self._head_seq and not self.read_only:
+            return False, checked, f"the audit trail ends at row {checked}, expected {self._head_seq}"
+        return True, checked, f"audit trail intact: {checked} rows"
+
+    # ------------------------------------------------------------ export
+
+    _EXPORTS: dict[str, str] = {
+        "audit": "SELECT seq, occurred_at, kind, run_id, review_id, node_id, actor, "
+                 "CAST(data AS VARCHAR) AS data, hex(prev_hash) AS prev_hash, hex(hash) AS hash "
+                 "FROM audit_events ORDER BY seq",
+        "decisions": "SELECT * FROM decisions ORDER BY decided_at, review_id",
+        "feedback": "SELECT * FROM feedback ORDER BY created_at, id",
+        "runs": "SELECT * FROM runs ORDER BY created_at, id",
+        "reviews": "SELECT * FROM reviews ORDER BY created_at, id",
+    }
+
+    def export(self, kind: ExportKind, fmt: ExportFormat, out: str | Path) -> int:
+        """Write a table to CSV, Parquet or JSON Lines with DuckDB's COPY.
+
+        Returns:
+            The number of rows written.
+        """
+        if kind not in self._EXPORTS:
+            raise StoreError(f"unknown export {kind!r}; choose {', '.join(self._EXPORTS)}")
+        options = {"csv": "FORMAT csv, HEADER true", "parquet": "FORMAT parquet",
+                   "jsonl": "FORMAT json"}
+        if fmt not in options:
+            raise StoreError(f"unknown format {fmt!r}; choose csv, parquet or jsonl")
+        target = Path(out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        query = self._EXPORTS[kind]
+        path_literal = str(target).replace("'", "''")  # COPY takes no parameter for its target
+        with self._lock:
+            self._w.execute(f"COPY ({query}) TO '{path_literal}' ({options[fmt]})")
+            return self._w.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]
+
+    # ------------------------------------------------------------ misc
+
+    def execute_readonly(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """For analytics modules in ``runtime`` only: a read query returning dicts."""
+        return self._rows(sql, params)
+
+    def file_size(self) -> int:
+        if self.path == ":memory:":
+            return 0
+        total = 0
+        for suffix in ("", ".wal"):
+            with contextlib.suppress(FileNotFoundError):
+                total += os.path.getsize(self.path + suffix)
+        return total
+
+    def checkpoint(self) -> None:
+        with self._lock:
+            self._w.execute("CHECKPOINT")
+
+
+def _cell(column: str, value: Any) -> Any:
+    if column in _JSON_COLUMNS and value is not None and not isinstance(value, str):
+        return dumps(value)
+    return value
+
+
+def _where(**filters: Any) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    for column, value in filters.items():
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "WHERE true", params
