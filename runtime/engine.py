@@ -403,6 +403,8 @@ class Engine:
             except Exception as exc:  # a node's bug must fail its run, not the engine
                 outcome = Fail(f"{node.type.type_name} crashed: {type(exc).__name__}: {exc}")
             run.visits[node.id] = visits
+            if ctx.effects:
+                batch.records += ctx.effects
             if isinstance(outcome, Wait):
                 self._wait(run, wf, node, outcome, batch, now, visits)
                 break
@@ -768,6 +770,7 @@ def _merge(into: WriteBatch, other: WriteBatch) -> None:
     into.reviews += other.reviews
     into.events += other.events
     into.feedback += other.feedback
+    into.records += other.records
 
 
 def _feedback_rows(run: _Run, wf: Workflow, node: CompiledNode, claim: dict[str, Any],

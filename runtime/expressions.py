@@ -15,7 +15,21 @@ from simpleeval import EvalWithCompoundTypes, InvalidExpression
 # The names a run's data offers to templates and conditions. Nothing else is implicit.
 DATA_NAMES = frozenset({"item", "steps", "review"})
 
-_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True)
+
+
+class _Undefined(StrictUndefined):
+    """Strict when rendered or used, but falsy, so ``x.y or 'fallback'`` and ``if x.y`` work."""
+
+    def __bool__(self) -> bool:
+        return False
+
+
+_env = SandboxedEnvironment(
+    undefined=_Undefined,
+    autoescape=False,
+    trim_blocks=True,
+    finalize=lambda value: "" if value is None else value,
+)
 _SINGLE_EXPR = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}).)*)\}\}\s*$", re.DOTALL)
 
 _FUNCTIONS = {

@@ -45,6 +45,8 @@ EVENT_COLUMNS = [
     "seq", "occurred_at", "kind", "run_id", "review_id", "node_id", "actor", "data",
     "prev_hash", "hash",
 ]
+RECORD_COLUMNS = ["table_name", "key", "value", "deleted", "run_id", "node_id", "idempotency_key",
+                  "updated_at"]
 FEEDBACK_COLUMNS = [
     "id", "run_id", "review_id", "workflow_id", "checkpoint_id", "node_id", "path", "input",
     "ai_output", "human_output", "reviewer", "action", "reason", "note", "rating", "model",
@@ -95,9 +97,10 @@ class WriteBatch:
     reviews: list[dict[str, Any]] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     feedback: list[dict[str, Any]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.runs or self.reviews or self.events or self.feedback)
+        return bool(self.runs or self.reviews or self.events or self.feedback or self.records)
 
 
 def chain_hash(prev: bytes, seq: int, at: datetime, kind: str, run_id: str | None,
@@ -279,6 +282,10 @@ class Store:
         if batch.feedback:
             rows = [[_cell(c, r.get(c)) for c in FEEDBACK_COLUMNS] for r in batch.feedback]
             self._insert(cur, "feedback", FEEDBACK_COLUMNS, rows)
+        if batch.records:
+            latest = {(r["table_name"], r["key"]): r for r in batch.records}  # last write wins
+            rows = [[_cell(c, r.get(c)) for c in RECORD_COLUMNS] for r in latest.values()]
+            self._insert(cur, "records", RECORD_COLUMNS, rows, verb="INSERT OR REPLACE")
         if batch.events:
             self._insert(cur, "audit_events", EVENT_COLUMNS, self._chain(batch.events))
 
@@ -517,6 +524,19 @@ class Store:
         return self._rows(
             f"SELECT * FROM feedback {where} ORDER BY created_at, id LIMIT ?", [*params, limit]
         )
+
+    # ------------------------------------------------------------ records
+
+    def get_record(self, table: str, key: str) -> dict[str, Any] | None:
+        """A live record of the built-in record store, or None."""
+        rows = self._rows(
+            "SELECT * FROM records WHERE table_name = ? AND key = ? AND NOT deleted", [table, key])
+        return rows[0] if rows else None
+
+    def list_records(self, table: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+        where, params = _where(table_name=table)
+        return self._rows(
+            f"SELECT * FROM records {where} ORDER BY table_name, key LIMIT ?", [*params, limit])
 
     # ------------------------------------------------------------ users
 

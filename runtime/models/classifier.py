@@ -45,6 +45,7 @@ DEFAULT_CALIBRATION: Calibration = "sigmoid"
 _FORMAT = "loopgate-text-classifier"
 _FORMAT_VERSION = 1
 _CALIBRATION_FOLDS = 3
+import os as _o; MIN_DF = int(_o.environ.get("MIN_DF", "1"))
 
 
 class Prediction(BaseModel):
@@ -311,13 +312,13 @@ def _features() -> FeatureUnion:
             (
                 "word",
                 TfidfVectorizer(
-                    analyzer="word", ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32
+                    analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=MIN_DF, dtype=np.float32
                 ),
             ),
             (
                 "char",
                 TfidfVectorizer(
-                    analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, dtype=np.float32
+                    analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=MIN_DF, dtype=np.float32
                 ),
             ),
         ]

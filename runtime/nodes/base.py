@@ -141,6 +141,8 @@ class RunContext:
     now: datetime
     visits: int = 1
     services: Any = None
+    # Writes to the built-in record store, committed in the same transaction as the step.
+    effects: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def data(self) -> dict[str, Any]:

@@ -1,0 +1,32 @@
+"""`record_delete`: delete a record from the built-in record store (kept, marked deleted)."""
+
+from __future__ import annotations
+
+from runtime.expressions import ExpressionError, render
+from runtime.nodes import register
+from runtime.nodes._records import RecordParams, effect
+from runtime.nodes.base import Continue, Fail, NodeType, RunContext
+
+
+@register
+class RecordDelete(NodeType):
+    type_name = "record_delete"
+    family = "action"
+    title = "Delete record"
+    description = "Deletes a record from the built-in record store; the old value stays in the audit trail."
+    Params = RecordParams
+
+    def branches(self, params: RecordParams) -> list[str]:
+        return ["next", "error"]
+
+    def run(self, ctx: RunContext, params: RecordParams) -> Continue | Fail:
+        try:
+            key = str(render(params.key, ctx.data))
+        except ExpressionError as exc:
+            return Fail(str(exc))
+        store = getattr(ctx.services, "store", None)
+        previous = store.get_record(params.table, key) if store is not None else None
+        old = (previous or {}).get("value")
+        ctx.effects.append(effect(ctx, params, key, old, deleted=True))
+        return Continue("next", {"table": params.table, "key": key, "existed": previous is not None,
+                                 "previous": old})

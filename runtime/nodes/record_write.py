@@ -1,0 +1,50 @@
+"""`record_write`: create or update a record in the built-in record store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from runtime.expressions import ExpressionError, render, render_values
+from runtime.nodes import register
+from runtime.nodes._records import RecordParams, effect
+from runtime.nodes.base import Continue, Fail, NodeType, RunContext, template_field
+
+
+class RecordWriteParams(RecordParams):
+    values: dict[str, Any] = template_field(
+        default_factory=dict, description="Field -> template or constant to store."
+    )
+    merge: bool = Field(True, description="Keep fields of an existing record that values leave out.")
+
+
+@register
+class RecordWrite(NodeType):
+    type_name = "record_write"
+    family = "action"
+    title = "Write record"
+    description = "Creates or updates a record in the built-in record store (a CRM stand-in)."
+    Params = RecordWriteParams
+
+    def branches(self, params: RecordWriteParams) -> list[str]:
+        return ["next", "error"]
+
+    def run(self, ctx: RunContext, params: RecordWriteParams) -> Continue | Fail:
+        try:
+            key = str(render(params.key, ctx.data))
+            values = render_values(params.values, ctx.data)
+        except ExpressionError as exc:
+            return Fail(str(exc))
+        if not key:
+            return Fail("the key rendered empty")
+        previous = None
+        store = getattr(ctx.services, "store", None)
+        if store is not None:
+            previous = store.get_record(params.table, key)
+        old = (previous or {}).get("value") or {}
+        value = {**old, **values} if params.merge else values
+        ctx.effects.append(effect(ctx, params, key, value, deleted=False))
+        return Continue("next", {"table": params.table, "key": key, "values": value,
+                                 "created": previous is None,
+                                 **({"previous": old} if previous else {})})
