@@ -7,7 +7,7 @@ import functools
 import re
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 from simpleeval import EvalWithCompoundTypes, InvalidExpression
@@ -105,7 +105,10 @@ def render(source: Any, data: dict[str, Any]) -> Any:
     try:
         kind, compiled = _compile_template(source)
         if kind == "expr":
-            return compiled(**data)
+            value = compiled(**data)
+            if isinstance(value, Undefined):
+                value._fail_with_undefined_error()
+            return value
         return compiled.render(**data)
     except TemplateSyntaxError as exc:
         raise ExpressionError(f"template syntax error: {exc.message}") from None

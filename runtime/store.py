@@ -694,7 +694,7 @@ class Store:
 
 
 def _cell(column: str, value: Any) -> Any:
-    if column in _JSON_COLUMNS and value is not None and not isinstance(value, str):
+    if column in _JSON_COLUMNS and value is not None:
         return dumps(value)
     return value
 
