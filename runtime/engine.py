@@ -6,7 +6,7 @@ import copy
 import hashlib
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -97,7 +97,7 @@ class _Run:
     finished_at: datetime | None = None
     review_id: str | None = None
     team: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    is_new: bool = False
 
     def row(self) -> dict[str, Any]:
         return {
@@ -108,7 +108,7 @@ class _Run:
             "step_count": self.step_count, "error": self.error, "result": self.result,
             "batch_id": self.batch_id, "idempotency_key": self.idempotency_key,
             "started_by": self.started_by, "created_at": self.created_at,
-            "updated_at": self.updated_at, "finished_at": self.finished_at,
+            "updated_at": self.updated_at, "finished_at": self.finished_at, "_new": self.is_new,
         }
 
     def snapshot(self) -> dict[str, Any]:
@@ -373,7 +373,7 @@ class Engine:
         return _Run(id=run_id, workflow_id=wf.id, workflow_version=wf.version or 0,
                     status="running", current_node=wf.trigger, item=item, steps={}, review=None,
                     visits={}, step_count=0, created_at=now, updated_at=now, batch_id=batch_id,
-                    idempotency_key=key, started_by=by)
+                    idempotency_key=key, started_by=by, is_new=True)
 
     def _begin(self, run: _Run, wf: Workflow, batch: WriteBatch, now: datetime) -> None:
         batch.events.append(Event(kind="run.started", run_id=run.id, actor=run.started_by, at=now,

@@ -81,7 +81,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             hash BLOB NOT NULL
         );
         CREATE TABLE feedback (
-            id VARCHAR PRIMARY KEY,
+            id VARCHAR NOT NULL,
             run_id VARCHAR NOT NULL,
             review_id VARCHAR,
             workflow_id VARCHAR NOT NULL,
@@ -108,9 +108,14 @@ MIGRATIONS: list[tuple[str, str]] = [
             run_id VARCHAR,
             node_id VARCHAR,
             idempotency_key VARCHAR,
-            updated_at TIMESTAMP NOT NULL,
-            PRIMARY KEY (table_name, key)
+            updated_at TIMESTAMP NOT NULL
         );
+        CREATE VIEW current_records AS
+            SELECT table_name, key, value, run_id, node_id, updated_at FROM (
+                SELECT *, row_number() OVER (
+                    PARTITION BY table_name, key ORDER BY updated_at DESC) AS rn
+                FROM records
+            ) WHERE rn = 1 AND NOT deleted;
         CREATE TABLE outbox (
             id VARCHAR PRIMARY KEY,
             run_id VARCHAR,

@@ -36,6 +36,10 @@ RUN_COLUMNS = [
     "step_count", "error", "result", "batch_id", "idempotency_key", "started_by",
     "created_at", "updated_at", "finished_at",
 ]
+RUN_UPDATE_COLUMNS = [
+    "id", "status", "current_node", "item", "state", "step_count", "error", "result",
+    "updated_at", "finished_at",
+]
 REVIEW_COLUMNS = [
     "id", "run_id", "workflow_id", "workflow_version", "node_id", "kind", "status", "team",
     "assignee", "priority", "instructions", "note", "reason_codes", "actions", "form", "display",
@@ -271,11 +275,38 @@ class Store:
         finally:
             cur.unregister("_lg_batch")
 
+    def _update_runs(self, cur: duckdb.DuckDBPyConnection, rows: list[list[Any]]) -> None:
+        """Update existing runs by id: one statement however many (VALUES or Arrow)."""
+        if not rows:
+            return
+        cols = RUN_UPDATE_COLUMNS
+        sets = ", ".join(f"{c} = v.{c}" for c in cols[1:])
+        if len(rows) == 1:
+            assigns = ", ".join(f"{c} = ?" for c in cols[1:])
+            cur.execute(f"UPDATE runs SET {assigns} WHERE id = ?", [*rows[0][1:], rows[0][0]])
+            return
+        if len(rows) <= _SMALL_BATCH:
+            marks = "(" + ", ".join("?" * len(cols)) + ")"
+            cur.execute(
+                f"UPDATE runs SET {sets} FROM (VALUES {', '.join([marks] * len(rows))}) "
+                f"AS v({', '.join(cols)}) WHERE runs.id = v.id",
+                [x for row in rows for x in row])
+            return
+        frame = pa.table({c: list(a) for c, a in zip(cols, zip(*rows, strict=True), strict=True)})
+        cur.register("_lg_runs", frame)
+        try:
+            cur.execute(f"UPDATE runs SET {sets} FROM _lg_runs AS v WHERE runs.id = v.id")
+        finally:
+            cur.unregister("_lg_runs")
+
     def write(self, cur: duckdb.DuckDBPyConnection, batch: WriteBatch) -> None:
         """Write a batch inside an open transaction (see :meth:`transaction`)."""
         if batch.runs:
-            rows = [[_cell(c, r.get(c)) for c in RUN_COLUMNS] for r in batch.runs.values()]
-            self._insert(cur, "runs", RUN_COLUMNS, rows, verb="INSERT OR REPLACE")
+            new = [[_cell(c, r.get(c)) for c in RUN_COLUMNS] for r in batch.runs.values() if r["_new"]]
+            self._insert(cur, "runs", RUN_COLUMNS, new)
+            old = [[_cell(c, r.get(c)) for c in RUN_UPDATE_COLUMNS]
+                   for r in batch.runs.values() if not r["_new"]]
+            self._update_runs(cur, old)
         if batch.reviews:
             rows = [[_cell(c, r.get(c)) for c in REVIEW_COLUMNS] for r in batch.reviews]
             self._insert(cur, "reviews", REVIEW_COLUMNS, rows)
@@ -285,7 +316,7 @@ class Store:
         if batch.records:
             latest = {(r["table_name"], r["key"]): r for r in batch.records}  # last write wins
             rows = [[_cell(c, r.get(c)) for c in RECORD_COLUMNS] for r in latest.values()]
-            self._insert(cur, "records", RECORD_COLUMNS, rows, verb="INSERT OR REPLACE")
+            self._insert(cur, "records", RECORD_COLUMNS, rows)
         if batch.events:
             self._insert(cur, "audit_events", EVENT_COLUMNS, self._chain(batch.events))
 
@@ -530,13 +561,15 @@ class Store:
     def get_record(self, table: str, key: str) -> dict[str, Any] | None:
         """A live record of the built-in record store, or None."""
         rows = self._rows(
-            "SELECT * FROM records WHERE table_name = ? AND key = ? AND NOT deleted", [table, key])
-        return rows[0] if rows else None
+            "SELECT * FROM records WHERE table_name = ? AND key = ? "
+            "ORDER BY updated_at DESC LIMIT 1", [table, key])
+        return rows[0] if rows and not rows[0]["deleted"] else None
 
     def list_records(self, table: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
         where, params = _where(table_name=table)
         return self._rows(
-            f"SELECT * FROM records {where} ORDER BY table_name, key LIMIT ?", [*params, limit])
+            f"SELECT * FROM current_records {where} ORDER BY table_name, key LIMIT ?",
+            [*params, limit])
 
     # ------------------------------------------------------------ users
 

@@ -45,7 +45,13 @@ DEFAULT_CALIBRATION: Calibration = "sigmoid"
 _FORMAT = "loopgate-text-classifier"
 _FORMAT_VERSION = 1
 _CALIBRATION_FOLDS = 3
-import os as _o; MIN_DF = int(_o.environ.get("MIN_DF", "1"))
+import os as _o
+SOLVER = _o.environ.get("SOLVER", "saga"); TOL = float(_o.environ.get("TOL", "1e-3"))
+#: Vocabulary caps keep training time and model size bounded on big data sets.
+_WORD_MAX_FEATURES = 50_000
+_CHAR_MAX_FEATURES = 100_000
+#: From this many texts on, n-grams seen in only one text are dropped.
+_MIN_DF_FROM = 1_000
 
 
 class Prediction(BaseModel):
@@ -108,7 +114,7 @@ class TextClassifier:
         self,
         *,
         calibration: Calibration = DEFAULT_CALIBRATION,
-        c: float = 10.0,
+        c: float = float(_o.environ.get("C", "10")),
         n_jobs: int | None = None,
     ) -> None:
         if calibration not in ("sigmoid", "isotonic"):
@@ -145,7 +151,7 @@ class TextClassifier:
         """Fit without the 2-examples-per-label rule (used on held-out splits)."""
         smallest = min(Counter(labels).values())
         folds = min(_CALIBRATION_FOLDS, smallest)
-        regression = LogisticRegression(C=self.c, max_iter=2000)
+        regression = LogisticRegression(C=self.c, solver=SOLVER, tol=TOL, max_iter=1000)
         if folds >= 2:
             model: Any = CalibratedClassifierCV(
                 regression, method=self.calibration, cv=folds, n_jobs=self.n_jobs
@@ -156,7 +162,7 @@ class TextClassifier:
             # logistic regression's own probabilities are the best we can do.
             model = regression
             calibrated_with = "none"
-        pipeline = Pipeline([("features", _features()), ("model", model)])
+        pipeline = Pipeline([("features", _features(len(texts))), ("model", model)])
         try:
             pipeline.fit(texts, labels)
         except ValueError as exc:
@@ -305,20 +311,21 @@ class TextClassifier:
         return f"TextClassifier({state}, calibration={self._calibrated_with!r})"
 
 
-def _features() -> FeatureUnion:
+def _features(n_texts: int) -> FeatureUnion:
     """Word 1-2 gram and char_wb 3-5 gram TF-IDF, both with sublinear tf."""
+    min_df = 2 if n_texts >= _MIN_DF_FROM else 1
     return FeatureUnion(
         [
             (
                 "word",
                 TfidfVectorizer(
-                    analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=MIN_DF, dtype=np.float32
+                    analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=min_df, max_features=_WORD_MAX_FEATURES, dtype=np.float32
                 ),
             ),
             (
                 "char",
                 TfidfVectorizer(
-                    analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=MIN_DF, dtype=np.float32
+                    analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=min_df, max_features=_CHAR_MAX_FEATURES, dtype=np.float32
                 ),
             ),
         ]

@@ -40,11 +40,10 @@ class RecordWrite(NodeType):
             return Fail("the key rendered empty")
         previous = None
         store = getattr(ctx.services, "store", None)
-        if store is not None:
+        if store is not None and params.merge:
             previous = store.get_record(params.table, key)
         old = (previous or {}).get("value") or {}
         value = {**old, **values} if params.merge else values
         ctx.effects.append(effect(ctx, params, key, value, deleted=False))
         return Continue("next", {"table": params.table, "key": key, "values": value,
-                                 "created": previous is None,
                                  **({"previous": old} if previous else {})})
