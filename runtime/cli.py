@@ -7,6 +7,8 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from contextvars import ContextVar
+from typing import IO
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,8 +21,31 @@ from runtime.settings import default_db_path
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 
 
+class CliExit(Exception):  # noqa: N818 - it is an exit, not an error
+    """Ends a command with an exit code (1: a user error, already explained on stderr)."""
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
+
+
+# When a server runs a command for a CLI (see runtime.forward), output goes to its buffers
+# and commands use the server's engine instead of opening the file.
+_streams: ContextVar[tuple[IO[str], IO[str]] | None] = ContextVar("loopgate_streams", default=None)
+_engine_override: ContextVar[Any] = ContextVar("loopgate_engine", default=None)
+
+
+def echo(message: Any = "", err: bool = False, nl: bool = True) -> None:
+    """Print to stdout or stderr (or to the buffers of a forwarded command)."""
+    streams = _streams.get()
+    if streams is None:
+        click.echo(message, err=err, nl=nl)
+    else:
+        (streams[1] if err else streams[0]).write(f"{message}" + ("\n" if nl else ""))
+
+
 def _json_line(obj: Any) -> None:
-    click.echo(json.dumps(obj, default=_default, ensure_ascii=False))
+    echo(json.dumps(obj, default=_default, ensure_ascii=False))
 
 
 def _default(value: Any) -> Any:
@@ -33,8 +58,8 @@ def _default(value: Any) -> Any:
 
 def _fail(messages: list[str] | str) -> None:
     for msg in [messages] if isinstance(messages, str) else messages:
-        click.echo(f"error: {msg}", err=True)
-    sys.exit(1)
+        echo(f"error: {msg}", err=True)
+    raise CliExit(1)
 
 
 class Ctx:
@@ -48,6 +73,9 @@ class Ctx:
 
     @property
     def engine(self):
+        override = _engine_override.get()
+        if override is not None:
+            return override
         if self._engine is None:
             from runtime.engine import Engine
             from runtime.services import default_services
@@ -131,11 +159,11 @@ def validate_cmd(ctx: Ctx, files: tuple[str, ...], strict: bool) -> None:
             if ctx.json:
                 _json_line({"file": file, **p.model_dump()})
             else:
-                click.echo(f"{file}: {p}", err=p in errors)
+                echo(f"{file}: {p}", err=p in errors)
         if not problems and not ctx.json:
-            click.echo(f"{file}: ok")
+            echo(f"{file}: ok")
     if failed:
-        sys.exit(1)
+        raise CliExit(1)
 
 
 # ---------------------------------------------------------------- run
@@ -160,12 +188,12 @@ def _print_result(ctx: Ctx, res: Any, prefix: str = "") -> None:
         return
     if res.status == "waiting":
         team = f", team {res.team}" if res.team else ""
-        click.echo(f"{prefix}{res.run_id} waiting at {res.waiting_on} (review {res.review_id}{team})")
+        echo(f"{prefix}{res.run_id} waiting at {res.waiting_on} (review {res.review_id}{team})")
     elif res.status == "failed":
-        click.echo(f"{prefix}{res.run_id} failed: {res.error}")
+        echo(f"{prefix}{res.run_id} failed: {res.error}")
     else:
         tail = f" ({res.result})" if res.result else ""
-        click.echo(f"{prefix}{res.run_id} {res.status}{tail}")
+        echo(f"{prefix}{res.run_id} {res.status}{tail}")
 
 
 @command(cli, "run")
@@ -176,17 +204,20 @@ def _print_result(ctx: Ctx, res: Any, prefix: str = "") -> None:
 @click.option("--by", help="The user starting the runs.")
 @click.option("--batch-id", help="Idempotency: items already started under this id are not started again.")
 @click.option("--again", is_flag=True, help="Start the items file anew even if it ran before.")
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=500, show_default=True,
+              help="Runs group-committed per transaction.")
 def run_cmd(ctx: Ctx, workflow: str, item_json: str | None, items_file: str | None,
-            by: str | None, batch_id: str | None, again: bool) -> None:
+            by: str | None, batch_id: str | None, again: bool, batch_size: int) -> None:
     """Start runs of WORKFLOW (a YAML file or a stored workflow id)."""
     from runtime.engine import BatchItemError
     from runtime.items import parse_item, read_items
 
     if bool(item_json) == bool(items_file):
         _fail("give exactly one of --item JSON or --items FILE")
+    ctx.engine.batch_size = batch_size
     wf = _workflow_arg(ctx, workflow)
     for w in wf.warnings:
-        click.echo(f"warning: {workflow}: {w}", err=True)
+        echo(f"warning: {workflow}: {w}", err=True)
     if item_json:
         _print_result(ctx, ctx.engine.start(wf, parse_item(item_json), by=by))
         return
@@ -197,11 +228,12 @@ def run_cmd(ctx: Ctx, workflow: str, item_json: str | None, items_file: str | No
             batch_id += ":" + os.urandom(4).hex()
     existing = len(ctx.store.batch_runs(batch_id))
     if existing and not ctx.json:
-        click.echo(f"note: {existing} item(s) of {items_file} were started before; showing their "
+        echo(f"note: {existing} item(s) of {items_file} were started before; showing their "
                    "runs (use --again to start them anew)", err=True)
     from tqdm import tqdm
 
-    bar = tqdm(total=len(items), unit="item", file=sys.stderr, disable=None if len(items) > 50 else True,
+    quiet = len(items) <= 50 or _streams.get() is not None
+    bar = tqdm(total=len(items), unit="item", file=sys.stderr, disable=True if quiet else None,
                leave=False)
     bad: list[str] = []
 
@@ -241,13 +273,13 @@ def reviews_cmd(ctx: Ctx, team: str | None, workflow_id: str | None, assignee: s
             _json_line(r)
         else:
             due = f" due {r['deadline']:%Y-%m-%d %H:%M}" if r["deadline"] else ""
-            click.echo(f"{r['id']}  {r['workflow_id']}/{r['node_id']}  {r['kind']}  "
+            echo(f"{r['id']}  {r['workflow_id']}/{r['node_id']}  {r['kind']}  "
                        f"team={r['team'] or '-'}  {r['priority']}{due}  run {r['run_id']}")
             text = r["note"] or r["instructions"]
             if text:
-                click.echo(f"    {text}")
+                echo(f"    {text}")
     if not rows and not ctx.json:
-        click.echo("no pending reviews")
+        echo("no pending reviews")
 
 
 @command(cli, "decide")
@@ -302,10 +334,10 @@ def runs_group(cctx: click.Context, status: str | None, workflow_id: str | None,
             else:
                 where = f" at {r['current_node']}" if r["current_node"] else ""
                 extra = r["error"] or r["result"] or ""
-                click.echo(f"{r['id']}  {r['workflow_id']} v{r['workflow_version']}  "
+                echo(f"{r['id']}  {r['workflow_id']} v{r['workflow_version']}  "
                            f"{r['status']}{where}  {r['step_count']} steps  {extra}".rstrip())
         if not rows and not as_json:
-            click.echo("no runs")
+            echo("no runs")
     except LoopgateError as exc:
         _fail(str(exc))
     finally:
@@ -325,22 +357,22 @@ def runs_show_cmd(ctx: Ctx, run_id: str) -> None:
     if ctx.json:
         _json_line({**run, "events": events, "pending_review": pending})
         return
-    click.echo(f"run {run['id']}  workflow {run['workflow_id']} v{run['workflow_version']}")
-    click.echo(f"status {run['status']}" + (f" at {run['current_node']}" if run["current_node"] else "")
+    echo(f"run {run['id']}  workflow {run['workflow_id']} v{run['workflow_version']}")
+    echo(f"status {run['status']}" + (f" at {run['current_node']}" if run["current_node"] else "")
                + (f"  error: {run['error']}" if run["error"] else "")
                + (f"  result: {run['result']}" if run["result"] else ""))
     if pending:
-        click.echo(f"waiting for review {pending['id']} (team {pending['team'] or '-'})")
-    click.echo(f"item {json.dumps(run['item'], default=_default)}")
+        echo(f"waiting for review {pending['id']} (team {pending['team'] or '-'})")
+    echo(f"item {json.dumps(run['item'], default=_default)}")
     for ev in events:
         data = ev["data"] or {}
         who = f" by {ev['actor']}" if ev["actor"] else ""
         if ev["kind"] in ("step", "audit"):
             branch = f" -> {data.get('branch')}" if data.get("branch") else ""
             out = json.dumps(data.get("output"), default=_default)
-            click.echo(f"  {ev['occurred_at']:%H:%M:%S}  {ev['node_id']} ({data.get('type')}){branch}{who}  {out}")
+            echo(f"  {ev['occurred_at']:%H:%M:%S}  {ev['node_id']} ({data.get('type')}){branch}{who}  {out}")
         else:
-            click.echo(f"  {ev['occurred_at']:%H:%M:%S}  [{ev['kind']}] {ev['node_id'] or ''}{who}  "
+            echo(f"  {ev['occurred_at']:%H:%M:%S}  [{ev['kind']}] {ev['node_id'] or ''}{who}  "
                        f"{json.dumps(data, default=_default)}")
 
 
@@ -371,12 +403,12 @@ def sweep_cmd(ctx: Ctx, now_text: str | None) -> None:
         for res in report.runs:
             _print_result(ctx, res)
         return
-    click.echo(f"timed out {len(report.timed_out)}, decided by default {len(report.decided)}, "
+    echo(f"timed out {len(report.timed_out)}, decided by default {len(report.decided)}, "
                f"escalated {len(report.escalated)}")
     for res in report.runs:
         _print_result(ctx, res, prefix="  ")
     for msg in report.failed:
-        click.echo(f"error: {msg}", err=True)
+        echo(f"error: {msg}", err=True)
 
 
 # ---------------------------------------------------------------- audit and export
@@ -399,7 +431,7 @@ def audit_verify_cmd(ctx: Ctx) -> None:
     if not ok:
         _fail(message)
     if not ctx.json:
-        click.echo(message)
+        echo(message)
 
 
 @command(audit_group, "list")
@@ -415,7 +447,7 @@ def audit_list_cmd(ctx: Ctx, run_id: str | None, kind: str | None, actor: str | 
         if ctx.json:
             _json_line(ev)
         else:
-            click.echo(f"{ev['seq']:>6}  {ev['occurred_at']:%Y-%m-%d %H:%M:%S}  {ev['kind']:<18} "
+            echo(f"{ev['seq']:>6}  {ev['occurred_at']:%Y-%m-%d %H:%M:%S}  {ev['kind']:<18} "
                        f"{ev['run_id'] or '-'}  {ev['node_id'] or '-'}  {ev['actor'] or '-'}")
 
 
@@ -426,7 +458,7 @@ def audit_list_cmd(ctx: Ctx, run_id: str | None, kind: str | None, actor: str | 
 def export_cmd(ctx: Ctx, what: str, fmt: str, out: str) -> None:
     """Export the audit trail, decisions or feedback as CSV, Parquet or JSON Lines."""
     n = ctx.store.export(what, fmt, out)
-    click.echo(f"wrote {n} rows to {out}")
+    echo(f"wrote {n} rows to {out}")
 
 
 # ---------------------------------------------------------------- workflows and users
@@ -447,7 +479,7 @@ def workflows_list_cmd(ctx: Ctx) -> None:
         if ctx.json:
             _json_line(w)
         else:
-            click.echo(f"{w['id']}  v{w['version']} ({w['versions']} versions)  {w['status']}  {w['name']}")
+            echo(f"{w['id']}  v{w['version']} ({w['versions']} versions)  {w['status']}  {w['name']}")
 
 
 @command(workflows_group, "save")
@@ -460,7 +492,7 @@ def workflows_save_cmd(ctx: Ctx, files: tuple[str, ...], by: str | None, message
 
     for file in files:
         wf = ctx.engine.save_workflow(load_yaml(file), by=by, message=message)
-        click.echo(f"{wf.id} v{wf.version}")
+        echo(f"{wf.id} v{wf.version}")
 
 
 @command(workflows_group, "export")
@@ -471,7 +503,7 @@ def workflows_export_cmd(ctx: Ctx, workflow_id: str, version: int | None) -> Non
     from runtime.spec import parse_spec
 
     row = ctx.store.get_workflow(workflow_id, version)
-    click.echo(parse_spec(row["spec"]).to_yaml(), nl=False)
+    echo(parse_spec(row["spec"]).to_yaml(), nl=False)
 
 
 @click.group("users")
@@ -497,7 +529,7 @@ def users_add_cmd(ctx: Ctx, name: str, roles: tuple[str, ...], teams: tuple[str,
 
     add_user(ctx.store, name, roles=list(roles), teams=list(teams), password=password,
              display_name=display_name)
-    click.echo(f"user {name} added ({', '.join(roles)}; teams: {', '.join(teams) or 'none'})")
+    echo(f"user {name} added ({', '.join(roles)}; teams: {', '.join(teams) or 'none'})")
 
 
 @command(users_group, "list")
@@ -507,7 +539,7 @@ def users_list_cmd(ctx: Ctx) -> None:
         if ctx.json:
             _json_line(u)
         else:
-            click.echo(f"{u['name']}  roles={','.join(u['roles'])}  teams={','.join(u['teams']) or '-'}"
+            echo(f"{u['name']}  roles={','.join(u['roles'])}  teams={','.join(u['teams']) or '-'}"
                        + ("  (disabled)" if u["disabled"] else ""))
 
 
@@ -517,31 +549,66 @@ def users_token_cmd(ctx: Ctx, name: str) -> None:
     """Issue a new API bearer token for a user (printed once)."""
     from runtime.auth import issue_token
 
-    click.echo(issue_token(ctx.store, name))
+    echo(issue_token(ctx.store, name))
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: click with exit 1 on user errors and no tracebacks."""
+def run_args(argv: list[str]) -> int:
+    """Run one command line; return its exit code. Never raises, never prints a traceback."""
+    _load_plugins()
     try:
         cli.main(args=argv, prog_name="loopgate", standalone_mode=False)
+    except CliExit as exc:
+        return exc.code
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(1)
+        echo("aborted", err=True)
+        return 1
     except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
-        sys.exit(1)
+        echo(f"error: {exc.format_message()}", err=True)
+        return 1
     except LoopgateError as exc:
-        _fail(str(exc))
+        echo(f"error: {exc}", err=True)
+        return 1
     except KeyboardInterrupt:
-        sys.exit(130)
+        return 130
     except Exception as exc:  # the promise: never a traceback
         if os.environ.get("LOOPGATE_DEBUG"):
             raise
-        click.echo(f"error: internal error: {type(exc).__name__}: {exc} "
-                   "(set LOOPGATE_DEBUG=1 to see the traceback, and please report it)", err=True)
-        sys.exit(2)
+        echo(f"error: internal error: {type(exc).__name__}: {exc} "
+             "(set LOOPGATE_DEBUG=1 to see the traceback, and please report it)", err=True)
+        return 2
+    return 0
+
+
+_PLUGINS_LOADED = False
+
+
+def _load_plugins() -> None:
+    """Commands other packages add (the app server adds `serve` and `ui`)."""
+    global _PLUGINS_LOADED
+    if _PLUGINS_LOADED:
+        return
+    _PLUGINS_LOADED = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="loopgate.commands"):
+        try:
+            command_obj = ep.load()
+        except ImportError:
+            continue  # its extra is not installed (e.g. the app without [app])
+        cli.add_command(command_obj, ep.name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: forwards to a running server that holds the database, else runs here."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    from runtime.forward import forward_if_served
+
+    code = forward_if_served(args)
+    if code is None:
+        code = run_args(args)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

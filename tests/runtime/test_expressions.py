@@ -131,12 +131,12 @@ def test_undefined_is_an_error(source, fragment, data):
     ],
 )
 def test_sandbox_refuses_private_attributes(source, data):
-    with pytest.raises(ExpressionError, match="not allowed|unsafe"):
+    with pytest.raises(ExpressionError, match=r"not allowed|unsafe"):
         render(source, data)
 
 
 def test_sandbox_refuses_huge_ranges(data):
-    with pytest.raises(ExpressionError, match="range|Range"):
+    with pytest.raises(ExpressionError, match=r"[Rr]ange"):
         render("{{ range(10**9)|list|length }}", data)
 
 

@@ -152,7 +152,8 @@ def test_end():
 def test_condition(amount, branch):
     ntype, p = node("condition", when="item.amount > 500")
     assert ntype.branches(p) == ["true", "false"]
-    assert ntype.run(make_ctx({"amount": amount}), p) == Continue(branch, {"result": branch == "true"})
+    outcome = ntype.run(make_ctx({"amount": amount}), p)
+    assert outcome == Continue(branch, {"result": branch == "true"})
 
 
 def test_condition_truthiness_and_failure():
@@ -220,7 +221,7 @@ def test_approval_run_builds_the_review():
 
 
 def test_approval_without_edits_or_deadline():
-    ntype, p, outcome = run_and_wait("approval", make_ctx())
+    ntype, _, outcome = run_and_wait("approval", make_ctx())
     assert outcome.request.actions == ["approve", "reject", "escalate"]
     assert outcome.request.deadline is None and outcome.request.on_timeout is None
     _, p2 = node("approval", deadline="4h")
@@ -248,7 +249,8 @@ def test_approval_approve_and_reject():
     [
         ({"action": "reject"}, "reject needs --reason, one of: too_much, wrong"),
         ({"action": "reject", "reason": "nope"}, "reason 'nope' is not one of"),
-        ({"action": "edit", "data": {"who": "bob"}}, "who may not be edited here; editable: amount"),
+        ({"action": "edit", "data": {"who": "bob"}},
+         "who may not be edited here; editable: amount"),
         ({"action": "edit", "data": {}}, "edit needs --data"),
         ({"action": "submit", "data": {"x": 1}}, "cannot take action 'submit'"),
         ({"action": "accept"}, "cannot take action 'accept'"),
@@ -309,7 +311,7 @@ def test_gate_passes_confident_output(confidence):
 
 def test_gate_stops_unsure_output():
     ctx = make_ctx(steps={"intent": {"label": "x", "confidence": 0.79}})
-    ntype, p, outcome = run_and_wait("confidence_gate", ctx, **GATE)
+    _, _, outcome = run_and_wait("confidence_gate", ctx, **GATE)
     req = outcome.request
     assert req.kind == "confidence_gate"
     assert req.actions == ["approve", "reject", "edit", "escalate"]
@@ -531,7 +533,8 @@ def test_human_input_submit_coerces_values():
         ({"address": "", "size": "M"}, "missing: address"),
         ({}, "missing: address, size"),
         ({"address": "x", "size": "XXL"}, "field size: 'XXL' is not one of S, M, L"),
-        ({"address": "x", "size": "M", "qty": "three"}, "field qty: 'three' is not a valid integer"),
+        ({"address": "x", "size": "M", "qty": "three"},
+         "field qty: 'three' is not a valid integer"),
         ({"address": "x", "size": "M", "qty": 2.5}, "field qty: 2.5 is not a valid integer"),
         ({"address": "x", "size": "M", "weight": "heavy"}, "field weight"),
         ({"address": "x", "size": "M", "gift": "perhaps"}, "field gift"),
@@ -625,7 +628,8 @@ def test_record_write_updates_an_existing_record(merge, expected):
     assert outcome.output["values"] == expected == ctx.effects[0]["value"]
 
 
-@pytest.mark.parametrize(("key", "fragment"), [("{{ item.id }}", "id"), ("{{ item.blank }}", "empty")])
+@pytest.mark.parametrize(("key", "fragment"),
+                         [("{{ item.id }}", "id"), ("{{ item.blank }}", "empty")])
 def test_record_write_fails_without_a_key(key, fragment):
     ntype, p = node("record_write", key=key)
     ctx = make_ctx({"blank": ""})

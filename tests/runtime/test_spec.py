@@ -164,7 +164,7 @@ def test_not_a_mapping(text: str):
 
 
 def test_missing_and_unreadable_files(tmp_path: Path):
-    with pytest.raises(SpecError, match="file not found: .*nope.yaml"):
+    with pytest.raises(SpecError, match=r"file not found: .*nope\.yaml"):
         load_yaml(tmp_path / "nope.yaml")
     with pytest.raises(SpecError, match="cannot read"):
         load_yaml(tmp_path)  # a directory

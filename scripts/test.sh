@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Install everything (the project, its test tools, Debian's Chromium) and run the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+ruff check .
+python3 -m pytest "$@"
