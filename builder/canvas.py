@@ -1,7 +1,8 @@
 """A WorkflowSpec as a streamlit-flow canvas state and back, plus pure editing helpers.
 
-Nothing here calls Streamlit. Every helper returns a new state (the input is not changed)
-whose ``timestamp`` is newer than the input's, because the browser ignores older states.
+Nothing here calls Streamlit. A helper that changes something returns a new state (the input
+is not changed) whose ``timestamp`` is newer than the input's, because the browser ignores
+older states; one that changes nothing returns its input.
 Our node type and parameters travel in each node's ``data`` under the ``lg_*`` keys; an
 edge's branch travels in its label (and in its id, ``lg:<source>:<branch>:<target>``).
 """
@@ -303,9 +304,7 @@ def _edge_style(on_path: bool) -> dict[str, Any]:
     return {"stroke": _PATH_GREEN, "strokeWidth": 3} if on_path else {"strokeWidth": 1.5}
 
 
-def _make_node(
-    node_id: str, pos: tuple[float, float], data: dict[str, Any], *, selected: bool = False
-) -> StreamlitFlowNode:
+def _make_node(node_id: str, pos: tuple[float, float], data: dict[str, Any]) -> StreamlitFlowNode:
     type_name = data.get(K_TYPE)
     rf_type = "input" if type_name == "trigger" else "output" if type_name == "end" else "default"
     node = StreamlitFlowNode(
@@ -315,7 +314,6 @@ def _make_node(
         node_type=rf_type,
         source_position="right",
         target_position="left",
-        selected=selected,
         selectable=True,
         connectable=True,
         deletable=False,  # deletion goes through Python (pitfall 4)
@@ -542,7 +540,7 @@ def state_to_spec(state: StreamlitFlowState, base: WorkflowSpec) -> WorkflowSpec
             "description": n.data.get(K_DESCRIPTION) or None,
             "params": copy.deepcopy(n.data.get(K_PARAMS) or {}),
             "sensitive": bool(n.data.get(K_SENSITIVE)),
-            "position": (float(n.position["x"]), float(n.position["y"])),
+            "position": (round(float(n.position["x"]), 1), round(float(n.position["y"]), 1)),
         }
         for n in ours.values()
     ]

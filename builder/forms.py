@@ -164,8 +164,10 @@ def initial_values(params_model: type[BaseModel], params: dict[str, Any]) -> dic
     for spec in form_fields(params_model):
         value = params.get(spec.name, spec.default)
         if spec.kind == "list":
-            values[spec.name] = "\n".join(map(str, value or [])) if isinstance(value, list) else (
-                "" if value is None else str(value)
+            values[spec.name] = (
+                "\n".join(map(str, value or []))
+                if isinstance(value, list)
+                else ("" if value is None else str(value))
             )
         elif spec.kind == "json":
             values[spec.name] = dump_json_text(value)

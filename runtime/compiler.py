@@ -181,6 +181,13 @@ def check(spec: WorkflowSpec) -> tuple[Workflow | None, list[Problem]]:
 
     graph = nx.MultiDiGraph()
     graph.add_nodes_from(node_ids)
+    # Every edge between existing nodes, valid or not: reachability is judged on what the
+    # designer drew, so one node with bad params does not make everything after it
+    # "unreachable".
+    drawn = nx.DiGraph()
+    drawn.add_nodes_from(node_ids)
+    drawn.add_edges_from((e.source, e.target) for e in spec.edges
+                         if e.source in node_ids and e.target in node_ids)
     for i, edge in enumerate(spec.edges):
         label = f"edge {edge.source} -> {edge.target}"
         dangling = [x for x in (edge.source, edge.target) if x not in node_ids]
@@ -254,14 +261,14 @@ def check(spec: WorkflowSpec) -> tuple[Workflow | None, list[Problem]]:
     warnings: list[Problem] = []
     if len(triggers) == 1 and triggers[0] in node_ids:
         start = triggers[0]
-        reachable = nx.descendants(graph, start) | {start}
+        reachable = nx.descendants(drawn, start) | {start}
         for nid in ids:
             if nid not in reachable:
                 problems.append(Problem(message="unreachable from the trigger; connect it or remove it", node=nid))
         if ends:
             can_finish = set(ends)
             for end in ends:
-                can_finish |= nx.ancestors(graph, end)
+                can_finish |= nx.ancestors(drawn, end)
             stuck = [nid for nid in ids if nid in reachable and nid not in can_finish]
             if stuck:
                 problems.append(

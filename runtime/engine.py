@@ -526,18 +526,20 @@ class Engine:
             chunk = review_ids[start:start + self.batch_size]
             with self.store.transaction() as cur:
                 now = self.clock()
+                claims = self.store.claim_reviews(
+                    cur, chunk, by=by, at=now, action=decision.action, data=decision.data or None,
+                    reason=decision.reason, note=decision.note, rating=decision.rating)
                 batch = WriteBatch()
                 for offset, review_id in enumerate(chunk):
+                    claim = claims.get(review_id)
                     try:
-                        claim = self.store.claim_review(
-                            cur, review_id, by=by, at=now, action=decision.action,
-                            data=decision.data or None, reason=decision.reason,
-                            note=decision.note, rating=decision.rating)
+                        if claim is None:
+                            self.store._refuse_claim(cur, review_id)
                         self._check_may_decide(by, claim)
                         sub = WriteBatch()
                         run = self._resume(claim, decision, by, sub, now)
                     except LoopgateError as exc:
-                        if not isinstance(exc, ReviewNotPendingError | NotFoundError):
+                        if claim is not None:
                             self._unclaim(cur, review_id)
                         out.append(BatchItemError(index=start + offset, error=str(exc)))
                         continue

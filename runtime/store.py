@@ -56,6 +56,9 @@ FEEDBACK_COLUMNS = [
     "ai_output", "human_output", "reviewer", "action", "reason", "note", "rating", "model",
     "model_version", "created_at",
 ]
+_CLAIM_COLUMNS = ["run_id", "workflow_id", "workflow_version", "node_id", "kind", "team",
+                  "reason_codes", "form", "actions", "context", "visits", "created_at", "priority",
+                  "deadline"]
 _JSON_COLUMNS = {"item", "state", "form", "display", "context", "data", "spec", "input",
                  "ai_output", "human_output", "value"}
 _SMALL_BATCH = 12  # up to this many rows: one INSERT ... VALUES; above: one INSERT from Arrow
@@ -470,20 +473,36 @@ class Store:
         row = cur.execute(
             "UPDATE reviews SET status = ?, decided_by = ?, decided_at = ?, action = ?, data = ?, "
             "reason = ?, decision_note = ?, rating = ? WHERE id = ? AND status = 'pending' "
-            "RETURNING run_id, workflow_id, workflow_version, node_id, kind, team, reason_codes, "
-            "form, actions, context, visits, created_at, priority, deadline",
+            f"RETURNING {', '.join(_CLAIM_COLUMNS)}",
             [status, by, at, action, dumps(data) if data else None, reason, note, rating, review_id],
         ).fetchone()
         if row is None:
             self._refuse_claim(cur, review_id)
-        names = ["run_id", "workflow_id", "workflow_version", "node_id", "kind", "team",
-                 "reason_codes", "form", "actions", "context", "visits", "created_at",
-                 "priority", "deadline"]
-        rec = dict(zip(names, row, strict=True))
+        rec = dict(zip(_CLAIM_COLUMNS, row, strict=True))
         rec["form"] = loads(rec["form"]) or []
         rec["context"] = loads(rec["context"])
         rec["id"] = review_id
         return rec
+
+    def claim_reviews(self, cur: duckdb.DuckDBPyConnection, review_ids: list[str], *, by: str,
+                      at: datetime, action: str, data: dict[str, Any] | None, reason: str | None,
+                      note: str | None, rating: int | None) -> dict[str, dict[str, Any]]:
+        """Claim many pending reviews with one statement; returns the claimed ones by id."""
+        rows = cur.execute(
+            "UPDATE reviews SET status = 'decided', decided_by = ?, decided_at = ?, action = ?, "
+            "data = ?, reason = ?, decision_note = ?, rating = ? "
+            "WHERE id IN (SELECT unnest(?)) AND status = 'pending' "
+            f"RETURNING id, {', '.join(_CLAIM_COLUMNS)}",
+            [by, at, action, dumps(data) if data else None, reason, note, rating, review_ids],
+        ).fetchall()
+        out = {}
+        for row in rows:
+            rec = dict(zip(_CLAIM_COLUMNS, row[1:], strict=True))
+            rec["form"] = loads(rec["form"]) or []
+            rec["context"] = loads(rec["context"])
+            rec["id"] = row[0]
+            out[row[0]] = rec
+        return out
 
     def _refuse_claim(self, cur: duckdb.DuckDBPyConnection, review_id: str) -> None:
         row = cur.execute(

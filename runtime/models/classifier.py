@@ -151,7 +151,7 @@ class TextClassifier:
         """Fit without the 2-examples-per-label rule (used on held-out splits)."""
         smallest = min(Counter(labels).values())
         folds = min(_CALIBRATION_FOLDS, smallest)
-        regression = LogisticRegression(C=self.c, solver=SOLVER, tol=TOL, max_iter=1000)
+        regression = LogisticRegression(C=self.c, solver=SOLVER, tol=TOL, max_iter=1000, random_state=0)
         if folds >= 2:
             model: Any = CalibratedClassifierCV(
                 regression, method=self.calibration, cv=folds, n_jobs=self.n_jobs

@@ -65,8 +65,12 @@ def small() -> WorkflowSpec:
                 {"id": "start", "type": "trigger"},
                 {"id": "big", "type": "condition", "params": {"when": "item.amount > 5"}},
                 {"id": "ok", "type": "approval", "params": {"team": "managers"}},
-                {"id": "wipe", "type": "record_delete", "params": {"key": "{{ item.id }}"},
-                 "sensitive": True},
+                {
+                    "id": "wipe",
+                    "type": "record_delete",
+                    "params": {"key": "{{ item.id }}"},
+                    "sensitive": True,
+                },
                 {"id": "done", "type": "end"},
             ],
             "edges": [
@@ -252,6 +256,23 @@ def test_nodes_made_by_the_pane_menu_are_left_out(small: WorkflowSpec) -> None:
     state.nodes.append(StreamlitFlowNode("Xy9Q", (0, 0), {"content": "New"}, style={}))
     state.edges.append(StreamlitFlowEdge("st-flow-edge_big-Xy9Q", "big", "Xy9Q"))
     assert _strip_positions(state_to_spec(state, small)) == small
+
+
+def test_unknown_type_survives_and_looks_unknown(small: WorkflowSpec) -> None:
+    odd = small.model_copy(deep=True)
+    odd.nodes[2].type = "teleport"
+    state = spec_to_state(odd)
+    node = _node(state, "ok")
+    assert "unknown type teleport" in node.data["content"]
+    assert "dashed" in node.style["border"]
+    back = state_to_spec(state, odd)
+    assert _strip_positions(back) == odd  # labels of an unknown type's edges are kept
+
+
+def test_dragged_positions_are_read_back(small: WorkflowSpec) -> None:
+    state = spec_to_state(small)
+    _node(state, "ok").position = {"x": 12.3456, "y": -7}
+    assert state_to_spec(state, small).node("ok").position == (12.3, -7.0)
 
 
 def test_invalid_node_id_is_a_spec_error(small: WorkflowSpec) -> None:
@@ -477,7 +498,8 @@ def test_palette_lists_every_registered_type_by_family(monkeypatch) -> None:
 
     monkeypatch.setitem(nodes._REGISTRY, "teleport", Teleport())
     assert ("teleport", "Teleport", "Moves an item somewhere else.") in palette()["action"]
-    state, node_id = add_node(StreamlitFlowState([], []), parse_spec({"id": "x", "name": "X"}),
-                              "teleport")
+    state, node_id = add_node(
+        StreamlitFlowState([], []), parse_spec({"id": "x", "name": "X"}), "teleport"
+    )
     assert node_id == "teleport_1"
     assert branches_for(state, node_id) == ["next"]

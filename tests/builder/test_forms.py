@@ -64,8 +64,9 @@ def test_default_params_survive_the_form(name: str, ntype: NodeType) -> None:
     assert ntype.Params.model_validate(back) == ntype.Params.model_validate(params)
 
 
-@pytest.mark.parametrize(("where", "type_name", "params"), _example_params(),
-                         ids=[w for w, _, _ in _example_params()])
+@pytest.mark.parametrize(
+    ("where", "type_name", "params"), _example_params(), ids=[w for w, _, _ in _example_params()]
+)
 def test_example_params_round_trip_through_the_form(
     where: str, type_name: str, params: dict[str, Any]
 ) -> None:
@@ -86,14 +87,19 @@ def test_literals_are_selects_with_their_options() -> None:
 def test_bounds_come_from_constraints() -> None:
     gate = {f.name: f for f in form_fields(get_node_type("confidence_gate").Params)}
     assert (gate["threshold"].kind, gate["threshold"].min, gate["threshold"].max) == (
-        "number", 0.0, 1.0
+        "number",
+        0.0,
+        1.0,
     )
     assert gate["threshold"].required
     assert gate["of"].is_node_ref
     feedback = {f.name: f for f in form_fields(get_node_type("feedback").Params)}
     revisions = feedback["max_revisions"]
     assert (revisions.kind, revisions.min, revisions.max, revisions.default) == (
-        "integer", 0, 100, 3
+        "integer",
+        0,
+        100,
+        3,
     )
     assert isinstance(revisions.min, int)
 
@@ -129,8 +135,18 @@ def test_kinds_for_every_annotation() -> None:
         j: str = Field("", description="j")
 
     kinds = {f.name: f.kind for f in form_fields(Model)}
-    assert kinds == {"a": "integer", "b": "number", "c": "bool", "d": "select", "e": "select",
-                     "f": "list", "g": "json", "h": "json", "i": "textarea", "j": "text"}
+    assert kinds == {
+        "a": "integer",
+        "b": "number",
+        "c": "bool",
+        "d": "select",
+        "e": "select",
+        "f": "list",
+        "g": "json",
+        "h": "json",
+        "i": "textarea",
+        "j": "text",
+    }
     fields = {f.name: f for f in form_fields(Model)}
     assert (fields["b"].min, fields["b"].max, fields["b"].nullable) == (0, 10, True)
     assert fields["e"].options == ["red", "blue"]
@@ -158,18 +174,22 @@ def test_widget_values_are_parsed() -> None:
         "deadline": "4h",
     }
     gate = get_node_type("confidence_gate").Params
-    params, errors = coerce_form_values(gate, {"of": "intent", "threshold": "0.75",
-                                               "sample_rate": 0.1})
+    params, errors = coerce_form_values(
+        gate, {"of": "intent", "threshold": "0.75", "sample_rate": 0.1}
+    )
     assert errors == {}
     assert params == {"of": "intent", "threshold": 0.75, "sample_rate": 0.1}
     writer = get_node_type("record_write").Params
     params, errors = coerce_form_values(
-        writer, {"key": "{{ item.id }}", "values": "amount: '{{ item.amount }}'\nnote: hi",
-                 "merge": "no"}
+        writer,
+        {"key": "{{ item.id }}", "values": "amount: '{{ item.amount }}'\nnote: hi", "merge": "no"},
     )
     assert errors == {}
-    assert params == {"key": "{{ item.id }}", "values": {"amount": "{{ item.amount }}",
-                                                         "note": "hi"}, "merge": False}
+    assert params == {
+        "key": "{{ item.id }}",
+        "values": {"amount": "{{ item.amount }}", "note": "hi"},
+        "merge": False,
+    }
     params, errors = coerce_form_values(writer, {"key": "k", "values": '{"a": 1}'})
     assert params["values"] == {"a": 1}
 
@@ -189,8 +209,9 @@ def test_invalid_values_give_errors_at_their_field() -> None:
     assert "not a number" in errors["sample_rate"]
 
     approval = get_node_type("approval").Params
-    _, errors = coerce_form_values(approval, {"priority": "extreme", "deadline": "soon",
-                                              "bogus": "1"})
+    _, errors = coerce_form_values(
+        approval, {"priority": "extreme", "deadline": "soon", "bogus": "1"}
+    )
     assert set(errors) == {"priority", "deadline", "bogus"}
     assert "duration" in errors["deadline"]
     assert not errors["deadline"].startswith("Value error")

@@ -245,9 +245,6 @@ def test_unknown_parameter_suggests_a_close_one():
     assert "did you mean 'team'" in error.message
 
 
-@pytest.mark.xfail(reason="BUG: a node with invalid params or an unknown type loses its edges, "
-                   "so check() adds false 'unreachable' / 'can never reach an end node (a loop "
-                   "with no exit?)' problems", strict=True)
 @pytest.mark.parametrize(
     "change",
     [
