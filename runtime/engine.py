@@ -211,7 +211,7 @@ class Engine:
             cached = self._workflows.get((workflow_id, version))
             if cached is not None:
                 return cached
-        row = self.store.get_workflow(workflow_id, version)
+        row = self.store.get_workflow(workflow_id, version, published=version is None)
         key = (workflow_id, row["version"])
         cached = self._workflows.get(key)
         if cached is not None:
@@ -531,7 +531,7 @@ class Engine:
                     reason=decision.reason, note=decision.note, rating=decision.rating)
                 batch = WriteBatch()
                 for offset, review_id in enumerate(chunk):
-                    claim = claims.get(review_id)
+                    claim = claims.pop(review_id, None)  # an id listed twice is decided once
                     try:
                         if claim is None:
                             self.store._refuse_claim(cur, review_id)

@@ -384,16 +384,26 @@ class Store:
             )]))
         return version, True
 
-    def get_workflow(self, workflow_id: str, version: int | None = None) -> dict[str, Any]:
+    def get_workflow(self, workflow_id: str, version: int | None = None, *,
+                     published: bool = False) -> dict[str, Any]:
         """A stored workflow version (the newest when version is None).
+
+        Args:
+            published: with version None, the newest published version (drafts skipped).
 
         Raises:
             NotFoundError: no such workflow or version.
         """
         if version is None:
+            status = " AND status = 'published'" if published else ""
             rows = self._rows(
-                "SELECT * FROM workflows WHERE id = ? ORDER BY version DESC LIMIT 1", [workflow_id]
+                f"SELECT * FROM workflows WHERE id = ?{status} ORDER BY version DESC LIMIT 1",
+                [workflow_id],
             )
+            if not rows and published:
+                raise NotFoundError(
+                    f"workflow {workflow_id} has no published version yet; fix its problems and "
+                    "save it in the Builder, or `loopgate workflows save FILE.yaml`")
         else:
             rows = self._rows(
                 "SELECT * FROM workflows WHERE id = ? AND version = ?", [workflow_id, version]

@@ -48,8 +48,8 @@ _CALIBRATION_FOLDS = 3
 import os as _o
 SOLVER = _o.environ.get("SOLVER", "saga"); TOL = float(_o.environ.get("TOL", "1e-3"))
 #: Vocabulary caps keep training time and model size bounded on big data sets.
-_WORD_MAX_FEATURES = 50_000
-_CHAR_MAX_FEATURES = 100_000
+_WORD_MAX_FEATURES = int(_o.environ.get("WMAX", "50000"))
+_CHAR_MAX_FEATURES = int(_o.environ.get("CMAX", "100000"))
 #: From this many texts on, n-grams seen in only one text are dropped.
 _MIN_DF_FROM = 1_000
 

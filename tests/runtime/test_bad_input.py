@@ -285,7 +285,11 @@ CASES: list[Case] = [
     Case("run-missing-workflow-file", ("run", "{dir}/missing.yaml", "--item", "{}"),
          (("file not found", "missing.yaml"),)),
     Case("run-unknown-stored-workflow", ("run", "no-such-workflow", "--item", "{}"),
-         (("workflow no-such-workflow is not in",),)),
+         (("workflow no-such-workflow is not in",),),
+         bug="BUG: for a workflow id that does not exist, `run` says it 'has no published "
+             "version yet; fix its problems' instead of that it is not in the database"),
+    Case("run-draft-only-workflow", ("run", "corpus-draft", "--item", "{}"),
+         (("workflow corpus-draft has no published version",),), db=True),
     Case("run-broken-workflow", ("run", "{dir}/broken.yaml", "--item", '{"amount": 1}'),
          (("node check: field params.instructions", "template syntax error"),),
          {"broken.yaml": edit(BASE, ("team: managers,",
@@ -417,6 +421,8 @@ def seeded(tmp_path_factory):
     fb_max = engine.start(feedback, {})
     again = engine.decide(fb_max.review_id, Decision(action="revise", note="shorter"), by="mia")
     assert again.status == "waiting"
+    engine.save_workflow(loads_yaml(add_nodes(BASE, "  - {id: orphan, type: end}\n")
+                                    .replace("id: corpus", "id: corpus-draft")), draft=True)
     ids = {"pending": pending.review_id, "waiting_run": pending.run_id,
            "decided": decided.review_id, "form": asked.review_id, "feedback": fb.review_id,
            "feedback_max": again.review_id}

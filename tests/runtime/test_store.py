@@ -227,9 +227,6 @@ def test_concurrent_decisions_exactly_one_wins(engine):
     assert engine.store.verify_audit_chain()[0]
 
 
-@pytest.mark.xfail(reason="BUG: decide_many claims all ids in one statement, and a review id "
-                   "listed twice is resumed twice (two review.decided events, two steps)",
-                   strict=True)
 def test_decide_many_with_the_same_review_twice(engine):
     review_id = _pending_review(engine)
     out = engine.decide_many([review_id, review_id], Decision(action="approve"), by="mia")

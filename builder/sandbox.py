@@ -1,0 +1,56 @@
+"""Test runs from the Builder: a private in-memory store, so nothing real is touched."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runtime import Engine, Store, WorkflowSpec
+from runtime.engine import RunResult
+from runtime.nodes.base import Decision
+from runtime.services import default_services
+
+TESTER = "tester"
+
+
+class Sandbox:
+    """An engine on a throwaway in-memory database; the tester may decide every review."""
+
+    def __init__(self) -> None:
+        self.store = Store(":memory:")
+        self.engine = Engine(self.store, services=default_services(self.store))
+        self.store.create_user(TESTER, password_hash=None, roles=["admin"], teams=[])
+
+    def start(self, spec: WorkflowSpec, item: dict[str, Any]) -> RunResult:
+        """Save the spec here (unsaved edits included) and run one item through it.
+
+        Raises:
+            SpecError: the workflow has errors. ItemError: the item does not fit its input.
+        """
+        return self.engine.start(spec, item, by=TESTER)
+
+    def decide(self, review_id: str, decision: Decision) -> RunResult:
+        return self.engine.decide(review_id, decision, by=TESTER)
+
+    def review(self, review_id: str) -> dict[str, Any]:
+        return self.store.get_review(review_id)
+
+    def path(self, run_id: str) -> list[str]:
+        """The nodes a run went through, in order (waiting node last)."""
+        events = self.store.run_events(run_id)
+        nodes = [e["node_id"] for e in events if e["kind"] in ("step", "audit")]
+        run = self.store.get_run(run_id)
+        if run["status"] in ("waiting", "failed") and run["current_node"]:
+            nodes.append(run["current_node"])
+        return nodes
+
+    def steps(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's events in a form a table can show."""
+        rows = []
+        for ev in self.store.run_events(run_id):
+            data = ev["data"] or {}
+            rows.append({
+                "event": ev["kind"], "node": ev["node_id"] or "", "by": ev["actor"] or "",
+                "branch": data.get("branch") or "",
+                "output": data.get("output") if ev["kind"] in ("step", "audit") else data,
+            })
+        return rows

@@ -1,0 +1,136 @@
+"""The Builder's test run: an item form from the input schema, the path on the canvas, and
+the review a reviewer would see, decided right here to follow the run to its end."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import streamlit as st
+
+from builder import editor
+from builder.sandbox import Sandbox
+from runtime import LoopgateError, WorkflowSpec
+from runtime.nodes.base import Decision
+
+
+def _item_form(spec: WorkflowSpec) -> dict[str, Any] | None:
+    with st.form("bld_test_item"):
+        st.markdown("**Test item**")
+        item: dict[str, Any] = {}
+        for name, field in spec.input.items():
+            label = name + (" *" if field.required else "")
+            key = f"bld_ti_{spec.id}_{name}"
+            if field.enum:
+                item[name] = st.selectbox(label, field.enum, key=key, help=field.description)
+            elif field.type == "boolean":
+                item[name] = st.checkbox(label, key=key, help=field.description)
+            elif field.type in ("object", "array"):
+                item[name] = st.text_area(label, key=key, help=field.description + " (JSON)")
+            else:
+                item[name] = st.text_input(label, key=key, help=field.description)
+        if not spec.input:
+            raw = st.text_area("Item (JSON)", value="{}", key=f"bld_ti_{spec.id}__json")
+        go = st.form_submit_button("Run test", type="primary")
+    if not go:
+        return None
+    if not spec.input:
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as exc:
+            st.error(f"The item is not valid JSON: {exc.msg}")
+            return None
+    out: dict[str, Any] = {}
+    for name, value in item.items():
+        if spec.input[name].type in ("object", "array") and value:
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                st.error(f"{name}: not valid JSON ({exc.msg})")
+                return None
+        out[name] = None if value == "" else value
+    return out
+
+
+def _review_card(ed: editor.Editor, sandbox: Sandbox, review_id: str) -> None:
+    review = sandbox.review(review_id)
+    with st.container(border=True):
+        st.markdown(f"**Waiting at `{review['node_id']}`** ({review['kind']}, team "
+                    f"{review['team'] or '-'}, priority {review['priority']}): what the reviewer sees")
+        if review["instructions"]:
+            st.markdown(review["instructions"])
+        if review["note"]:
+            st.info(review["note"])
+        if review["display"]:
+            st.json(review["display"], expanded=False)
+        data: dict[str, Any] = {}
+        for f in review["form"] or []:
+            key = f"bld_rf_{review_id}_{f['name']}"
+            if f["type"] == "select":
+                data[f["name"]] = st.selectbox(f.get("label") or f["name"], f["options"], key=key)
+            elif f["type"] == "boolean":
+                data[f["name"]] = st.checkbox(f.get("label") or f["name"], value=bool(f.get("value")), key=key)
+            else:
+                data[f["name"]] = st.text_input(f.get("label") or f["name"],
+                                                value="" if f.get("value") is None else str(f["value"]), key=key)
+        actions = [a for a in review["actions"] if a != "escalate"]
+        reason = None
+        if "reject" in actions and review["reason_codes"]:
+            reason = st.selectbox("Reason (reject)", review["reason_codes"], key=f"bld_rr_{review_id}")
+        rating = note = None
+        if review["kind"] == "feedback":
+            rating = st.slider("Rating", 1, 5, 4, key=f"bld_rt_{review_id}")
+            note = st.text_input("Correction (revise)", key=f"bld_rn_{review_id}") or None
+        cols = st.columns(len(actions))
+        for col, action in zip(cols, actions, strict=True):
+            if col.button(action.title(), key=f"bld_ra_{review_id}_{action}"):
+                payload = {k: _typed(v) for k, v in data.items()} if action in ("edit", "submit") else {}
+                if action == "edit":
+                    originals = {f["name"]: f.get("value") for f in review["form"] or []}
+                    payload = {k: v for k, v in payload.items() if v != originals.get(k)}
+                try:
+                    res = sandbox.decide(review_id, Decision(action=action, data=payload, reason=reason,
+                                                             note=note, rating=rating))
+                except LoopgateError as exc:
+                    ed.say("error", str(exc))
+                else:
+                    ed.test_run, ed.path = res, sandbox.path(res.run_id)
+                st.rerun()
+
+
+def _typed(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except (json.JSONDecodeError, ValueError):
+            return value
+    return value
+
+
+def test_run_panel(ed: editor.Editor, spec: WorkflowSpec | None, runnable: bool) -> None:
+    if spec is None or not runnable:
+        st.info("Fix the errors listed under Problems to test-run this workflow.")
+        return
+    item = _item_form(spec)
+    if item is not None:
+        ed.sandbox = ed.sandbox or Sandbox()
+        try:
+            res = ed.sandbox.start(spec, item)
+        except LoopgateError as exc:
+            st.error(str(exc))
+            return
+        ed.test_run, ed.path = res, ed.sandbox.path(res.run_id)
+        st.rerun()
+    res = ed.test_run
+    if res is None or ed.sandbox is None:
+        st.caption("Runs here use a private in-memory database: nothing real is written.")
+        return
+    status = {"succeeded": "success", "failed": "error", "waiting": "info"}.get(res.status, "info")
+    getattr(st, status)(f"Test run {res.status}" + (f" ({res.result})" if res.result else "")
+                        + (f": {res.error}" if res.error else "")
+                        + f" · path: {' → '.join(ed.path)}")
+    if res.status == "waiting" and res.review_id:
+        _review_card(ed, ed.sandbox, res.review_id)
+    with st.expander("Steps and outputs", expanded=res.status != "waiting"):
+        st.dataframe([{**r, "output": json.dumps(r["output"], default=str)}
+                      for r in ed.sandbox.steps(res.run_id)], hide_index=True, width="stretch")
