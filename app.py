@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from builder.session import current_user, has_role, sign_out
+from builder.session import current_user, has_role, sign_out, sync_cookie
 
 st.set_page_config(page_title="Loopgate", page_icon="⏸️", layout="wide")
 
@@ -20,4 +20,5 @@ else:
         if st.button("Sign out", key="sign_out"):
             sign_out()
             st.rerun()
+sync_cookie()
 page.run()

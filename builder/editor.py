@@ -3,6 +3,8 @@ problems and test run. Kept in ``st.session_state["bld"]``; only this module wri
 
 from __future__ import annotations
 
+import copy
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +29,8 @@ class Editor:
     test_run: Any = None
     sandbox: Sandbox | None = None
     flash: tuple[str, str] | None = None  # (kind, message) shown once after a rerun
+    browser_ts: int | None = None  # timestamp of the last value the canvas sent
+    seen_edges: set[str] = field(default_factory=set)  # edge ids this session has had
 
     # ------------------------------------------------------------ derived
 
@@ -39,13 +43,43 @@ class Editor:
         _, problems = check(spec)
         return spec, problems
 
+    def accept(self, returned: StreamlitFlowState) -> None:
+        """Merge what the canvas sent: positions, the selection and edges drawn in the browser.
+
+        This session is the authority on nodes, their data and labelled edges. The canvas
+        echoes every state it accepts, and an echo can arrive after a newer change made here;
+        taking it whole would undo that change, so only what the browser owns is merged.
+        When the browser shows something else, the state is re-stamped so it reloads it.
+        """
+        if returned is self.state or returned.timestamp == self.browser_ts:
+            return
+        self.browser_ts = returned.timestamp
+        ours = {n.id: n for n in self.state.nodes}
+        for node in returned.nodes:
+            if node.id in ours and node.position:
+                ours[node.id].position = dict(node.position)
+        known = {e.id for e in self.state.edges} | self.seen_edges
+        for edge in returned.edges:
+            if edge.id not in known and edge.source in ours and edge.target in ours:
+                self.state.edges.append(copy.deepcopy(edge))
+        self.seen_edges |= {e.id for e in self.state.edges}
+        if returned.selected_id:
+            self.selected = returned.selected_id
+        if _shape(returned) != _shape(self.state):
+            self.state.timestamp = max(int(time.time() * 1000), int(self.state.timestamp) + 1)
+
     def replace(self, state: StreamlitFlowState, *, keep_path: bool = False) -> None:
+        self.seen_edges |= {e.id for e in self.state.edges}
         self.state = state
         if not keep_path:
             self.path = []
 
     def say(self, kind: str, message: str) -> None:
         self.flash = (kind, message)
+
+
+def _shape(state: StreamlitFlowState) -> tuple:
+    return (sorted(n.id for n in state.nodes), sorted((e.id, e.label or "") for e in state.edges))
 
 
 def blank_spec() -> WorkflowSpec:
@@ -60,9 +94,16 @@ def editor() -> Editor:
     """This session's editor, created on first use (opening what Home asked for, if any)."""
     ed: Editor | None = st.session_state.get(_KEY)
     wanted = st.session_state.pop("builder_open", None)
+    if ed is None and not wanted:
+        wanted = st.query_params.get("workflow")  # a reload or a shared link
     if ed is None or wanted:
-        ed = _open(wanted) if wanted else _open_first()
+        try:
+            ed = _open(wanted) if wanted else _open_first()
+        except LoopgateError:
+            ed = _open_first()
         st.session_state[_KEY] = ed
+    if ed.version is not None:
+        st.query_params["workflow"] = ed.base.id
     return ed
 
 

@@ -145,11 +145,11 @@ def unlabelled_edges(ed: editor.Editor) -> None:
 def connect_bar(ed: editor.Editor) -> None:
     """Connect a node's branch to another node (the browser allows one edge per pair)."""
     ids = [n.id for n in ed.state.nodes]
-    cols = st.columns([3, 2, 3, 1])
-    source = cols[0].selectbox("From", ids, key="bld_c_from")
+    cols = st.columns([3, 2, 3, 2])
+    source = cols[0].selectbox("From", ids, key=f"bld_c_from_{ed.base.id}")
     branches = canvas.branches_for(ed.state, source) if source else []
-    branch = cols[1].selectbox("Branch", branches or ["(none)"], key="bld_c_branch")
-    target = cols[2].selectbox("To", ids, key="bld_c_to")
+    branch = cols[1].selectbox("Branch", branches or ["(none)"], key=f"bld_c_branch_{ed.base.id}_{source}")
+    target = cols[2].selectbox("To", ids, key=f"bld_c_to_{ed.base.id}")
     cols[3].markdown("&nbsp;")
     if cols[3].button("Connect", key="bld_c_go", disabled=not branches):
         try:
@@ -178,13 +178,12 @@ def versions_panel(ed: editor.Editor) -> None:
     if not rows:
         st.caption("Not saved yet.")
         return
-    st.dataframe(
+    st.table(
         [{"version": r["version"], "status": r["status"], "by": r["created_by"] or "-",
           "when": r["created_at"].strftime("%Y-%m-%d %H:%M"), "message": r["message"] or ""}
          for r in rows],
-        hide_index=True, width="stretch",
     )
-    pick = st.selectbox("Open version", [r["version"] for r in rows], key="bld_v_pick")
+    pick = st.selectbox("Open version", [r["version"] for r in rows], key=f"bld_v_pick_{ed.base.id}")
     if st.button("Open this version", key="bld_v_open"):
         editor.load(ed.base.id, pick)
         st.rerun()

@@ -1,27 +1,64 @@
-"""Who is signed in, in this browser session; sign-in and sign-out."""
+"""Who is signed in, in this browser session; sign-in, sign-out, and staying signed in
+across page reloads (a signed cookie, valid until it expires or the server restarts)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import time
 from typing import Any
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from builder import resources
 from runtime import AccessError
 from runtime.auth import authenticate
 
 _KEY = "lg_user"
+_COOKIE = "lg_session"
+_PENDING = "lg_cookie_pending"
+SESSION_SECONDS = 12 * 3600
+
+
+def _sign(payload: str) -> str | None:
+    secret = resources.secret()
+    if not secret:
+        return None
+    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def _token(name: str) -> str | None:
+    payload = f"{name}.{int(time.time()) + SESSION_SECONDS}"
+    sig = _sign(payload)
+    return f"{payload}.{sig}" if sig else None
+
+
+def _from_cookie() -> str | None:
+    try:
+        token = st.context.cookies.get(_COOKIE)
+    except Exception:  # no browser context (page tests)
+        return None
+    if not token or token.count(".") < 2:
+        return None
+    payload, _, sig = token.rpartition(".")
+    name, _, expiry = payload.rpartition(".")
+    good = _sign(payload)
+    if not good or not hmac.compare_digest(good, sig) or not expiry.isdigit():
+        return None
+    return name if int(expiry) > time.time() else None
 
 
 def current_user() -> dict[str, Any] | None:
     """The signed-in user (re-read from the store so role changes apply at once)."""
-    name = st.session_state.get(_KEY)
+    name = st.session_state.get(_KEY) or _from_cookie()
     if not name:
         return None
     user = resources.engine().store.get_user(name)
     if user is None or user["disabled"]:
         st.session_state.pop(_KEY, None)
         return None
+    st.session_state[_KEY] = name
     return user
 
 
@@ -32,12 +69,30 @@ def sign_in(name: str, password: str) -> str | None:
     except AccessError as exc:
         return str(exc)
     st.session_state[_KEY] = user["name"]
+    st.session_state[_PENDING] = _token(user["name"])
     return None
 
 
 def sign_out() -> None:
     for key in list(st.session_state.keys()):
         del st.session_state[key]
+    st.session_state[_PENDING] = ""
+
+
+def sync_cookie() -> None:
+    """Write (or clear) the session cookie after a sign-in or sign-out; call once per page."""
+    if _PENDING not in st.session_state:
+        return
+    token = st.session_state.pop(_PENDING)
+    if token is None:
+        return
+    age = SESSION_SECONDS if token else 0
+    # A component frame is same-origin, so it can set the app's cookie (Streamlit cannot).
+    components.html(
+        f"<script>document.cookie = '{_COOKIE}={token}; path=/; max-age={age}; SameSite=Strict';"
+        "</script>",
+        height=0,
+    )
 
 
 def has_role(user: dict[str, Any], *roles: str) -> bool:

@@ -19,7 +19,7 @@ head[0].markdown(f"### {ed.base.name}\n`{ed.base.id}` · "
 with head[1].popover("Open / new", width="stretch"):
     ids = [w["id"] for w in editor.resources.engine().store.list_workflows()]
     pick = st.selectbox("Workflow", ids, key="bld_open_pick") if ids else None
-    if pick and st.button("Open", key="bld_open_go"):
+    if pick and st.button("Open workflow", key="bld_open_go"):
         editor.load(pick)
         st.rerun()
     new_id = st.text_input("New workflow id", key="bld_new_id", placeholder="e.g. invoice-check")
@@ -50,11 +50,9 @@ with left:
     panels.palette(ed)
 with middle:
     ed.state = canvas.decorate(ed.state, problems=problems, highlight=ed.path, selected=ed.selected)
-    ed.state = streamlit_flow("bld_canvas", ed.state, height=560, fit_view=True, show_minimap=True,
-                              allow_new_edges=True, get_node_on_click=True, get_edge_on_click=True,
-                              enable_node_menu=False, min_zoom=0.2, hide_watermark=True)
-    if ed.state.selected_id:
-        ed.selected = ed.state.selected_id
+    ed.accept(streamlit_flow("bld_canvas", ed.state, height=560, fit_view=True, show_minimap=True,
+                             allow_new_edges=True, get_node_on_click=True, get_edge_on_click=True,
+                             enable_node_menu=False, min_zoom=0.2, hide_watermark=True))
     panels.unlabelled_edges(ed)
     with st.expander("Connect a branch", expanded=False):
         panels.connect_bar(ed)

@@ -126,9 +126,32 @@ def email(rng: random.Random) -> str:
 
 
 def invoice(rng: random.Random) -> str:
-    """Return an invoice reference."""
-    return rng.choice([f"INV-2026-{rng.randint(1, 9999):04d}", f"INV{rng.randint(10000, 99999)}",
-                       f"invoice no. {rng.randint(100, 9999)}"])
+    """Return an invoice reference, including the word "invoice"."""
+    return rng.choice([f"invoice INV-2026-{rng.randint(1, 9999):04d}",
+                       f"invoice INV{rng.randint(10000, 99999)}",
+                       f"invoice no. {rng.randint(100, 9999)}",
+                       f"invoice #{rng.randint(1000, 99999)}"])
+
+
+def phone(rng: random.Random) -> str:
+    """Return a phone number in a national or international style."""
+    style = rng.randint(0, 3)
+    if style == 0:
+        return f"+44 20 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}"
+    if style == 1:
+        return f"({rng.randint(200, 989)}) {rng.randint(200, 989)}-{rng.randint(1000, 9999)}"
+    if style == 2:
+        return f"+49 30 {rng.randint(100000, 999999)}"
+    return "06 " + " ".join(str(rng.randint(10, 99)) for _ in range(4))
+
+
+def iban(rng: random.Random) -> str:
+    """Return a German-style IBAN with a correct check number, grouped in fours."""
+    bban = "".join(str(rng.randint(0, 9)) for _ in range(18))
+    digits = "".join(str(int(ch, 36)) for ch in bban + "DE00")
+    check = 98 - int(digits) % 97
+    compact = f"DE{check:02d}{bban}"
+    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
 
 
 SLOTS: dict[str, Callable[[random.Random], str]] = {
@@ -139,6 +162,8 @@ SLOTS: dict[str, Callable[[random.Random], str]] = {
     "email": email,
     "email2": email,
     "invoice": invoice,
+    "phone": phone,
+    "iban": iban,
     "product": lambda r: r.choice(PRODUCTS),
     "a_product": lambda r: _with_article(r.choice(PRODUCTS)),
     "plan": lambda r: r.choice(PLANS),
@@ -194,13 +219,14 @@ TEMPLATES: dict[str, list[str]] = {
         "Return request for {order}: wrong size. Refund to my card ending {card} please.",
         "The event was cancelled so I should be getting my {amount} back, right?",
         "I sent back the {product} in its original packaging. Still waiting on the reimbursement.",
-        "Hello, can you confirm whether my refund of {amount} has been approved?",
+        "Can you confirm whether my refund of {amount} has been approved?",
         "Got an email saying 'refund issued' but it's been {days} days and nothing.",
         "Not happy with the {product} at all. How do I return it for a refund?",
         "Could you reimburse me for the {product}? It was faulty out of the box.",
         "I downgraded from the {plan} on {date}; I'm owed a prorated refund.",
         "money back please, {order}, item never worked",
         "The refund for my returned {product} went to an old card I closed. What happens now?",
+        "Please transfer the {amount} refund to my bank account instead, IBAN {iban}.",
         "The parcel came back to you as undeliverable, so please refund {order} instead of "
         "resending.",
         "I was charged for express shipping but it came standard. Can I get the {amount} "
@@ -210,7 +236,7 @@ TEMPLATES: dict[str, list[str]] = {
         "I closed my account on {date}, please refund the unused part of my {plan}.",
     ],
     "billing_dispute": [
-        "Your invoice {invoice} lists items we never received. We won't pay it until it's "
+        "Your {invoice} lists items we never received. We won't pay it until it's "
         "corrected.",
         "The discount we negotiated ({amount} off per month) is missing from the last three "
         "invoices.",
@@ -222,11 +248,11 @@ TEMPLATES: dict[str, list[str]] = {
         "I want this charge reversed. I never received a confirmation email, I never bought "
         "anything.",
         "Pre-authorisation of {amount} was never released even though the order was cancelled.",
-        "We get billed per user, but deactivated users are still counted on invoice {invoice}.",
+        "We get billed per user, but deactivated users are still counted on {invoice}.",
         "I was charged twice for {order} - {amount} appears two times on my statement.",
         "There is a charge of {amount} on {date} that I don't recognise. I never authorised it.",
         "Why was I billed for the {plan}? I cancelled it on {date}.",
-        "My invoice {invoice} says {amount} but the agreed price was {amount2}.",
+        "My {invoice} says {amount} but the agreed price was {amount2}.",
         "You charged my card ending {card} {amount} without my permission.",
         "I'm disputing the charge from {date}. The price at checkout was lower than what was "
         "taken.",
@@ -239,14 +265,14 @@ TEMPLATES: dict[str, list[str]] = {
         "explained.",
         "Your system billed me in dollars instead of euros and now I'm out {amount} on exchange "
         "fees.",
-        "Invoice {invoice} has the wrong VAT amount, please correct and reissue it.",
+        "The {invoice} has the wrong VAT amount, please correct and reissue it.",
         "I was billed for 5 seats on the {plan} but we only have 3 users.",
         "Charged {amount} for a free trial that was supposed to be free until {date}.",
         "My bank flagged a suspicious transaction from your company for {amount}. I did not make "
         "it.",
         "the monthly charge went from {amount2} to {amount} with no notice, i want this looked at",
         "Please explain the charge on {date}. I don't have any order with you that month.",
-        "Tax was added twice on invoice {invoice}. I'm contesting the amount.",
+        "Tax was added twice on {invoice}. I'm contesting the amount.",
         "I paid {invoice} already on {date} but you sent a reminder and charged late fees.",
         "Both my credit card and PayPal were charged for {order}. That's {amount} twice.",
         "Your billing department keeps charging me after I closed the account. Stop it.",
@@ -350,7 +376,7 @@ TEMPLATES: dict[str, list[str]] = {
         "Remove my saved card from the account please, I don't want it stored.",
     ],
     "shipping": [
-        "Hi, can you tell me which carrier you use for deliveries to {city}?",
+        "Can you tell me which carrier you use for deliveries to {city}?",
         "The tracking shows my parcel went to {city} instead of coming to me.",
         "Can I add something to {order} before it ships so it comes in one box?",
         "What are the shipping costs for a heavy item like a {product}?",
@@ -457,6 +483,7 @@ CLOSERS = [
     " Please help.", " This is the second time I'm writing.", " Cheers, {name}",
     " I need an answer today.", " - {name}", " My email is {email}.", " Kind regards",
     " Very disappointed.", " Appreciate it!", " Reply to {email} please.",
+    " You can call me on {phone}.", " Phone: {phone}",
 ]
 
 # fmt: on
