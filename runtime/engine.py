@@ -405,6 +405,8 @@ class Engine:
             run.visits[node.id] = visits
             if ctx.effects:
                 batch.records += ctx.effects
+            if ctx.outbox:
+                batch.outbox += ctx.outbox
             if isinstance(outcome, Wait):
                 self._wait(run, wf, node, outcome, batch, now, visits)
                 break
@@ -773,6 +775,7 @@ def _merge(into: WriteBatch, other: WriteBatch) -> None:
     into.events += other.events
     into.feedback += other.feedback
     into.records += other.records
+    into.outbox += other.outbox
 
 
 def _feedback_rows(run: _Run, wf: Workflow, node: CompiledNode, claim: dict[str, Any],

@@ -49,6 +49,8 @@ EVENT_COLUMNS = [
     "seq", "occurred_at", "kind", "run_id", "review_id", "node_id", "actor", "data",
     "prev_hash", "hash",
 ]
+OUTBOX_COLUMNS = ["id", "run_id", "node_id", "channel", "recipient", "subject", "body", "status",
+                  "attempts", "last_error", "idempotency_key", "created_at", "sent_at"]
 RECORD_COLUMNS = ["table_name", "key", "value", "deleted", "run_id", "node_id", "idempotency_key",
                   "updated_at"]
 FEEDBACK_COLUMNS = [
@@ -105,9 +107,11 @@ class WriteBatch:
     events: list[Event] = field(default_factory=list)
     feedback: list[dict[str, Any]] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.runs or self.reviews or self.events or self.feedback or self.records)
+        return bool(self.runs or self.reviews or self.events or self.feedback or self.records
+                    or self.outbox)
 
 
 def chain_hash(prev: bytes, seq: int, at: datetime, kind: str, run_id: str | None,
@@ -320,6 +324,9 @@ class Store:
             latest = {(r["table_name"], r["key"]): r for r in batch.records}  # last write wins
             rows = [[_cell(c, r.get(c)) for c in RECORD_COLUMNS] for r in latest.values()]
             self._insert(cur, "records", RECORD_COLUMNS, rows)
+        if batch.outbox:
+            rows = [[_cell(c, r.get(c)) for c in OUTBOX_COLUMNS] for r in batch.outbox]
+            self._insert(cur, "outbox", OUTBOX_COLUMNS, rows)
         if batch.events:
             self._insert(cur, "audit_events", EVENT_COLUMNS, self._chain(batch.events))
 

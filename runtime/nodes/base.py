@@ -143,6 +143,8 @@ class RunContext:
     services: Any = None
     # Writes to the built-in record store, committed in the same transaction as the step.
     effects: list[dict[str, Any]] = field(default_factory=list)
+    # Messages to send (the outbox), committed with the step and sent after the commit.
+    outbox: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def data(self) -> dict[str, Any]:
