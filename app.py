@@ -15,8 +15,9 @@ else:
         pages.append(st.Page("pages/builder.py", title="Builder", icon=":material/account_tree:"))
     page = st.navigation(pages)
     with st.sidebar:
-        st.caption(f"Signed in as **{user['display_name'] or user['name']}** "
-                   f"({', '.join(user['roles'])})")
+        st.caption(
+            f"Signed in as **{user['display_name'] or user['name']}** ({', '.join(user['roles'])})"
+        )
         if st.button("Sign out", key="sign_out"):
             sign_out()
             st.rerun()

@@ -41,26 +41,49 @@ def _classify(text: str) -> dict[str, Any]:
     return {"label": label, "confidence": confidence}
 
 
-WORKFLOW = parse_spec({
-    "id": "bench-hitl", "name": "Benchmark HITL",
-    "input": {"id": {"type": "string", "required": True}, "text": {"type": "string", "required": True}},
-    "nodes": [
-        {"id": "trigger", "type": "trigger"},
-        {"id": "classify", "type": "function",
-         "params": {"name": "bench_classify", "args": {"text": "{{ item.text }}"}}},
-        {"id": "gate", "type": "confidence_gate", "params": {"of": "classify", "threshold": 0.8}},
-        {"id": "act", "type": "record_write",
-         "params": {"table": "bench", "key": "{{ item.id }}", "merge": False,
-                    "values": {"label": "{{ steps.classify.label }}"}}},
-        {"id": "end", "type": "end"},
-    ],
-    "edges": [
-        {"from": "trigger", "to": "classify"}, {"from": "classify", "to": "gate", "branch": "next"},
-        {"from": "classify", "to": "end", "branch": "error"},
-        {"from": "gate", "to": "act", "branch": "pass"}, {"from": "gate", "to": "end", "branch": "rejected"},
-        {"from": "act", "to": "end", "branch": "next"}, {"from": "act", "to": "end", "branch": "error"},
-    ],
-})
+WORKFLOW = parse_spec(
+    {
+        "id": "bench-hitl",
+        "name": "Benchmark HITL",
+        "input": {
+            "id": {"type": "string", "required": True},
+            "text": {"type": "string", "required": True},
+        },
+        "nodes": [
+            {"id": "trigger", "type": "trigger"},
+            {
+                "id": "classify",
+                "type": "function",
+                "params": {"name": "bench_classify", "args": {"text": "{{ item.text }}"}},
+            },
+            {
+                "id": "gate",
+                "type": "confidence_gate",
+                "params": {"of": "classify", "threshold": 0.8},
+            },
+            {
+                "id": "act",
+                "type": "record_write",
+                "params": {
+                    "table": "bench",
+                    "key": "{{ item.id }}",
+                    "merge": False,
+                    "values": {"label": "{{ steps.classify.label }}"},
+                },
+            },
+            {"id": "end", "type": "end"},
+        ],
+        "edges": [
+            {"from": "trigger", "to": "classify"},
+            {"from": "classify", "to": "gate", "branch": "next"},
+            {"from": "classify", "to": "end", "branch": "error"},
+            {"from": "gate", "to": "act", "branch": "pass"},
+            {"from": "gate", "to": "end", "branch": "rejected"},
+            {"from": "act", "to": "end", "branch": "next"},
+            {"from": "act", "to": "end", "branch": "error"},
+        ],
+    }
+)
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -97,14 +120,15 @@ def run_loopgate(n_items: int, workdir: Path, n_one_by_one: int = 500) -> dict[s
         lat.append(time.perf_counter() - t1)
     one_s = time.perf_counter() - t0
 
-    rest = waiting[len(one):]
+    rest = waiting[len(one) :]
     t0 = time.perf_counter()
     bulk = engine.decide_many(rest, {"action": "approve"}, by="bench")
     bulk_s = time.perf_counter() - t0
     assert all(r.status == "succeeded" for r in bulk)
 
     reruns = store.execute_readonly(
-        "SELECT count(*) - count(DISTINCT run_id) AS n FROM steps WHERE node_id = 'classify'")[0]["n"]
+        "SELECT count(*) - count(DISTINCT run_id) AS n FROM steps WHERE node_id = 'classify'"
+    )[0]["n"]
     events = store.execute_readonly("SELECT count(*) AS n FROM audit_events")[0]["n"]
     store.checkpoint()
     size = store.file_size()
@@ -129,19 +153,30 @@ def duckdb_bulk_limit(workdir: Path, rows: int = 200_000) -> float:
 
     con = duckdb.connect(str(workdir / "limit.duckdb"))
     con.execute(
-        "CREATE TABLE audit_events (seq BIGINT, occurred_at TIMESTAMP, kind VARCHAR, run_id VARCHAR, "
-        "review_id VARCHAR, node_id VARCHAR, actor VARCHAR, data JSON, prev_hash BLOB, hash BLOB)")
+        "CREATE TABLE audit_events (seq BIGINT, occurred_at TIMESTAMP, kind VARCHAR, "
+        "run_id VARCHAR, "
+        "review_id VARCHAR, node_id VARCHAR, actor VARCHAR, data JSON, prev_hash BLOB, hash BLOB)"
+    )
     now = time.time()
-    data = '{"type":"function","branch":"next","step":2,"output":{"label":"refund","confidence":0.7}}'
-    frame = pa.table({
-        "seq": pa.array(range(rows), pa.int64()),
-        "occurred_at": pa.array([int(now * 1e6)] * rows, pa.timestamp("us")),
-        "kind": ["step"] * rows, "run_id": [f"run_{i // 5:016x}" for i in range(rows)],
-        "review_id": pa.nulls(rows, pa.string()), "node_id": ["classify"] * rows,
-        "actor": pa.nulls(rows, pa.string()), "data": [data] * rows,
-        "prev_hash": [os.urandom(32) for _ in range(rows)], "hash": [os.urandom(32) for _ in range(rows)],
-    })
+    data = (
+        '{"type":"function","branch":"next","step":2,"output":{"label":"refund","confidence":0.7}}'
+    )
+    frame = pa.table(
+        {
+            "seq": pa.array(range(rows), pa.int64()),
+            "occurred_at": pa.array([int(now * 1e6)] * rows, pa.timestamp("us")),
+            "kind": ["step"] * rows,
+            "run_id": [f"run_{i // 5:016x}" for i in range(rows)],
+            "review_id": pa.nulls(rows, pa.string()),
+            "node_id": ["classify"] * rows,
+            "actor": pa.nulls(rows, pa.string()),
+            "data": [data] * rows,
+            "prev_hash": [os.urandom(32) for _ in range(rows)],
+            "hash": [os.urandom(32) for _ in range(rows)],
+        }
+    )
     t0 = time.perf_counter()
+    con.register("frame", frame)
     con.execute("INSERT INTO audit_events SELECT * FROM frame")
     elapsed = time.perf_counter() - t0
     con.close()
@@ -158,7 +193,7 @@ def listing_at_scale(workdir: Path, n_waiting: int) -> float:
     items = [{"id": f"w{i}", "text": f"low confidence {i}"} for i in range(n_waiting * 3)]
     paused = 0
     for chunk in range(0, len(items), 50_000):
-        res = engine.start_many(wf, items[chunk:chunk + 50_000])
+        res = engine.start_many(wf, items[chunk : chunk + 50_000])
         paused += sum(r.status == "waiting" for r in res)
         if paused >= n_waiting:
             break
@@ -168,7 +203,9 @@ def listing_at_scale(workdir: Path, n_waiting: int) -> float:
         store.list_pending_reviews(limit=50)
         times.append((time.perf_counter() - t0) * 1000)
     store.close()
-    print(f"listing: {paused} waiting reviews, first page of 50 in {statistics.median(times):.1f} ms")
+    print(
+        f"listing: {paused} waiting reviews, first page of 50 in {statistics.median(times):.1f} ms"
+    )
     return statistics.median(times)
 
 
@@ -185,15 +222,19 @@ ROWS = [
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--listing", type=int, default=0, help="also time listing with N waiting")
     parser.add_argument("--no-peer", action="store_true", help="Loopgate only")
     args = parser.parse_args(argv)
 
-    print(f"# Loopgate vs LangGraph (SqliteSaver, durability=sync) on {date.today()}, "
-          f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"# Loopgate vs LangGraph (SqliteSaver, durability=sync) on {date.today()}, "
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     peer = None if args.no_peer else run_langgraph
     for n in args.sizes:
         lg_runs, lp_runs = [], []
@@ -201,15 +242,19 @@ def main(argv: list[str] | None = None) -> None:
             if peer is not None:
                 with tempfile.TemporaryDirectory() as d:
                     res = peer(n, Path(d))
-                    res["bulk_decisions_per_s"] = res["decisions_per_s"]  # no bulk resume in LangGraph
+                    res["bulk_decisions_per_s"] = res[
+                        "decisions_per_s"
+                    ]  # no bulk resume in LangGraph
                     res["reruns"] = res.get("reruns_of_interrupted_node", 0)
                     lg_runs.append(res)
             with tempfile.TemporaryDirectory() as d:
                 res = run_loopgate(n, Path(d))
                 res["reruns"] = res["reruns_of_finished_nodes"]
                 lp_runs.append(res)
-        print(f"\n## {n} items, median of {args.rounds} rounds "
-              f"(~{statistics.median(r['paused'] for r in lp_runs):.0f} paused)\n")
+        print(
+            f"\n## {n} items, median of {args.rounds} rounds "
+            f"(~{statistics.median(r['paused'] for r in lp_runs):.0f} paused)\n"
+        )
         print("| measure | Loopgate | LangGraph | Loopgate / LangGraph |")
         print("|---|---:|---:|---:|")
         for label, key, _higher in ROWS:
@@ -223,8 +268,10 @@ def main(argv: list[str] | None = None) -> None:
         rows_s = statistics.median(r["event_rows_per_s_at_start"] for r in lp_runs)
         with tempfile.TemporaryDirectory() as d:
             limit = duckdb_bulk_limit(Path(d))
-        print(f"\nAudit rows written while starting: {rows_s:,.0f}/s; DuckDB's own bulk insert of "
-              f"such rows from Arrow: {limit:,.0f}/s ({rows_s / limit:.1%} of the physical limit)")
+        print(
+            f"\nAudit rows written while starting: {rows_s:,.0f}/s; DuckDB's own bulk insert of "
+            f"such rows from Arrow: {limit:,.0f}/s ({rows_s / limit:.1%} of the physical limit)"
+        )
     if args.listing:
         with tempfile.TemporaryDirectory() as d:
             listing_at_scale(Path(d), args.listing)

@@ -83,11 +83,14 @@ def _shape(state: StreamlitFlowState) -> tuple:
 
 
 def blank_spec() -> WorkflowSpec:
-    return parse_spec({
-        "id": "new-workflow", "name": "New workflow",
-        "nodes": [{"id": "start", "type": "trigger"}, {"id": "done", "type": "end"}],
-        "edges": [{"from": "start", "to": "done"}],
-    })
+    return parse_spec(
+        {
+            "id": "new-workflow",
+            "name": "New workflow",
+            "nodes": [{"id": "start", "type": "trigger"}, {"id": "done", "type": "end"}],
+            "edges": [{"from": "start", "to": "done"}],
+        }
+    )
 
 
 def editor() -> Editor:
@@ -109,7 +112,11 @@ def editor() -> Editor:
 
 def _open_first() -> Editor:
     workflows = resources.engine().store.list_workflows()
-    return _open(workflows[0]["id"]) if workflows else Editor(blank_spec(), canvas.spec_to_state(blank_spec()))
+    return (
+        _open(workflows[0]["id"])
+        if workflows
+        else Editor(blank_spec(), canvas.spec_to_state(blank_spec()))
+    )
 
 
 def _open(workflow_id: str, version: int | None = None) -> Editor:
@@ -146,7 +153,9 @@ def import_yaml(text: str) -> list[str]:
         return [str(p) for p in exc.problems]
     ed = editor()
     st.session_state[_KEY] = Editor(spec, canvas.spec_to_state(spec, previous=ed.state))
-    st.session_state[_KEY].say("info", f"Imported {spec.id}; it is not saved until you save a version.")
+    st.session_state[_KEY].say(
+        "info", f"Imported {spec.id}; it is not saved until you save a version."
+    )
     return []
 
 

@@ -34,8 +34,9 @@ def demo_accounts_hint() -> str | None:
         authenticate(store, "ada", DEMO_PASSWORD)
     except AccessError:
         return None
-    names = ", ".join(f"`{name}` ({display.split('(')[1].rstrip(')')})"
-                      for name, display, _, _ in DEMO_USERS)
+    names = ", ".join(
+        f"`{name}` ({display.split('(')[1].rstrip(')')})" for name, display, _, _ in DEMO_USERS
+    )
     return f"Demo accounts: {names}; password `{DEMO_PASSWORD}`."
 
 

@@ -10,18 +10,26 @@ from builder import canvas, editor, forms, resources
 from runtime import Problem
 from runtime.nodes import get_node_type
 
-FAMILY_TITLES = {"flow": "Flow", "ai": "AI", "checkpoint": "Checkpoints (human in the loop)",
-                 "action": "Actions"}
+FAMILY_TITLES = {
+    "flow": "Flow",
+    "ai": "AI",
+    "checkpoint": "Checkpoints (human in the loop)",
+    "action": "Actions",
+}
 
 
 def palette(ed: editor.Editor) -> None:
     """Every registered node type by family; a click adds one to the canvas."""
     st.markdown("**Palette**")
     for family, types in canvas.palette().items():
-        with st.expander(FAMILY_TITLES.get(family, family.title()), expanded=family == "checkpoint"):
+        with st.expander(
+            FAMILY_TITLES.get(family, family.title()), expanded=family == "checkpoint"
+        ):
             for type_name, title, description in types:
                 if st.button(title, key=f"pal_{type_name}", help=description, width="stretch"):
-                    state, node_id = canvas.add_node(ed.state, ed.base, type_name, after=ed.selected)
+                    state, node_id = canvas.add_node(
+                        ed.state, ed.base, type_name, after=ed.selected
+                    )
                     ed.replace(state)
                     ed.selected = node_id
                     st.rerun()
@@ -34,15 +42,26 @@ def _widget(spec: forms.FieldSpec, value: Any, key: str) -> Any:
         if spec.nullable and None not in options:
             options = [None, *options]
         index = options.index(value) if value in options else 0
-        return st.selectbox(label, options, index=index, key=key, help=spec.help,
-                            format_func=lambda v: "(none)" if v is None else str(v))
+        return st.selectbox(
+            label,
+            options,
+            index=index,
+            key=key,
+            help=spec.help,
+            format_func=lambda v: "(none)" if v is None else str(v),
+        )
     if spec.kind == "bool":
         return st.checkbox(label, value=bool(value), key=key, help=spec.help)
     if spec.kind in ("number", "integer"):
         text = "" if value in (None, "") else str(value)
-        return st.text_input(label, value=text, key=key, help=spec.help
-                             + (f" (from {spec.min})" if spec.min is not None else "")
-                             + (f" (up to {spec.max})" if spec.max is not None else ""))
+        return st.text_input(
+            label,
+            value=text,
+            key=key,
+            help=spec.help
+            + (f" (from {spec.min})" if spec.min is not None else "")
+            + (f" (up to {spec.max})" if spec.max is not None else ""),
+        )
     if spec.kind in ("textarea", "list", "json"):
         hint = {"list": " One per line.", "json": " YAML or JSON."}.get(spec.kind, "")
         return st.text_area(label, value=value or "", key=key, help=spec.help + hint, height=90)
@@ -63,18 +82,24 @@ def node_inspector(ed: editor.Editor, node_id: str) -> None:
         st.caption(ntype.description)
     errors: dict[str, str] = st.session_state.get(f"bld_err_{node_id}", {})
     with st.form(f"bld_form_{node_id}"):
-        new_id = st.text_input("Node id", value=node_id, help="Lower case, digits, _; templates use steps.<id>.")
+        new_id = st.text_input(
+            "Node id", value=node_id, help="Lower case, digits, _; templates use steps.<id>."
+        )
         name = st.text_input("Display name", value=data.get("lg_name") or "")
         raw: dict[str, Any] = {}
         if ntype is not None:
             values = forms.initial_values(ntype.Params, data.get("lg_params") or {})
             for spec in forms.form_fields(ntype.Params):
-                raw[spec.name] = _widget(spec, values.get(spec.name), f"bld_w_{node_id}_{spec.name}")
+                raw[spec.name] = _widget(
+                    spec, values.get(spec.name), f"bld_w_{node_id}_{spec.name}"
+                )
                 if spec.name in errors:
                     st.error(errors[spec.name])
             if ntype.family == "action":
-                sensitive = st.checkbox("Sensitive (needs a human checkpoint before it)",
-                                        value=bool(data.get("lg_sensitive")))
+                sensitive = st.checkbox(
+                    "Sensitive (needs a human checkpoint before it)",
+                    value=bool(data.get("lg_sensitive")),
+                )
             else:
                 sensitive = False
         if forms.FORM_ERROR in errors:
@@ -86,8 +111,14 @@ def node_inspector(ed: editor.Editor, node_id: str) -> None:
         if errs:
             st.rerun()
         try:
-            state = canvas.update_node(ed.state, node_id, new_id=new_id if new_id != node_id else None,
-                                       params=params, sensitive=sensitive, name=name)
+            state = canvas.update_node(
+                ed.state,
+                node_id,
+                new_id=new_id if new_id != node_id else None,
+                params=params,
+                sensitive=sensitive,
+                name=name,
+            )
         except ValueError as exc:
             st.session_state[f"bld_err_{node_id}"] = {forms.FORM_ERROR: str(exc)}
             st.rerun()
@@ -109,8 +140,12 @@ def edge_inspector(ed: editor.Editor, edge_id: str) -> None:
     st.markdown(f"**Edge** `{edge.source}` → `{edge.target}`")
     current = edge.label if edge.label in branches else None
     if branches:
-        branch = st.selectbox("Branch", branches, key=f"bld_eb_{edge_id}",
-                              index=branches.index(current) if current else 0)
+        branch = st.selectbox(
+            "Branch",
+            branches,
+            key=f"bld_eb_{edge_id}",
+            index=branches.index(current) if current else 0,
+        )
         if st.button("Set branch", key=f"bld_es_{edge_id}", type="primary"):
             state = canvas.delete_edge(ed.state, edge_id)
             ed.replace(canvas.connect(state, edge.source, edge.target, branch))
@@ -128,11 +163,14 @@ def unlabelled_edges(ed: editor.Editor) -> None:
         edge = next(e for e in ed.state.edges if e.id == edge_id)
         branches = canvas.branches_for(ed.state, edge.source)
         with st.container(border=True):
-            st.warning(f"New connection {edge.source} → {edge.target}: which branch of "
-                       f"{edge.source} is it?")
+            st.warning(
+                f"New connection {edge.source} → {edge.target}: which branch of "
+                f"{edge.source} is it?"
+            )
             cols = st.columns([3, 1, 1])
-            branch = cols[0].selectbox("Branch", branches, key=f"bld_nb_{edge_id}",
-                                       label_visibility="collapsed")
+            branch = cols[0].selectbox(
+                "Branch", branches, key=f"bld_nb_{edge_id}", label_visibility="collapsed"
+            )
             if cols[1].button("Set", key=f"bld_ns_{edge_id}", type="primary"):
                 state = canvas.delete_edge(ed.state, edge_id)
                 ed.replace(canvas.connect(state, edge.source, edge.target, branch))
@@ -148,7 +186,9 @@ def connect_bar(ed: editor.Editor) -> None:
     cols = st.columns([3, 2, 3, 2])
     source = cols[0].selectbox("From", ids, key=f"bld_c_from_{ed.base.id}")
     branches = canvas.branches_for(ed.state, source) if source else []
-    branch = cols[1].selectbox("Branch", branches or ["(none)"], key=f"bld_c_branch_{ed.base.id}_{source}")
+    branch = cols[1].selectbox(
+        "Branch", branches or ["(none)"], key=f"bld_c_branch_{ed.base.id}_{source}"
+    )
     target = cols[2].selectbox("To", ids, key=f"bld_c_to_{ed.base.id}")
     cols[3].markdown("&nbsp;")
     if cols[3].button("Connect", key="bld_c_go", disabled=not branches):
@@ -179,11 +219,20 @@ def versions_panel(ed: editor.Editor) -> None:
         st.caption("Not saved yet.")
         return
     st.table(
-        [{"version": r["version"], "status": r["status"], "by": r["created_by"] or "-",
-          "when": r["created_at"].strftime("%Y-%m-%d %H:%M"), "message": r["message"] or ""}
-         for r in rows],
+        [
+            {
+                "version": r["version"],
+                "status": r["status"],
+                "by": r["created_by"] or "-",
+                "when": r["created_at"].strftime("%Y-%m-%d %H:%M"),
+                "message": r["message"] or "",
+            }
+            for r in rows
+        ],
     )
-    pick = st.selectbox("Open version", [r["version"] for r in rows], key=f"bld_v_pick_{ed.base.id}")
+    pick = st.selectbox(
+        "Open version", [r["version"] for r in rows], key=f"bld_v_pick_{ed.base.id}"
+    )
     if st.button("Open this version", key="bld_v_open"):
         editor.load(ed.base.id, pick)
         st.rerun()

@@ -48,9 +48,13 @@ class Sandbox:
         rows = []
         for ev in self.store.run_events(run_id):
             data = ev["data"] or {}
-            rows.append({
-                "event": ev["kind"], "node": ev["node_id"] or "", "by": ev["actor"] or "",
-                "branch": data.get("branch") or "",
-                "output": data.get("output") if ev["kind"] in ("step", "audit") else data,
-            })
+            rows.append(
+                {
+                    "event": ev["kind"],
+                    "node": ev["node_id"] or "",
+                    "by": ev["actor"] or "",
+                    "branch": data.get("branch") or "",
+                    "output": data.get("output") if ev["kind"] in ("step", "audit") else data,
+                }
+            )
         return rows

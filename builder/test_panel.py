@@ -55,8 +55,10 @@ def _item_form(spec: WorkflowSpec) -> dict[str, Any] | None:
 def _review_card(ed: editor.Editor, sandbox: Sandbox, review_id: str) -> None:
     review = sandbox.review(review_id)
     with st.container(border=True):
-        st.markdown(f"**Waiting at `{review['node_id']}`** ({review['kind']}, team "
-                    f"{review['team'] or '-'}, priority {review['priority']}): what the reviewer sees")
+        st.markdown(
+            f"**Waiting at `{review['node_id']}`** ({review['kind']}, team "
+            f"{review['team'] or '-'}, priority {review['priority']}): what the reviewer sees"
+        )
         if review["instructions"]:
             st.markdown(review["instructions"])
         if review["note"]:
@@ -69,14 +71,21 @@ def _review_card(ed: editor.Editor, sandbox: Sandbox, review_id: str) -> None:
             if f["type"] == "select":
                 data[f["name"]] = st.selectbox(f.get("label") or f["name"], f["options"], key=key)
             elif f["type"] == "boolean":
-                data[f["name"]] = st.checkbox(f.get("label") or f["name"], value=bool(f.get("value")), key=key)
+                data[f["name"]] = st.checkbox(
+                    f.get("label") or f["name"], value=bool(f.get("value")), key=key
+                )
             else:
-                data[f["name"]] = st.text_input(f.get("label") or f["name"],
-                                                value="" if f.get("value") is None else str(f["value"]), key=key)
+                data[f["name"]] = st.text_input(
+                    f.get("label") or f["name"],
+                    value="" if f.get("value") is None else str(f["value"]),
+                    key=key,
+                )
         actions = [a for a in review["actions"] if a != "escalate"]
         reason = None
         if "reject" in actions and review["reason_codes"]:
-            reason = st.selectbox("Reason (reject)", review["reason_codes"], key=f"bld_rr_{review_id}")
+            reason = st.selectbox(
+                "Reason (reject)", review["reason_codes"], key=f"bld_rr_{review_id}"
+            )
         rating = note = None
         if review["kind"] == "feedback":
             rating = st.slider("Rating", 1, 5, 4, key=f"bld_rt_{review_id}")
@@ -84,13 +93,19 @@ def _review_card(ed: editor.Editor, sandbox: Sandbox, review_id: str) -> None:
         cols = st.columns(len(actions))
         for col, action in zip(cols, actions, strict=True):
             if col.button(action.title(), key=f"bld_ra_{review_id}_{action}"):
-                payload = {k: _typed(v) for k, v in data.items()} if action in ("edit", "submit") else {}
+                payload = (
+                    {k: _typed(v) for k, v in data.items()} if action in ("edit", "submit") else {}
+                )
                 if action == "edit":
                     originals = {f["name"]: f.get("value") for f in review["form"] or []}
                     payload = {k: v for k, v in payload.items() if v != originals.get(k)}
                 try:
-                    res = sandbox.decide(review_id, Decision(action=action, data=payload, reason=reason,
-                                                             note=note, rating=rating))
+                    res = sandbox.decide(
+                        review_id,
+                        Decision(
+                            action=action, data=payload, reason=reason, note=note, rating=rating
+                        ),
+                    )
                 except LoopgateError as exc:
                     ed.say("error", str(exc))
                 else:
@@ -126,11 +141,20 @@ def test_run_panel(ed: editor.Editor, spec: WorkflowSpec | None, runnable: bool)
         st.caption("Runs here use a private in-memory database: nothing real is written.")
         return
     status = {"succeeded": "success", "failed": "error", "waiting": "info"}.get(res.status, "info")
-    getattr(st, status)(f"Test run {res.status}" + (f" ({res.result})" if res.result else "")
-                        + (f": {res.error}" if res.error else "")
-                        + f" · path: {' → '.join(ed.path)}")
+    getattr(st, status)(
+        f"Test run {res.status}"
+        + (f" ({res.result})" if res.result else "")
+        + (f": {res.error}" if res.error else "")
+        + f" · path: {' → '.join(ed.path)}"
+    )
     if res.status == "waiting" and res.review_id:
         _review_card(ed, ed.sandbox, res.review_id)
     with st.expander("Steps and outputs", expanded=res.status != "waiting"):
-        st.dataframe([{**r, "output": json.dumps(r["output"], default=str)}
-                      for r in ed.sandbox.steps(res.run_id)], hide_index=True, width="stretch")
+        st.dataframe(
+            [
+                {**r, "output": json.dumps(r["output"], default=str)}
+                for r in ed.sandbox.steps(res.run_id)
+            ],
+            hide_index=True,
+            width="stretch",
+        )

@@ -14,8 +14,10 @@ spec, problems = ed.spec()
 errors = [p for p in problems if p.severity == "error"]
 
 head = st.columns([4, 2, 2, 2])
-head[0].markdown(f"### {ed.base.name}\n`{ed.base.id}` · "
-                 + (f"v{ed.version} ({ed.status})" if ed.version else "not saved"))
+head[0].markdown(
+    f"### {ed.base.name}\n`{ed.base.id}` · "
+    + (f"v{ed.version} ({ed.status})" if ed.version else "not saved")
+)
 with head[1].popover("Open / new", width="stretch"):
     ids = [w["id"] for w in editor.resources.engine().store.list_workflows()]
     pick = st.selectbox("Workflow", ids, key="bld_open_pick") if ids else None
@@ -33,7 +35,9 @@ with head[2].popover("Save version", width="stretch"):
         st.rerun()
 with head[3].popover("YAML", width="stretch"):
     if spec is not None:
-        st.download_button("Export YAML", spec.to_yaml(), file_name=f"{spec.id}.yaml", key="bld_export")
+        st.download_button(
+            "Export YAML", spec.to_yaml(), file_name=f"{spec.id}.yaml", key="bld_export"
+        )
     upload = st.file_uploader("Import YAML", type=["yaml", "yml"], key="bld_import")
     if upload is not None and st.button("Load into canvas", key="bld_import_go"):
         bad = editor.import_yaml(upload.getvalue().decode("utf-8", errors="replace"))
@@ -50,9 +54,21 @@ with left:
     panels.palette(ed)
 with middle:
     ed.state = canvas.decorate(ed.state, problems=problems, highlight=ed.path, selected=ed.selected)
-    ed.accept(streamlit_flow("bld_canvas", ed.state, height=560, fit_view=True, show_minimap=True,
-                             allow_new_edges=True, get_node_on_click=True, get_edge_on_click=True,
-                             enable_node_menu=False, min_zoom=0.2, hide_watermark=True))
+    ed.accept(
+        streamlit_flow(
+            "bld_canvas",
+            ed.state,
+            height=560,
+            fit_view=True,
+            show_minimap=True,
+            allow_new_edges=True,
+            get_node_on_click=True,
+            get_edge_on_click=True,
+            enable_node_menu=False,
+            min_zoom=0.2,
+            hide_watermark=True,
+        )
+    )
     panels.unlabelled_edges(ed)
     with st.expander("Connect a branch", expanded=False):
         panels.connect_bar(ed)

@@ -17,12 +17,17 @@ c4.metric("Failed runs", data["runs"].get("failed", 0))
 
 st.subheader("Workflows")
 if not data["workflows"]:
-    st.info("No workflows yet. Open the Builder to draw one, or run `loopgate workflows save FILE.yaml`.")
+    st.info(
+        "No workflows yet. Open the Builder to draw one, "
+        "or run `loopgate workflows save FILE.yaml`."
+    )
 for wf in data["workflows"]:
     with st.container(border=True):
         left, right = st.columns([5, 1])
-        left.markdown(f"**{wf['name']}**  \n`{wf['id']}` · v{wf['version']} · {wf['status']}"
-                      f" · saved by {wf['created_by'] or '-'}")
+        left.markdown(
+            f"**{wf['name']}**  \n`{wf['id']}` · v{wf['version']} · {wf['status']}"
+            f" · saved by {wf['created_by'] or '-'}"
+        )
         if can_design and right.button("Open in Builder", key=f"open_{wf['id']}"):
             st.session_state["builder_open"] = wf["id"]
             st.switch_page("pages/builder.py")

@@ -68,9 +68,13 @@ def create_api(get_engine: Callable[[], Engine], get_secret: Callable[[], str | 
     def engine() -> Engine:
         return get_engine()
 
-    def current_user(authorization: str | None = Header(None), eng: Engine = Depends(engine)) -> dict:
+    def current_user(
+        authorization: str | None = Header(None), eng: Engine = Depends(engine)
+    ) -> dict:
         if not authorization or not authorization.lower().startswith("bearer "):
-            raise HTTPException(401, "send Authorization: Bearer <token> (see `loopgate users token`)")
+            raise HTTPException(
+                401, "send Authorization: Bearer <token> (see `loopgate users token`)"
+            )
         try:
             return user_for_token(eng.store, authorization.split(" ", 1)[1].strip())
         except AccessError as exc:
@@ -78,16 +82,24 @@ def create_api(get_engine: Callable[[], Engine], get_secret: Callable[[], str | 
 
     @api.get("/health")
     def health(eng: Engine = Depends(engine)) -> dict[str, Any]:
-        return {"status": "ok", "db": eng.store.path, "schema_version": eng.store.schema_version(),
-                "pending_reviews": eng.store.count_pending_reviews()}
+        return {
+            "status": "ok",
+            "db": eng.store.path,
+            "schema_version": eng.store.schema_version(),
+            "pending_reviews": eng.store.count_pending_reviews(),
+        }
 
     @api.get("/workflows")
     def workflows(user: dict = Depends(current_user), eng: Engine = Depends(engine)) -> list[dict]:
         return eng.store.list_workflows()
 
     @api.post("/workflows/{workflow_id}/runs")
-    def start_runs(workflow_id: str, body: StartRequest, user: dict = Depends(current_user),
-                   eng: Engine = Depends(engine)) -> dict[str, Any]:
+    def start_runs(
+        workflow_id: str,
+        body: StartRequest,
+        user: dict = Depends(current_user),
+        eng: Engine = Depends(engine),
+    ) -> dict[str, Any]:
         """Start runs: the webhook trigger other systems call."""
         if (body.item is None) == (body.items is None):
             raise HTTPException(422, "send exactly one of item or items")
@@ -101,30 +113,47 @@ def create_api(get_engine: Callable[[], Engine], get_secret: Callable[[], str | 
         }
 
     @api.get("/reviews")
-    def reviews(team: str | None = None, workflow: str | None = None, limit: int = 100,
-                user: dict = Depends(current_user), eng: Engine = Depends(engine)) -> list[dict]:
+    def reviews(
+        team: str | None = None,
+        workflow: str | None = None,
+        limit: int = 100,
+        user: dict = Depends(current_user),
+        eng: Engine = Depends(engine),
+    ) -> list[dict]:
         teams = None if "admin" in user["roles"] else list(user["teams"])
-        return eng.store.list_pending_reviews(team=team, teams=teams, workflow_id=workflow,
-                                              limit=min(limit, 1000))
+        return eng.store.list_pending_reviews(
+            team=team, teams=teams, workflow_id=workflow, limit=min(limit, 1000)
+        )
 
     @api.post("/reviews/{review_id}/decision")
-    def decide(review_id: str, decision: Decision, user: dict = Depends(current_user),
-               eng: Engine = Depends(engine)) -> dict[str, Any]:
+    def decide(
+        review_id: str,
+        decision: Decision,
+        user: dict = Depends(current_user),
+        eng: Engine = Depends(engine),
+    ) -> dict[str, Any]:
         return eng.decide(review_id, decision, by=user["name"]).model_dump(mode="json")
 
     @api.get("/runs")
-    def runs(status: str | None = None, workflow: str | None = None, limit: int = 100,
-             user: dict = Depends(current_user), eng: Engine = Depends(engine)) -> list[dict]:
+    def runs(
+        status: str | None = None,
+        workflow: str | None = None,
+        limit: int = 100,
+        user: dict = Depends(current_user),
+        eng: Engine = Depends(engine),
+    ) -> list[dict]:
         return eng.store.list_runs(status=status, workflow_id=workflow, limit=min(limit, 1000))
 
     @api.get("/runs/{run_id}")
-    def run(run_id: str, user: dict = Depends(current_user),
-            eng: Engine = Depends(engine)) -> dict[str, Any]:
+    def run(
+        run_id: str, user: dict = Depends(current_user), eng: Engine = Depends(engine)
+    ) -> dict[str, Any]:
         return {**eng.store.get_run(run_id), "events": eng.store.run_events(run_id)}
 
     @api.post("/cli", include_in_schema=False)
-    def cli(body: CliRequest, x_loopgate_local: str | None = Header(None),
-            eng: Engine = Depends(engine)) -> dict[str, Any]:
+    def cli(
+        body: CliRequest, x_loopgate_local: str | None = Header(None), eng: Engine = Depends(engine)
+    ) -> dict[str, Any]:
         secret = get_secret()
         if not secret or not x_loopgate_local or not hmac.compare_digest(secret, x_loopgate_local):
             raise HTTPException(403, "local CLI secret missing or wrong")

@@ -26,9 +26,16 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def add_user(store: Store, name: str, *, roles: list[str], teams: list[str],
-             password: str | None = None, display_name: str | None = None,
-             by: str | None = None) -> None:
+def add_user(
+    store: Store,
+    name: str,
+    *,
+    roles: list[str],
+    teams: list[str],
+    password: str | None = None,
+    display_name: str | None = None,
+    by: str | None = None,
+) -> None:
     """Create a user.
 
     Raises:
@@ -36,15 +43,22 @@ def add_user(store: Store, name: str, *, roles: list[str], teams: list[str],
         StoreError: the user exists.
     """
     if not _NAME.match(name):
-        raise AccessError(
-            f"user name {name!r} must be lower case letters, digits, '.', '_' or '-'")
+        raise AccessError(f"user name {name!r} must be lower case letters, digits, '.', '_' or '-'")
     bad = [r for r in roles if r not in ROLES]
     if bad or not roles:
-        raise AccessError(f"unknown role(s) {', '.join(bad) or '(none)'}; roles: {', '.join(ROLES)}")
+        raise AccessError(
+            f"unknown role(s) {', '.join(bad) or '(none)'}; roles: {', '.join(ROLES)}"
+        )
     if name == "system":
         raise AccessError("'system' is reserved for the deadline sweeper")
-    store.create_user(name, password_hash=hash_password(password) if password else None,
-                      roles=roles, teams=teams, display_name=display_name, by=by)
+    store.create_user(
+        name,
+        password_hash=hash_password(password) if password else None,
+        roles=roles,
+        teams=teams,
+        display_name=display_name,
+        by=by,
+    )
 
 
 def authenticate(store: Store, name: str, password: str) -> dict[str, Any]:

@@ -196,6 +196,13 @@ def _print_result(ctx: Ctx, res: Any, prefix: str = "") -> None:
         echo(f"{prefix}{res.run_id} {res.status}{tail}")
 
 
+def _send_outbox(ctx: Ctx) -> None:
+    """Send the messages the command queued; a mail problem is a warning, never an error."""
+    from runtime.outbox import send_queued
+
+    send_queued(ctx.store, warn=lambda line: echo(line, err=True))
+
+
 @command(cli, "run")
 @click.argument("workflow")
 @click.option("--item", "item_json", help="One item as JSON.")
@@ -220,6 +227,7 @@ def run_cmd(ctx: Ctx, workflow: str, item_json: str | None, items_file: str | No
         echo(f"warning: {workflow}: {w}", err=True)
     if item_json:
         _print_result(ctx, ctx.engine.start(wf, parse_item(item_json), by=by))
+        _send_outbox(ctx)
         return
     items, digest = read_items(items_file)
     if not batch_id:
@@ -250,6 +258,7 @@ def run_cmd(ctx: Ctx, workflow: str, item_json: str | None, items_file: str | No
     ctx.engine.start_many(wf, items, by=by, batch_id=batch_id, progress=progress,
                           on_result=on_result)
     bar.close()
+    _send_outbox(ctx)
     if bad:
         _fail(bad)
 
@@ -307,6 +316,7 @@ def decide_cmd(ctx: Ctx, review_id: str, action: str, data_json: str | None, rea
             _fail("--data must be a JSON object like {\"amount\": 120}")
     decision = Decision(action=action, data=data, reason=reason, note=note, rating=rating, team=team)
     _print_result(ctx, ctx.engine.decide(review_id, decision, by=by))
+    _send_outbox(ctx)
 
 
 # ---------------------------------------------------------------- runs
@@ -382,6 +392,7 @@ def runs_show_cmd(ctx: Ctx, run_id: str) -> None:
 def retry_cmd(ctx: Ctx, run_id: str, by: str | None) -> None:
     """Run a failed run again from the node that failed."""
     _print_result(ctx, ctx.engine.retry(run_id, by=by))
+    _send_outbox(ctx)
 
 
 @command(cli, "sweep")
@@ -398,6 +409,7 @@ def sweep_cmd(ctx: Ctx, now_text: str | None) -> None:
             from datetime import UTC
             now = now.astimezone(UTC).replace(tzinfo=None)
     report = ctx.engine.sweep(now)
+    _send_outbox(ctx)
     if ctx.json:
         _json_line(report.model_dump(mode="json", exclude={"runs"}))
         for res in report.runs:
@@ -590,6 +602,9 @@ def _load_plugins() -> None:
     if _PLUGINS_LOADED:
         return
     _PLUGINS_LOADED = True
+    from runtime.outbox_cli import outbox_group  # it imports `command` from here: load it late
+
+    cli.add_command(outbox_group)
     from importlib.metadata import entry_points
 
     for ep in entry_points(group="loopgate.commands"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,8 +89,14 @@ def _params_problems(node: NodeSpec, ntype: NodeType) -> tuple[NodeParams | None
                 msg = f"unknown parameter for {ntype.type_name}{_close(str(err['loc'][-1]), known)}"
             elif err["type"] == "missing":
                 desc = ntype.Params.model_fields[str(err["loc"][0])].description or ""
-                msg = f"required parameter is missing ({desc})" if desc else "required parameter is missing"
-            problems.append(Problem(message=msg, node=node.id, field=f"params.{loc}" if loc else None))
+                msg = (
+                    f"required parameter is missing ({desc})"
+                    if desc
+                    else "required parameter is missing"
+                )
+            problems.append(
+                Problem(message=msg, node=node.id, field=f"params.{loc}" if loc else None)
+            )
         return None, problems
     return params, []
 
@@ -173,7 +180,9 @@ def check(spec: WorkflowSpec) -> tuple[Workflow | None, list[Problem]]:
     if len(triggers) != 1:
         where = f" ({', '.join(triggers)})" if triggers else ""
         problems.append(
-            Problem(message=f"a workflow needs exactly one trigger node, found {len(triggers)}{where}")
+            Problem(
+                message=f"a workflow needs exactly one trigger node, found {len(triggers)}{where}"
+            )
         )
     ends = [n.id for n in spec.nodes if n.type == "end"]
     if spec.nodes and not ends:
@@ -186,8 +195,9 @@ def check(spec: WorkflowSpec) -> tuple[Workflow | None, list[Problem]]:
     # "unreachable".
     drawn = nx.DiGraph()
     drawn.add_nodes_from(node_ids)
-    drawn.add_edges_from((e.source, e.target) for e in spec.edges
-                         if e.source in node_ids and e.target in node_ids)
+    drawn.add_edges_from(
+        (e.source, e.target) for e in spec.edges if e.source in node_ids and e.target in node_ids
+    )
     for i, edge in enumerate(spec.edges):
         label = f"edge {edge.source} -> {edge.target}"
         dangling = [x for x in (edge.source, edge.target) if x not in node_ids]
@@ -202,7 +212,9 @@ def check(spec: WorkflowSpec) -> tuple[Workflow | None, list[Problem]]:
             )
             continue
         if edge.target in triggers:
-            problems.append(Problem(message=f"{label}: nothing may lead into the trigger", node=edge.source))
+            problems.append(
+                Problem(message=f"{label}: nothing may lead into the trigger", node=edge.source)
+            )
         src = nodes.get(edge.source)
         if src is None:
             continue  # the source node already has a problem
@@ -212,7 +224,9 @@ def check(spec: WorkflowSpec) -> tuple[Workflow | None, list[Problem]]:
                 branch = src.branches[0]
             elif not src.branches:
                 problems.append(
-                    Problem(message=f"{label}: an {src.type.type_name} node has no way out", node=src.id)
+                    Problem(
+                        message=f"{label}: an {src.type.type_name} node has no way out", node=src.id
+                    )
                 )
                 continue
             else:
@@ -238,7 +252,8 @@ def check(spec: WorkflowSpec) -> tuple[Workflow | None, list[Problem]]:
         if branch in src.next:
             problems.append(
                 Problem(
-                    message=f"branch {branch!r} leads to both {src.next[branch]} and {edge.target}; "
+                    message=f"branch {branch!r} leads to both {src.next[branch]} "
+                    f"and {edge.target}; "
                     "a branch leads to exactly one node",
                     node=src.id,
                 )
@@ -264,7 +279,11 @@ def check(spec: WorkflowSpec) -> tuple[Workflow | None, list[Problem]]:
         reachable = nx.descendants(drawn, start) | {start}
         for nid in ids:
             if nid not in reachable:
-                problems.append(Problem(message="unreachable from the trigger; connect it or remove it", node=nid))
+                problems.append(
+                    Problem(
+                        message="unreachable from the trigger; connect it or remove it", node=nid
+                    )
+                )
         if ends:
             can_finish = set(ends)
             for end in ends:
@@ -291,15 +310,34 @@ def check(spec: WorkflowSpec) -> tuple[Workflow | None, list[Problem]]:
 def _unguarded_sensitive(
     graph: nx.MultiDiGraph, nodes: dict[str, CompiledNode], start: str
 ) -> list[Problem]:
+    """Sensitive actions some item could reach without a person deciding on the way.
+
+    Only checkpoints that stop every item guard (approval, human input, feedback), and only
+    on the branches a person chooses: a timeout branch, or a deadline that approves by
+    default, lets an item through with nobody looking.
+    """
     sensitive = [n for n in nodes.values() if n.spec.sensitive]
     if not sensitive:
         return []
-    human = {n.id for n in nodes.values() if n.type.human}
-    unguarded = graph.subgraph([n for n in graph.nodes if n not in human])
+    open_paths = nx.DiGraph()
+    open_paths.add_nodes_from(graph.nodes)
+    for source, target, branch in graph.edges(keys=True):
+        node = nodes.get(source)
+        guarded = (
+            node is not None
+            and node.type.guards
+            and branch != "timeout"
+            and not (
+                getattr(node.params, "deadline", None)
+                and getattr(node.params, "on_timeout", None) == "approve"
+            )
+        )
+        if not guarded:
+            open_paths.add_edge(source, target)
     out = []
     for node in sensitive:
-        if start in unguarded and node.id in unguarded and nx.has_path(unguarded, start, node.id):
-            path = nx.shortest_path(unguarded, start, node.id)
+        if node.id in open_paths and nx.has_path(open_paths, start, node.id):
+            path = nx.shortest_path(open_paths, start, node.id)
             out.append(
                 Problem(
                     message="sensitive action reachable without a human checkpoint "
@@ -340,7 +378,10 @@ def _coerce(name: str, spec: InputField, value: Any) -> tuple[Any, str | None]:
         text = value.strip()
         try:
             if spec.type == "number":
-                return float(text), None
+                number = float(text)
+                if not math.isfinite(number):
+                    return value, f"expected a finite number, got {value!r}"
+                return number, None
             if spec.type == "integer":
                 return int(text), None
         except ValueError:
@@ -355,6 +396,8 @@ def _coerce(name: str, spec: InputField, value: Any) -> tuple[Any, str | None]:
     )
     if not ok:
         return value, f"expected a {spec.type}, got {type(value).__name__} {value!r}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return value, f"expected a finite number, got {value!r}"
     return value, None
 
 
@@ -377,7 +420,9 @@ def validate_item(spec: WorkflowSpec, item: Any) -> dict[str, Any]:
             continue
         if fspec.enum is not None and value not in fspec.enum:
             problems.append(
-                Problem(message=f"{value!r} is not one of {', '.join(map(str, fspec.enum))}", field=name)
+                Problem(
+                    message=f"{value!r} is not one of {', '.join(map(str, fspec.enum))}", field=name
+                )
             )
             continue
         out[name] = value

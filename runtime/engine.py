@@ -101,44 +101,75 @@ class _Run:
 
     def row(self) -> dict[str, Any]:
         return {
-            "id": self.id, "workflow_id": self.workflow_id,
-            "workflow_version": self.workflow_version, "status": self.status,
-            "current_node": self.current_node, "item": self.item,
+            "id": self.id,
+            "workflow_id": self.workflow_id,
+            "workflow_version": self.workflow_version,
+            "status": self.status,
+            "current_node": self.current_node,
+            "item": self.item,
             "state": {"steps": self.steps, "review": self.review, "visits": self.visits},
-            "step_count": self.step_count, "error": self.error, "result": self.result,
-            "batch_id": self.batch_id, "idempotency_key": self.idempotency_key,
-            "started_by": self.started_by, "created_at": self.created_at,
-            "updated_at": self.updated_at, "finished_at": self.finished_at, "_new": self.is_new,
+            "step_count": self.step_count,
+            "error": self.error,
+            "result": self.result,
+            "batch_id": self.batch_id,
+            "idempotency_key": self.idempotency_key,
+            "started_by": self.started_by,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "finished_at": self.finished_at,
+            "_new": self.is_new,
         }
 
     def snapshot(self) -> dict[str, Any]:
         """What a review stores to resume the run without reading it back."""
         return {
-            "item": self.item, "steps": self.steps, "review": self.review, "visits": self.visits,
-            "step_count": self.step_count, "created_at": self.created_at.isoformat(),
-            "batch_id": self.batch_id, "idempotency_key": self.idempotency_key,
+            "item": self.item,
+            "steps": self.steps,
+            "review": self.review,
+            "visits": self.visits,
+            "step_count": self.step_count,
+            "created_at": self.created_at.isoformat(),
+            "batch_id": self.batch_id,
+            "idempotency_key": self.idempotency_key,
             "started_by": self.started_by,
         }
 
     def result_model(self) -> RunResult:
         return RunResult(
-            run_id=self.id, workflow_id=self.workflow_id, workflow_version=self.workflow_version,
-            status=self.status, waiting_on=self.current_node if self.status == "waiting" else None,
-            review_id=self.review_id, team=self.team, result=self.result, error=self.error,
-            step_count=self.step_count, outputs=self.steps,
+            run_id=self.id,
+            workflow_id=self.workflow_id,
+            workflow_version=self.workflow_version,
+            status=self.status,
+            waiting_on=self.current_node if self.status == "waiting" else None,
+            review_id=self.review_id,
+            team=self.team,
+            result=self.result,
+            error=self.error,
+            step_count=self.step_count,
+            outputs=self.steps,
         )
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> _Run:
         state = row["state"] or {}
         return cls(
-            id=row["id"], workflow_id=row["workflow_id"], workflow_version=row["workflow_version"],
-            status=row["status"], current_node=row["current_node"], item=row["item"],
-            steps=state.get("steps", {}), review=state.get("review"),
-            visits=state.get("visits", {}), step_count=row["step_count"],
-            created_at=row["created_at"], updated_at=row["updated_at"], error=row["error"],
-            result=row["result"], batch_id=row["batch_id"],
-            idempotency_key=row["idempotency_key"], started_by=row["started_by"],
+            id=row["id"],
+            workflow_id=row["workflow_id"],
+            workflow_version=row["workflow_version"],
+            status=row["status"],
+            current_node=row["current_node"],
+            item=row["item"],
+            steps=state.get("steps", {}),
+            review=state.get("review"),
+            visits=state.get("visits", {}),
+            step_count=row["step_count"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            error=row["error"],
+            result=row["result"],
+            batch_id=row["batch_id"],
+            idempotency_key=row["idempotency_key"],
+            started_by=row["started_by"],
             finished_at=row["finished_at"],
         )
 
@@ -146,13 +177,21 @@ class _Run:
     def from_review(cls, claim: dict[str, Any]) -> _Run:
         ctx = claim["context"]
         return cls(
-            id=claim["run_id"], workflow_id=claim["workflow_id"],
-            workflow_version=claim["workflow_version"], status="running",
-            current_node=claim["node_id"], item=ctx["item"], steps=ctx["steps"],
-            review=ctx.get("review"), visits=ctx.get("visits", {}),
-            step_count=ctx["step_count"], created_at=datetime.fromisoformat(ctx["created_at"]),
-            updated_at=utcnow(), batch_id=ctx.get("batch_id"),
-            idempotency_key=ctx.get("idempotency_key"), started_by=ctx.get("started_by"),
+            id=claim["run_id"],
+            workflow_id=claim["workflow_id"],
+            workflow_version=claim["workflow_version"],
+            status="running",
+            current_node=claim["node_id"],
+            item=ctx["item"],
+            steps=ctx["steps"],
+            review=ctx.get("review"),
+            visits=ctx.get("visits", {}),
+            step_count=ctx["step_count"],
+            created_at=datetime.fromisoformat(ctx["created_at"]),
+            updated_at=utcnow(),
+            batch_id=ctx.get("batch_id"),
+            idempotency_key=ctx.get("idempotency_key"),
+            started_by=ctx.get("started_by"),
         )
 
 
@@ -162,8 +201,14 @@ class Engine:
     Every public method commits before it returns: what a caller sees as done is durable.
     """
 
-    def __init__(self, store: Store, *, services: Any = None, batch_size: int = 500,
-                 clock: Callable[[], datetime] = utcnow):
+    def __init__(
+        self,
+        store: Store,
+        *,
+        services: Any = None,
+        batch_size: int = 500,
+        clock: Callable[[], datetime] = utcnow,
+    ):
         self.store = store
         self.services = services
         self.batch_size = batch_size
@@ -174,8 +219,14 @@ class Engine:
 
     # ------------------------------------------------------------ workflows
 
-    def save_workflow(self, spec: WorkflowSpec, *, by: str | None = None,
-                      message: str | None = None, draft: bool = False) -> Workflow | int:
+    def save_workflow(
+        self,
+        spec: WorkflowSpec,
+        *,
+        by: str | None = None,
+        message: str | None = None,
+        draft: bool = False,
+    ) -> Workflow | int:
         """Store a spec as a new version (unchanged content keeps its version).
 
         A spec with errors can be saved as a draft (returns the version number); otherwise
@@ -188,13 +239,23 @@ class Engine:
             self.authorize(by, roles=("admin", "designer"), what="save workflows")
         if draft:
             version, _ = self.store.save_workflow(
-                spec.to_dict(), digest=spec.digest(), name=spec.name, status="draft", by=by,
-                message=message)
+                spec.to_dict(),
+                digest=spec.digest(),
+                name=spec.name,
+                status="draft",
+                by=by,
+                message=message,
+            )
             return version
         wf = compile_workflow(spec)
         version, _ = self.store.save_workflow(
-            spec.to_dict(), digest=spec.digest(), name=spec.name, status="published", by=by,
-            message=message)
+            spec.to_dict(),
+            digest=spec.digest(),
+            name=spec.name,
+            status="published",
+            by=by,
+            message=message,
+        )
         wf.version = version
         with self._cache_lock:
             self._workflows[(spec.id, version)] = wf
@@ -246,8 +307,9 @@ class Engine:
         """Drop cached users (call after changing users)."""
         self._users.clear()
 
-    def authorize(self, by: str, *, roles: tuple[str, ...], what: str,
-                  team: str | None = None) -> dict[str, Any]:
+    def authorize(
+        self, by: str, *, roles: tuple[str, ...], what: str, team: str | None = None
+    ) -> dict[str, Any]:
         """Check a user may act; role and team checks live here, not in the UI.
 
         Raises:
@@ -257,7 +319,8 @@ class Engine:
         if user is None:
             raise AccessError(
                 f"unknown user {by!r}; add them with `loopgate users add {by} --role reviewer "
-                "--team TEAM`")
+                "--team TEAM`"
+            )
         if user["disabled"]:
             raise AccessError(f"user {by} is disabled")
         user_roles = set(user["roles"])
@@ -267,14 +330,19 @@ class Engine:
             raise AccessError(f"user {by} may not {what} (needs role {' or '.join(roles)})")
         if team and team not in user["teams"]:
             teams = ", ".join(user["teams"]) or "none"
-            raise AccessError(
-                f"user {by} may not {what} for team {team} (their teams: {teams})")
+            raise AccessError(f"user {by} may not {what} for team {team} (their teams: {teams})")
         return user
 
     # ------------------------------------------------------------ start
 
-    def start(self, workflow: Workflow | WorkflowSpec | str, item: dict[str, Any], *,
-              by: str | None = None, idempotency_key: str | None = None) -> RunResult:
+    def start(
+        self,
+        workflow: Workflow | WorkflowSpec | str,
+        item: dict[str, Any],
+        *,
+        by: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> RunResult:
         """Start one run; returns once it is durable (waiting, finished or failed).
 
         Raises:
@@ -292,11 +360,16 @@ class Engine:
         self.store.commit(batch)
         return run.result_model()
 
-    def start_many(self, workflow: Workflow | WorkflowSpec | str, items: Iterable[Any], *,
-                   by: str | None = None, batch_id: str | None = None,
-                   progress: Progress | None = None,
-                   on_result: Callable[[int, RunResult | BatchItemError], None] | None = None,
-                   ) -> list[RunResult | BatchItemError]:
+    def start_many(
+        self,
+        workflow: Workflow | WorkflowSpec | str,
+        items: Iterable[Any],
+        *,
+        by: str | None = None,
+        batch_id: str | None = None,
+        progress: Progress | None = None,
+        on_result: Callable[[int, RunResult | BatchItemError], None] | None = None,
+    ) -> list[RunResult | BatchItemError]:
         """Start a run per item, group-committing ``batch_size`` runs per transaction.
 
         With a ``batch_id``, each item gets the idempotency key ``batch_id:index``: calling
@@ -334,9 +407,13 @@ class Engine:
             key = f"{batch_id}:{index}" if batch_id else None
             if key and key in existing:
                 prev = existing[key]
-                res = RunResult(run_id=prev["id"], workflow_id=wf.id,
-                                workflow_version=wf.version or 0, status=prev["status"],
-                                waiting_on=prev["current_node"] if prev["status"] == "waiting" else None)
+                res = RunResult(
+                    run_id=prev["id"],
+                    workflow_id=wf.id,
+                    workflow_version=wf.version or 0,
+                    status=prev["status"],
+                    waiting_on=prev["current_node"] if prev["status"] == "waiting" else None,
+                )
                 results[index] = res
                 done += 1
                 if on_result:
@@ -364,20 +441,48 @@ class Engine:
             progress(done, total)
         return [r for r in results if r is not None]
 
-    def _new_run(self, wf: Workflow, item: dict[str, Any], now: datetime, by: str | None,
-                 batch_id: str | None, key: str | None) -> _Run:
+    def _new_run(
+        self,
+        wf: Workflow,
+        item: dict[str, Any],
+        now: datetime,
+        by: str | None,
+        batch_id: str | None,
+        key: str | None,
+    ) -> _Run:
         run_id = new_run_id()
         if key:
             # Deterministic ids for batch items: a retried batch cannot start an item twice.
             run_id = "run_" + hashlib.blake2b(key.encode(), digest_size=10).hexdigest()
-        return _Run(id=run_id, workflow_id=wf.id, workflow_version=wf.version or 0,
-                    status="running", current_node=wf.trigger, item=item, steps={}, review=None,
-                    visits={}, step_count=0, created_at=now, updated_at=now, batch_id=batch_id,
-                    idempotency_key=key, started_by=by, is_new=True)
+        return _Run(
+            id=run_id,
+            workflow_id=wf.id,
+            workflow_version=wf.version or 0,
+            status="running",
+            current_node=wf.trigger,
+            item=item,
+            steps={},
+            review=None,
+            visits={},
+            step_count=0,
+            created_at=now,
+            updated_at=now,
+            batch_id=batch_id,
+            idempotency_key=key,
+            started_by=by,
+            is_new=True,
+        )
 
     def _begin(self, run: _Run, wf: Workflow, batch: WriteBatch, now: datetime) -> None:
-        batch.events.append(Event(kind="run.started", run_id=run.id, actor=run.started_by, at=now,
-                                  data={"workflow": wf.id, "version": wf.version}))
+        batch.events.append(
+            Event(
+                kind="run.started",
+                run_id=run.id,
+                actor=run.started_by,
+                at=now,
+                data={"workflow": wf.id, "version": wf.version},
+            )
+        )
 
     # ------------------------------------------------------------ the step loop
 
@@ -387,15 +492,28 @@ class Engine:
         run.review_id = run.team = None
         while True:
             if run.step_count >= wf.spec.max_steps:
-                self._fail(run, batch, now, run.current_node,
-                           f"step limit of {wf.spec.max_steps} reached at node {run.current_node}; "
-                           "a loop does not end (raise max_steps if it should run longer)")
+                self._fail(
+                    run,
+                    batch,
+                    now,
+                    run.current_node,
+                    f"step limit of {wf.spec.max_steps} reached at node {run.current_node}; "
+                    "a loop does not end (raise max_steps if it should run longer)",
+                )
                 break
             node = wf.nodes[run.current_node]
             visits = run.visits.get(node.id, 0) + 1
-            ctx = RunContext(run_id=run.id, workflow_id=wf.id, node_id=node.id, item=run.item,
-                             steps=run.steps, review=run.review, now=now, visits=visits,
-                             services=self.services)
+            ctx = RunContext(
+                run_id=run.id,
+                workflow_id=wf.id,
+                node_id=node.id,
+                item=run.item,
+                steps=run.steps,
+                review=run.review,
+                now=now,
+                visits=visits,
+                services=self.services,
+            )
             try:
                 outcome = node.type.run(ctx, node.params)
             except LoopgateError as exc:
@@ -421,68 +539,137 @@ class Engine:
         run.updated_at = now
         batch.runs[run.id] = run.row()
 
-    def _step(self, run: _Run, wf: Workflow, node: CompiledNode, outcome: Continue,
-              batch: WriteBatch, now: datetime, actor: str | None = None) -> bool:
+    def _step(
+        self,
+        run: _Run,
+        wf: Workflow,
+        node: CompiledNode,
+        outcome: Continue,
+        batch: WriteBatch,
+        now: datetime,
+        actor: str | None = None,
+    ) -> bool:
         """Record a finished step; move on. Returns False when the run has ended."""
         run.steps[node.id] = outcome.output
         run.step_count += 1
-        batch.events.append(Event(
-            kind=node.type.event_kind, run_id=run.id, node_id=node.id, actor=actor, at=now,
-            data={"type": node.type.type_name, "branch": outcome.branch, "step": run.step_count,
-                  "output": outcome.output}))
+        batch.events.append(
+            Event(
+                kind=node.type.event_kind,
+                run_id=run.id,
+                node_id=node.id,
+                actor=actor,
+                at=now,
+                data={
+                    "type": node.type.type_name,
+                    "branch": outcome.branch,
+                    "step": run.step_count,
+                    "output": outcome.output,
+                },
+            )
+        )
         if outcome.branch is None:
             run.status = "succeeded"
             run.result = (outcome.output or {}).get("result")
             run.current_node = None
             run.finished_at = now
-            batch.events.append(Event(kind="run.succeeded", run_id=run.id, node_id=node.id, at=now,
-                                      data={"result": run.result} if run.result else {}))
+            batch.events.append(
+                Event(
+                    kind="run.succeeded",
+                    run_id=run.id,
+                    node_id=node.id,
+                    at=now,
+                    data={"result": run.result} if run.result else {},
+                )
+            )
             return False
         nxt = node.next.get(outcome.branch)
         if nxt is None:
-            self._fail(run, batch, now, node.id,
-                       f"node {node.id} took branch {outcome.branch!r}, which leads nowhere")
+            self._fail(
+                run,
+                batch,
+                now,
+                node.id,
+                f"node {node.id} took branch {outcome.branch!r}, which leads nowhere",
+            )
             return False
         run.current_node = nxt
         return True
 
-    def _wait(self, run: _Run, wf: Workflow, node: CompiledNode, outcome: Wait,
-              batch: WriteBatch, now: datetime, visits: int, *, team: str | None = None,
-              priority: str | None = None, note: str | None = None,
-              escalated_from: str | None = None) -> None:
+    def _wait(
+        self,
+        run: _Run,
+        wf: Workflow,
+        node: CompiledNode,
+        outcome: Wait,
+        batch: WriteBatch,
+        now: datetime,
+        visits: int,
+        *,
+        team: str | None = None,
+        priority: str | None = None,
+        note: str | None = None,
+        escalated_from: str | None = None,
+    ) -> None:
         req = outcome.request
         review_id = new_review_id()
         run.status = "waiting"
         run.current_node = node.id
         run.review_id = review_id
         run.team = team or req.team
-        batch.reviews.append({
-            "id": review_id, "run_id": run.id, "workflow_id": wf.id,
-            "workflow_version": wf.version or 0, "node_id": node.id, "kind": req.kind,
-            "status": "pending", "team": run.team, "assignee": None if team else req.assignee,
-            "priority": priority or req.priority, "instructions": req.instructions,
-            "note": note if note is not None else req.note, "reason_codes": req.reason_codes,
-            "actions": list(req.actions),
-            "form": [f.model_dump(mode="json") for f in req.form], "display": req.show,
-            "context": run.snapshot(), "visits": visits,
-            "deadline": None if escalated_from else req.deadline,
-            "on_timeout": None if escalated_from else req.on_timeout,
-            "escalate_to": req.escalate_to, "escalated_from": escalated_from, "created_at": now,
-        })
-        batch.events.append(Event(
-            kind="review.requested", run_id=run.id, review_id=review_id, node_id=node.id, at=now,
-            data={"team": run.team, "priority": priority or req.priority, "kind": req.kind,
-                  **({"note": note or req.note} if (note or req.note) else {}),
-                  **({"escalated_from": escalated_from} if escalated_from else {})}))
+        batch.reviews.append(
+            {
+                "id": review_id,
+                "run_id": run.id,
+                "workflow_id": wf.id,
+                "workflow_version": wf.version or 0,
+                "node_id": node.id,
+                "kind": req.kind,
+                "status": "pending",
+                "team": run.team,
+                "assignee": None if team else req.assignee,
+                "priority": priority or req.priority,
+                "instructions": req.instructions,
+                "note": note if note is not None else req.note,
+                "reason_codes": req.reason_codes,
+                "actions": list(req.actions),
+                "form": [f.model_dump(mode="json") for f in req.form],
+                "display": req.show,
+                "context": run.snapshot(),
+                "visits": visits,
+                "deadline": None if escalated_from else req.deadline,
+                "on_timeout": None if escalated_from else req.on_timeout,
+                "escalate_to": req.escalate_to,
+                "escalated_from": escalated_from,
+                "created_at": now,
+            }
+        )
+        batch.events.append(
+            Event(
+                kind="review.requested",
+                run_id=run.id,
+                review_id=review_id,
+                node_id=node.id,
+                at=now,
+                data={
+                    "team": run.team,
+                    "priority": priority or req.priority,
+                    "kind": req.kind,
+                    **({"note": note or req.note} if (note or req.note) else {}),
+                    **({"escalated_from": escalated_from} if escalated_from else {}),
+                },
+            )
+        )
 
-    def _fail(self, run: _Run, batch: WriteBatch, now: datetime, node_id: str | None,
-              error: str) -> None:
+    def _fail(
+        self, run: _Run, batch: WriteBatch, now: datetime, node_id: str | None, error: str
+    ) -> None:
         run.status = "failed"
         run.error = error
         run.current_node = node_id
         run.finished_at = now
-        batch.events.append(Event(kind="run.failed", run_id=run.id, node_id=node_id, at=now,
-                                  data={"error": error}))
+        batch.events.append(
+            Event(kind="run.failed", run_id=run.id, node_id=node_id, at=now, data={"error": error})
+        )
 
     # ------------------------------------------------------------ decisions
 
@@ -503,17 +690,30 @@ class Engine:
         with self.store.transaction() as cur:
             now = self.clock()
             claim = self.store.claim_review(
-                cur, review_id, by=by, at=now, action=decision.action, data=decision.data or None,
-                reason=decision.reason, note=decision.note, rating=decision.rating)
+                cur,
+                review_id,
+                by=by,
+                at=now,
+                action=decision.action,
+                data=decision.data or None,
+                reason=decision.reason,
+                note=decision.note,
+                rating=decision.rating,
+            )
             self._check_may_decide(by, claim)
             batch = WriteBatch()
             run = self._resume(claim, decision, by, batch, now)
             self.store.write(cur, batch)
         return run.result_model()
 
-    def decide_many(self, review_ids: list[str], decision: Decision | dict[str, Any], *, by: str,
-                    progress: Progress | None = None,
-                    ) -> list[RunResult | BatchItemError]:
+    def decide_many(
+        self,
+        review_ids: list[str],
+        decision: Decision | dict[str, Any],
+        *,
+        by: str,
+        progress: Progress | None = None,
+    ) -> list[RunResult | BatchItemError]:
         """One decision applied to many reviews, group-committed (a reviewer's bulk action).
 
         Reviews that cannot take it (decided meanwhile, wrong team, bad decision) are
@@ -525,12 +725,20 @@ class Engine:
         out: list[RunResult | BatchItemError] = []
         total = len(review_ids)
         for start in range(0, total, self.batch_size):
-            chunk = review_ids[start:start + self.batch_size]
+            chunk = review_ids[start : start + self.batch_size]
             with self.store.transaction() as cur:
                 now = self.clock()
                 claims = self.store.claim_reviews(
-                    cur, chunk, by=by, at=now, action=decision.action, data=decision.data or None,
-                    reason=decision.reason, note=decision.note, rating=decision.rating)
+                    cur,
+                    chunk,
+                    by=by,
+                    at=now,
+                    action=decision.action,
+                    data=decision.data or None,
+                    reason=decision.reason,
+                    note=decision.note,
+                    rating=decision.rating,
+                )
                 batch = WriteBatch()
                 for offset, review_id in enumerate(chunk):
                     claim = claims.pop(review_id, None)  # an id listed twice is decided once
@@ -556,7 +764,9 @@ class Engine:
         cur.execute(
             "UPDATE reviews SET status = 'pending', decided_by = NULL, decided_at = NULL, "
             "action = NULL, data = NULL, reason = NULL, decision_note = NULL, rating = NULL "
-            "WHERE id = ?", [review_id])
+            "WHERE id = ?",
+            [review_id],
+        )
 
     def _check_may_decide(self, by: str, claim: dict[str, Any]) -> None:
         user = self.user(by)
@@ -572,24 +782,44 @@ class Engine:
         if team and team not in user["teams"]:
             raise AccessError(
                 f"user {by} may not decide review {claim['id']}: it belongs to team {team}, "
-                f"and {by} is in {', '.join(user['teams']) or 'no team'}")
+                f"and {by} is in {', '.join(user['teams']) or 'no team'}"
+            )
 
-    def _resume(self, claim: dict[str, Any], decision: Decision, by: str, batch: WriteBatch,
-                now: datetime) -> _Run:
+    def _resume(
+        self, claim: dict[str, Any], decision: Decision, by: str, batch: WriteBatch, now: datetime
+    ) -> _Run:
         wf = self.workflow(claim["workflow_id"], claim["workflow_version"])
         run = _Run.from_review(claim)
         node = wf.nodes[claim["node_id"]]
         if decision.action not in claim["actions"]:
             raise DecisionError(
                 f"review {claim['id']} ({claim['kind']} at node {node.id}) cannot take "
-                f"{decision.action!r}; allowed: {', '.join(claim['actions'])}")
-        review = PendingReview(id=claim["id"], kind=claim["kind"], team=claim["team"],
-                               reason_codes=list(claim["reason_codes"] or []), form=claim["form"],
-                               actions=list(claim["actions"]))
-        decided = {"review_id": claim["id"], "action": decision.action,
-                   **decision.model_dump(exclude_none=True, exclude={"action"})}
-        batch.events.append(Event(kind="review.decided", run_id=run.id, review_id=claim["id"],
-                                  node_id=node.id, actor=by, at=now, data=decided))
+                f"{decision.action!r}; allowed: {', '.join(claim['actions'])}"
+            )
+        review = PendingReview(
+            id=claim["id"],
+            kind=claim["kind"],
+            team=claim["team"],
+            reason_codes=list(claim["reason_codes"] or []),
+            form=claim["form"],
+            actions=list(claim["actions"]),
+        )
+        decided = {
+            "review_id": claim["id"],
+            "action": decision.action,
+            **decision.model_dump(exclude_none=True, exclude={"action"}),
+        }
+        batch.events.append(
+            Event(
+                kind="review.decided",
+                run_id=run.id,
+                review_id=claim["id"],
+                node_id=node.id,
+                actor=by,
+                at=now,
+                data=decided,
+            )
+        )
         if decision.action == "escalate":
             target = decision.team or node.params.escalate_to  # type: ignore[attr-defined]
             if not target:
@@ -597,13 +827,22 @@ class Engine:
             return self._escalate(run, wf, node, claim, target, decision.note, batch, now, by)
         before = copy.deepcopy(run.steps)
         item_before = copy.deepcopy(run.item)
-        ctx = RunContext(run_id=run.id, workflow_id=wf.id, node_id=node.id, item=run.item,
-                         steps=run.steps, review=run.review, now=now, visits=claim["visits"],
-                         services=self.services)
+        ctx = RunContext(
+            run_id=run.id,
+            workflow_id=wf.id,
+            node_id=node.id,
+            item=run.item,
+            steps=run.steps,
+            review=run.review,
+            now=now,
+            visits=claim["visits"],
+            services=self.services,
+        )
         outcome = node.type.resume(ctx, node.params, review, decision, by)
         run.review = {"node": node.id, **outcome.output}
-        batch.feedback += _feedback_rows(run, wf, node, claim, decision, by, outcome.output,
-                                         before, item_before, now)
+        batch.feedback += _feedback_rows(
+            run, wf, node, claim, decision, by, outcome.output, before, item_before, now
+        )
         if self._step(run, wf, node, outcome, batch, now, actor=by):
             self._advance(run, wf, batch, now)
         else:
@@ -611,18 +850,45 @@ class Engine:
             batch.runs[run.id] = run.row()
         return run
 
-    def _escalate(self, run: _Run, wf: Workflow, node: CompiledNode, claim: dict[str, Any],
-                  team: str, note: str | None, batch: WriteBatch, now: datetime,
-                  by: str) -> _Run:
-        ctx = RunContext(run_id=run.id, workflow_id=wf.id, node_id=node.id, item=run.item,
-                         steps=run.steps, review=run.review, now=now, visits=claim["visits"],
-                         services=self.services)
+    def _escalate(
+        self,
+        run: _Run,
+        wf: Workflow,
+        node: CompiledNode,
+        claim: dict[str, Any],
+        team: str,
+        note: str | None,
+        batch: WriteBatch,
+        now: datetime,
+        by: str,
+    ) -> _Run:
+        ctx = RunContext(
+            run_id=run.id,
+            workflow_id=wf.id,
+            node_id=node.id,
+            item=run.item,
+            steps=run.steps,
+            review=run.review,
+            now=now,
+            visits=claim["visits"],
+            services=self.services,
+        )
         outcome = node.type.run(ctx, node.params)
         if not isinstance(outcome, Wait):
             raise DecisionError(f"node {node.id} cannot be escalated")
-        self._wait(run, wf, node, outcome, batch, now, claim["visits"], team=team,
-                   priority=_PRIORITY_UP.get(claim["priority"], "high"),
-                   note=note or f"escalated by {by}", escalated_from=claim["id"])
+        self._wait(
+            run,
+            wf,
+            node,
+            outcome,
+            batch,
+            now,
+            claim["visits"],
+            team=team,
+            priority=_PRIORITY_UP.get(claim["priority"], "high"),
+            note=note or f"escalated by {by}",
+            escalated_from=claim["id"],
+        )
         run.updated_at = now
         batch.runs[run.id] = run.row()
         return run
@@ -638,7 +904,7 @@ class Engine:
         for start in range(0, len(due), self.batch_size):
             with self.store.transaction() as cur:
                 batch = WriteBatch()
-                for row in due[start:start + self.batch_size]:
+                for row in due[start : start + self.batch_size]:
                     sub = WriteBatch()
                     try:
                         run = self._expire(cur, row, now, sub, report)
@@ -652,41 +918,81 @@ class Engine:
                 self.store.write(cur, batch)
         return report
 
-    def _expire(self, cur: Any, row: dict[str, Any], now: datetime, batch: WriteBatch,
-                report: SweepReport) -> _Run:
+    def _expire(
+        self, cur: Any, row: dict[str, Any], now: datetime, batch: WriteBatch, report: SweepReport
+    ) -> _Run:
         action = row["on_timeout"] or "timeout"
         status = "decided" if action in ("approve", "reject") else "expired"
-        claim = self.store.claim_review(cur, row["id"], by=SYSTEM, at=now, action=action,
-                                        data=None, reason="deadline" if action == "reject" else None,
-                                        note=f"deadline {row['deadline']:%Y-%m-%d %H:%M} passed",
-                                        rating=None, status=status)
+        claim = self.store.claim_review(
+            cur,
+            row["id"],
+            by=SYSTEM,
+            at=now,
+            action=action,
+            data=None,
+            reason="deadline" if action == "reject" else None,
+            note=f"deadline {row['deadline']:%Y-%m-%d %H:%M} passed",
+            rating=None,
+            status=status,
+        )
         wf = self.workflow(claim["workflow_id"], claim["workflow_version"])
         node = wf.nodes[claim["node_id"]]
         run = _Run.from_review(claim)
-        batch.events.append(Event(kind="review.expired", run_id=run.id, review_id=row["id"],
-                                  node_id=node.id, actor=SYSTEM, at=now,
-                                  data={"deadline": row["deadline"].isoformat(), "action": action}))
+        batch.events.append(
+            Event(
+                kind="review.expired",
+                run_id=run.id,
+                review_id=row["id"],
+                node_id=node.id,
+                actor=SYSTEM,
+                at=now,
+                data={"deadline": row["deadline"].isoformat(), "action": action},
+            )
+        )
         if action == "escalate":
             report.escalated.append(row["id"])
-            return self._escalate(run, wf, node, claim, row["escalate_to"], None, batch, now,
-                                  SYSTEM)
+            return self._escalate(
+                run, wf, node, claim, row["escalate_to"], None, batch, now, SYSTEM
+            )
         if action == "timeout":
             report.timed_out.append(row["id"])
-            outcome = Continue("timeout", {"action": "timeout", "by": SYSTEM,
-                                           "deadline": row["deadline"].isoformat()})
+            outcome = Continue(
+                "timeout",
+                {"action": "timeout", "by": SYSTEM, "deadline": row["deadline"].isoformat()},
+            )
         else:
             report.decided.append(row["id"])
             reason_codes = list(claim["reason_codes"] or [])
-            decision = Decision(action=action, note="decided by default at the deadline",
-                                reason=("deadline" if "deadline" in reason_codes else
-                                        (reason_codes[0] if reason_codes else None))
-                                if action == "reject" else None)
-            review = PendingReview(id=claim["id"], kind=claim["kind"], team=claim["team"],
-                                   reason_codes=reason_codes, form=claim["form"],
-                                   actions=list(claim["actions"]))
-            ctx = RunContext(run_id=run.id, workflow_id=wf.id, node_id=node.id, item=run.item,
-                             steps=run.steps, review=run.review, now=now, visits=claim["visits"],
-                             services=self.services)
+            decision = Decision(
+                action=action,
+                note="decided by default at the deadline",
+                reason=(
+                    "deadline"
+                    if "deadline" in reason_codes
+                    else (reason_codes[0] if reason_codes else None)
+                )
+                if action == "reject"
+                else None,
+            )
+            review = PendingReview(
+                id=claim["id"],
+                kind=claim["kind"],
+                team=claim["team"],
+                reason_codes=reason_codes,
+                form=claim["form"],
+                actions=list(claim["actions"]),
+            )
+            ctx = RunContext(
+                run_id=run.id,
+                workflow_id=wf.id,
+                node_id=node.id,
+                item=run.item,
+                steps=run.steps,
+                review=run.review,
+                now=now,
+                visits=claim["visits"],
+                services=self.services,
+            )
             outcome = node.type.resume(ctx, node.params, review, decision, SYSTEM)
         run.review = {"node": node.id, **outcome.output}
         if self._step(run, wf, node, outcome, batch, now, actor=SYSTEM):
@@ -715,8 +1021,16 @@ class Engine:
             raise RunError(f"run {run_id} failed before any node ran; start a new run instead")
         now = self.clock()
         batch = WriteBatch()
-        batch.events.append(Event(kind="run.retried", run_id=run.id, node_id=run.current_node,
-                                  actor=by, at=now, data={"error": run.error}))
+        batch.events.append(
+            Event(
+                kind="run.retried",
+                run_id=run.id,
+                node_id=run.current_node,
+                actor=by,
+                at=now,
+                data={"error": run.error},
+            )
+        )
         run.error = None
         run.finished_at = None
         if run.step_count >= wf.spec.max_steps:
@@ -738,9 +1052,18 @@ class Engine:
             run.status = "failed"
             run.error = f"cancelled by {by}" + (f": {reason}" if reason else "")
             run.finished_at = run.updated_at = now
-            batch = WriteBatch(runs={run.id: run.row()}, events=[Event(
-                kind="run.cancelled", run_id=run.id, actor=by, at=now,
-                data={"reason": reason, "reviews": cancelled})])
+            batch = WriteBatch(
+                runs={run.id: run.row()},
+                events=[
+                    Event(
+                        kind="run.cancelled",
+                        run_id=run.id,
+                        actor=by,
+                        at=now,
+                        data={"reason": reason, "reviews": cancelled},
+                    )
+                ],
+            )
             self.store.write(cur, batch)
         return run.result_model()
 
@@ -778,23 +1101,43 @@ def _merge(into: WriteBatch, other: WriteBatch) -> None:
     into.outbox += other.outbox
 
 
-def _feedback_rows(run: _Run, wf: Workflow, node: CompiledNode, claim: dict[str, Any],
-                   decision: Decision, by: str, output: dict[str, Any],
-                   steps_before: dict[str, Any], item_before: dict[str, Any],
-                   now: datetime) -> list[dict[str, Any]]:
+def _feedback_rows(
+    run: _Run,
+    wf: Workflow,
+    node: CompiledNode,
+    claim: dict[str, Any],
+    decision: Decision,
+    by: str,
+    output: dict[str, Any],
+    steps_before: dict[str, Any],
+    item_before: dict[str, Any],
+    now: datetime,
+) -> list[dict[str, Any]]:
     """Training data: what the AI said next to what the person said."""
     rows = []
 
     def row(target: str | None, path: str | None, ai: Any, human: Any) -> dict[str, Any]:
         ai_out = steps_before.get(target) if target else None
         return {
-            "id": new_id("fb"), "run_id": run.id, "review_id": claim["id"],
-            "workflow_id": wf.id, "checkpoint_id": node.id, "node_id": target, "path": path,
-            "input": item_before, "ai_output": ai, "human_output": human, "reviewer": by,
-            "action": decision.action, "reason": decision.reason, "note": decision.note,
+            "id": new_id("fb"),
+            "run_id": run.id,
+            "review_id": claim["id"],
+            "workflow_id": wf.id,
+            "checkpoint_id": node.id,
+            "node_id": target,
+            "path": path,
+            "input": item_before,
+            "ai_output": ai,
+            "human_output": human,
+            "reviewer": by,
+            "action": decision.action,
+            "reason": decision.reason,
+            "note": decision.note,
             "rating": decision.rating,
             "model": (ai_out or {}).get("model") if isinstance(ai_out, dict) else None,
-            "model_version": (ai_out or {}).get("model_version") if isinstance(ai_out, dict) else None,
+            "model_version": (ai_out or {}).get("model_version")
+            if isinstance(ai_out, dict)
+            else None,
             "created_at": now,
         }
 

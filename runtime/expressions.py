@@ -9,12 +9,11 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from simpleeval import EvalWithCompoundTypes, InvalidExpression
 
 # The names a run's data offers to templates and conditions. Nothing else is implicit.
 DATA_NAMES = frozenset({"item", "steps", "review"})
-
 
 
 class _Undefined(StrictUndefined):
@@ -24,7 +23,8 @@ class _Undefined(StrictUndefined):
         return False
 
 
-_env = SandboxedEnvironment(
+# Immutable: a template can read the run's data but never change it (no item.update(...)).
+_env = ImmutableSandboxedEnvironment(
     undefined=_Undefined,
     autoescape=False,
     trim_blocks=True,
@@ -89,6 +89,15 @@ def _template_step_refs(parsed: nodes.Template) -> set[str]:
         target = getattr_node.node
         if isinstance(target, nodes.Name) and target.name == "steps":
             refs.add(getattr_node.attr)
+    for getitem in parsed.find_all(nodes.Getitem):
+        target = getitem.node
+        if (
+            isinstance(target, nodes.Name)
+            and target.name == "steps"
+            and isinstance(getitem.arg, nodes.Const)
+            and isinstance(getitem.arg.value, str)
+        ):
+            refs.add(getitem.arg.value)
     return refs
 
 
@@ -131,12 +140,53 @@ def render_values(value: Any, data: dict[str, Any]) -> Any:
     return value
 
 
+# Methods a condition may call: they read, never change, the run's data.
+_SAFE_METHODS = frozenset(
+    {
+        "get",
+        "keys",
+        "values",
+        "items",
+        "lower",
+        "upper",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "startswith",
+        "endswith",
+        "split",
+        "count",
+        "index",
+        "find",
+        "replace",
+        "title",
+        "isdigit",
+        "isalpha",
+    }
+)
+
+
 @functools.lru_cache(maxsize=4096)
 def _parse_expression(source: str) -> ast.AST:
     try:
-        return EvalWithCompoundTypes.parse(source)
+        tree = EvalWithCompoundTypes.parse(source)
     except SyntaxError as exc:
         raise ExpressionError(f"expression syntax error in {source!r}: {exc.msg}") from None
+    return tree
+
+
+def _unsafe_call(tree: ast.AST, source: str) -> str | None:
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr not in _SAFE_METHODS
+        ):
+            return (
+                f"expression {source!r} may not call .{node.func.attr}(); conditions only "
+                f"read data (allowed methods: {', '.join(sorted(_SAFE_METHODS))})"
+            )
+    return None
 
 
 def check_expression(source: str, node_ids: set[str] | None = None) -> str | None:
@@ -157,15 +207,24 @@ def check_expression(source: str, node_ids: set[str] | None = None) -> str | Non
             )
         if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
             return f"expression {source!r} may not use private attribute {node.attr!r}"
+        ref = None
         if (
-            node_ids is not None
-            and isinstance(node, ast.Attribute)
+            isinstance(node, ast.Attribute)
             and isinstance(node.value, ast.Name)
             and node.value.id == "steps"
-            and node.attr not in node_ids
         ):
-            return f"expression {source!r} refers to steps.{node.attr}, but there is no such node"
-    return None
+            ref = node.attr
+        elif (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "steps"
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)
+        ):
+            ref = node.slice.value
+        if node_ids is not None and ref is not None and ref not in node_ids:
+            return f"expression {source!r} refers to steps.{ref}, but there is no such node"
+    return _unsafe_call(tree, source)
 
 
 def evaluate(source: str, data: dict[str, Any]) -> Any:
@@ -176,12 +235,18 @@ def evaluate(source: str, data: dict[str, Any]) -> Any:
     """
     names = {**data, "true": True, "false": False, "null": None}
     evaluator = EvalWithCompoundTypes(names=names, functions=dict(_FUNCTIONS))
+    tree = _parse_expression(source)
+    unsafe = _unsafe_call(tree, source)
+    if unsafe:
+        raise ExpressionError(unsafe)
     try:
-        return evaluator.eval(source, previously_parsed=_parse_expression(source))
+        return evaluator.eval(source, previously_parsed=tree)
     except ExpressionError:
         raise
     except (InvalidExpression, KeyError, AttributeError, TypeError, ValueError) as exc:
         detail = str(exc) or type(exc).__name__
         raise ExpressionError(f"expression {source!r} failed: {detail}") from None
     except Exception as exc:
-        raise ExpressionError(f"expression {source!r} failed: {type(exc).__name__}: {exc}") from None
+        raise ExpressionError(
+            f"expression {source!r} failed: {type(exc).__name__}: {exc}"
+        ) from None

@@ -46,8 +46,11 @@ def _absolute(args: list[str]) -> list[str]:
         elif arg in _PATH_OPTIONS:
             out.append(arg)
             take_path = True
-        elif not arg.startswith("-") and arg.endswith((".yaml", ".yml", ".jsonl", ".csv", ".json")) \
-                and Path(arg).exists():
+        elif (
+            not arg.startswith("-")
+            and arg.endswith((".yaml", ".yml", ".jsonl", ".csv", ".json"))
+            and Path(arg).exists()
+        ):
             out.append(str(Path(arg).resolve()))
         else:
             out.append(arg)
@@ -112,12 +115,18 @@ def forward_if_served(args: list[str]) -> int | None:
             timeout=httpx.Timeout(10.0, read=3600.0),
         )
     except httpx.HTTPError as exc:
-        print(f"error: the server for {db} ({info['url']}, PID {info['pid']}) holds the database "
-              f"but did not answer: {exc}; stop it or try again", file=sys.stderr)
+        print(
+            f"error: the server for {db} ({info['url']}, PID {info['pid']}) holds the database "
+            f"but did not answer: {exc}; stop it or try again",
+            file=sys.stderr,
+        )
         return 1
     if resp.status_code != 200:
-        print(f"error: the server for {db} refused the command ({resp.status_code}): "
-              f"{resp.text[:200]}", file=sys.stderr)
+        print(
+            f"error: the server for {db} refused the command ({resp.status_code}): "
+            f"{resp.text[:200]}",
+            file=sys.stderr,
+        )
         return 1
     body = resp.json()
     sys.stdout.write(body["stdout"])

@@ -157,4 +157,28 @@ MIGRATIONS: list[tuple[str, str]] = [
             FROM reviews WHERE decided_at IS NOT NULL;
         """,
     ),
+    (
+        "outbox retry schedule",
+        """
+        ALTER TABLE outbox ADD COLUMN next_attempt_at TIMESTAMP;
+        """,
+    ),
+    (
+        "models: the builtin provider's trained classifiers, one row per version",
+        """
+        CREATE TABLE models (
+            name VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            provider VARCHAR NOT NULL,
+            labels VARCHAR[],
+            metrics JSON,
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR,
+            source VARCHAR NOT NULL,
+            blob BLOB NOT NULL,
+            training JSON,
+            PRIMARY KEY (name, version)
+        );
+        """,
+    ),
 ]

@@ -10,12 +10,16 @@ from runtime.items import read_items
 from runtime.spec import load_yaml
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
-DEMO_PASSWORD = "loopgate-demo"
+DEMO_PASSWORD = "loopgate-demo"  # noqa: S105 - the documented demo password of a fresh install
 DEMO_USERS = [
     ("ada", "Ada (admin)", ["admin"], []),
     ("dev", "Dev (designer)", ["designer", "operator"], []),
-    ("rae", "Rae (reviewer)", ["reviewer"],
-     ["managers", "triage", "finance", "editors", "sales", "security"]),
+    (
+        "rae",
+        "Rae (reviewer)",
+        ["reviewer"],
+        ["managers", "triage", "finance", "editors", "sales", "security"],
+    ),
     ("rio", "Rio (risk reviewer)", ["reviewer"], ["risk"]),
     ("aud", "Aud (auditor)", ["auditor"], []),
 ]
@@ -26,19 +30,24 @@ def needs_seed(engine: Engine) -> bool:
     return not engine.store.list_workflows() and not engine.store.list_users()
 
 
-def seed_demo(engine: Engine, examples: Path = EXAMPLES_DIR, *, password: str = DEMO_PASSWORD) -> dict:
+def seed_demo(
+    engine: Engine, examples: Path = EXAMPLES_DIR, *, password: str = DEMO_PASSWORD
+) -> dict:
     """Save every example workflow, create the demo accounts and start each example's items.
 
     Returns:
         Counts of what was created.
     """
     for name, display, roles, teams in DEMO_USERS:
-        add_user(engine.store, name, roles=roles, teams=teams, password=password,
-                 display_name=display)
+        add_user(
+            engine.store, name, roles=roles, teams=teams, password=password, display_name=display
+        )
     engine.forget_users()
     workflows = runs = 0
     for path in sorted(examples.glob("*.yaml")):
-        wf = engine.save_workflow(load_yaml(path), by="ada", message="example shipped with Loopgate")
+        wf = engine.save_workflow(
+            load_yaml(path), by="ada", message="example shipped with Loopgate"
+        )
         workflows += 1
         items_file = examples / "items" / f"{path.stem}.jsonl"
         if items_file.exists():

@@ -102,13 +102,21 @@ def _represent_dict(dumper: yaml.SafeDumper, data: dict) -> yaml.Node:
     return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow)
 
 
+_UNSAFE_IN_BLOCKS = ("\x85", "\u2028", "\u2029", "\r")
+
+
 def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    if any(ch in data for ch in _UNSAFE_IN_BLOCKS):
+        # YAML treats these as line breaks; only a double-quoted scalar keeps them exactly.
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
     style = "|" if "\n" in data else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
 
 def _represent_list(dumper: yaml.SafeDumper, data: list) -> yaml.Node:
-    flow = len(data) <= 8 and all(isinstance(x, int | float | str) and len(str(x)) < 24 for x in data)
+    flow = len(data) <= 8 and all(
+        isinstance(x, int | float | str) and len(str(x)) < 24 for x in data
+    )
     return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow and bool(data))
 
 

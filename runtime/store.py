@@ -407,7 +407,8 @@ class Store:
                 f"SELECT * FROM workflows WHERE id = ?{status} ORDER BY version DESC LIMIT 1",
                 [workflow_id],
             )
-            if not rows and published:
+            if not rows and published and self._rows(
+                    "SELECT 1 FROM workflows WHERE id = ? LIMIT 1", [workflow_id]):
                 raise NotFoundError(
                     f"workflow {workflow_id} has no published version yet; fix its problems and "
                     "save it in the Builder, or `loopgate workflows save FILE.yaml`")
@@ -761,6 +762,148 @@ class Store:
         with self._lock:
             self._w.execute("CHECKPOINT")
 
+    # ------------------------------------------------------------ outbox
+
+    def list_outbox(self, status: str | None = None, *, run_id: str | None = None,
+                    limit: int = 100) -> list[dict[str, Any]]:
+        """Outbox messages, newest first, optionally of one status or run."""
+        where, params = _where(status=status, run_id=run_id)
+        sql = f"SELECT * FROM outbox {where} ORDER BY created_at DESC, id DESC LIMIT ?"  # noqa: S608
+        return self._rows(sql, [*params, limit])
+
+    def pending_outbox(self, now: datetime, limit: int = 100, *, max_attempts: int = 5,
+                       force: bool = False) -> list[dict[str, Any]]:
+        """Messages due for sending, oldest first: every pending one, and failed ones with
+        tries left whose next attempt time has come (``force``: every failed one)."""
+        if force:
+            return self._rows(
+                "SELECT * FROM outbox WHERE status IN ('pending', 'failed') "
+                "ORDER BY created_at, id LIMIT ?", [limit])
+        return self._rows(
+            "SELECT * FROM outbox WHERE status = 'pending' OR (status = 'failed' "
+            "AND attempts < ? AND coalesce(next_attempt_at, created_at) <= ?) "
+            "ORDER BY created_at, id LIMIT ?", [max_attempts, now, limit])
+
+    def mark_outbox(self, outbox_id: str, *, status: str, attempts: int, last_error: str | None,
+                    sent_at: datetime | None, next_attempt_at: datetime | None,
+                    event: Event) -> None:
+        """Record one delivery attempt and its audit event in one transaction."""
+        with self.transaction() as cur:
+            cur.execute(
+                "UPDATE outbox SET status = ?, attempts = ?, last_error = ?, sent_at = ?, "
+                "next_attempt_at = ? WHERE id = ?",
+                [status, attempts, last_error, sent_at, next_attempt_at, outbox_id])
+            self.write(cur, WriteBatch(events=[event]))
+
+
+    # ------------------------------------------------------------ models
+
+    def save_model(self, name: str, *, provider: str, labels: list[str],
+                   metrics: dict[str, Any], blob: bytes, source: str,
+                   created_by: str | None = None,
+                   training: dict[str, Any] | None = None) -> int:
+        """Store a new version of a model: one more than its newest (1 for a new name).
+
+        Written in a transaction of its own on a cursor of its own, so a node may call it
+        while a run's transaction is open (the shipped model is trained on first use).
+
+        Args:
+            name: the model's name, e.g. ``support-intents``.
+            provider: ``builtin`` for the classifiers Loopgate trains.
+            labels: every label the model can produce.
+            metrics: held-out figures and counts (see docs/models.md).
+            blob: the serialised model (``TextClassifier.to_bytes()``).
+            source: where the training data came from: ``shipped``, ``file:PATH`` or
+                ``feedback``.
+            created_by: the user who trained it, if known.
+            training: the file rows it was trained on and the feedback ids it used.
+
+        Returns:
+            The new version number.
+        """
+        if self.read_only:
+            raise StoreError(f"{self.path} is open read-only")
+        with self._lock:
+            cur = self._con.cursor()
+            try:
+                cur.execute("BEGIN")
+                try:
+                    version = cur.execute(
+                        "SELECT coalesce(max(version), 0) + 1 FROM models WHERE name = ?", [name]
+                    ).fetchone()[0]
+                    cur.execute(
+                        "INSERT INTO models (name, version, provider, labels, metrics, "
+                        "created_at, created_by, source, blob, training) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [name, version, provider, list(labels), dumps(metrics), utcnow(),
+                         created_by, source, bytes(blob),
+                         None if training is None else dumps(training)])
+                    cur.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        cur.execute("ROLLBACK")
+                    raise
+            except duckdb.Error as exc:
+                raise StoreError(f"cannot save model {name}: {exc}") from None
+            finally:
+                cur.close()
+        return int(version)
+
+    def get_model(self, name: str, version: int | None = None) -> dict[str, Any] | None:
+        """One version of a model with its blob (the newest when ``version`` is None), or
+        None when there is no such model or version."""
+        if version is None:
+            rows = self._rows(
+                "SELECT * FROM models WHERE name = ? ORDER BY version DESC LIMIT 1", [name])
+        else:
+            rows = self._rows(
+                "SELECT * FROM models WHERE name = ? AND version = ?", [name, version])
+        if not rows:
+            return None
+        row = rows[0]
+        for key in ("metrics", "training"):
+            if isinstance(row[key], str):
+                row[key] = json.loads(row[key])
+        row["blob"] = bytes(row["blob"])
+        return row
+
+    def latest_model_version(self, name: str) -> int | None:
+        """The newest version of a model, or None when the store has none."""
+        row = self._cur().execute(
+            "SELECT max(version) FROM models WHERE name = ?", [name]).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def list_models(self, name: str | None = None) -> list[dict[str, Any]]:
+        """Every stored model version without its blob (``size`` is the blob's bytes),
+        by name, newest version first."""
+        rows = self._rows(
+            "SELECT name, version, provider, labels, metrics, created_at, created_by, source, "
+            "octet_length(blob) AS size FROM models WHERE ? IS NULL OR name = ? "
+            "ORDER BY name, version DESC", [name, name])
+        for row in rows:
+            if isinstance(row["metrics"], str):
+                row["metrics"] = json.loads(row["metrics"])
+        return rows
+
+    def feedback_for_model(self, name: str) -> list[dict[str, Any]]:
+        """Feedback rows on outputs of the model ``name``, oldest first.
+
+        Each row also carries ``step_output``: what the AI node recorded in that run (its
+        latest visit), which holds the text the model saw when a correction row only
+        holds the corrected value.
+        """
+        rows = self._rows(
+            "WITH fb AS (SELECT * FROM feedback WHERE model = ?), "
+            "out AS (SELECT run_id, node_id, output, row_number() OVER ("
+            "    PARTITION BY run_id, node_id ORDER BY seq DESC) AS rn "
+            "  FROM steps WHERE run_id IN (SELECT run_id FROM fb)) "
+            "SELECT fb.*, out.output AS step_output FROM fb "
+            "LEFT JOIN out ON out.run_id = fb.run_id AND out.node_id = fb.node_id AND out.rn = 1 "
+            "ORDER BY fb.created_at, fb.id", [name])
+        for row in rows:
+            if isinstance(row["step_output"], str):
+                row["step_output"] = json.loads(row["step_output"])
+        return rows
 
 def _cell(column: str, value: Any) -> Any:
     if column in _JSON_COLUMNS and value is not None:

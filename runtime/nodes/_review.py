@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
@@ -108,8 +109,10 @@ def edit_form(ctx: RunContext, editable: list[str]) -> list[FormField]:
     fields = []
     for path in editable:
         value = read_path(ctx, path)
-        kind = "number" if isinstance(value, int | float) and not isinstance(value, bool) else (
-            "boolean" if isinstance(value, bool) else "string"
+        kind = (
+            "number"
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else ("boolean" if isinstance(value, bool) else "string")
         )
         fields.append(FormField(name=path, type=kind, value=value))
     return fields
@@ -125,7 +128,7 @@ def apply_edits(ctx: RunContext, editable: list[str], data: dict[str, Any]) -> l
         DecisionError: when data names a field the reviewer may not edit.
     """
     if not data:
-        raise DecisionError("edit needs --data with the changed fields, e.g. {\"amount\": 120}")
+        raise DecisionError('edit needs --data with the changed fields, e.g. {"amount": 120}')
     allowed = set(editable)
     wrong = sorted(set(data) - allowed)
     if wrong:
@@ -134,6 +137,7 @@ def apply_edits(ctx: RunContext, editable: list[str], data: dict[str, Any]) -> l
     corrections = []
     for path, new in data.items():
         before = copy.deepcopy(read_path(ctx, path))
+        new = _same_type(path, before, new)
         if before == new:
             continue
         if "." in path:
@@ -144,6 +148,44 @@ def apply_edits(ctx: RunContext, editable: list[str], data: dict[str, Any]) -> l
             ctx.item[path] = new
         corrections.append({"path": path, "node": node, "before": before, "after": new})
     return corrections
+
+
+def _same_type(path: str, before: Any, new: Any) -> Any:
+    """An edited value must keep the field's type (a number stays a number)."""
+    if before is None or new is None:
+        return new
+    if isinstance(before, bool):
+        if isinstance(new, bool):
+            return new
+        if str(new).lower() in ("true", "false"):
+            return str(new).lower() == "true"
+    elif isinstance(before, int | float):
+        if isinstance(new, int | float) and not isinstance(new, bool):
+            return new
+        try:
+            number = float(new)
+        except (TypeError, ValueError):
+            pass
+        else:
+            if math.isfinite(number):
+                return int(number) if isinstance(before, int) and number.is_integer() else number
+    elif isinstance(before, str):
+        if isinstance(new, str):
+            return new
+        if isinstance(new, int | float) and not isinstance(new, bool):
+            return str(new)
+    else:
+        return new
+    kind = (
+        "boolean"
+        if isinstance(before, bool)
+        else "number"
+        if isinstance(before, int | float)
+        else "text"
+    )
+    raise DecisionError(
+        f"field {path} holds a {kind}; {new!r} is not a {kind} (nothing was changed)"
+    )
 
 
 def check_reason(decision: Decision, reason_codes: list[str]) -> None:

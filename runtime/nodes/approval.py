@@ -38,6 +38,7 @@ class Approval(NodeType):
     description = "Stops for a person to approve, reject with a reason, or edit then approve."
     Params = ApprovalParams
     human = True
+    guards = True
 
     def branches(self, params: ApprovalParams) -> list[str]:
         return ["approved", "rejected", *timeout_branch(params)]

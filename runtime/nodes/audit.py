@@ -13,7 +13,8 @@ from runtime.nodes.base import Continue, Fail, NodeParams, NodeType, RunContext,
 
 class AuditParams(NodeParams):
     message: str = template_field(
-        "{{ item }}", description="What to record (template), e.g. Refund of {{ item.amount }} sent."
+        "{{ item }}",
+        description="What to record (template), e.g. Refund of {{ item.amount }} sent.",
     )
     category: str = Field("audit", description="A tag to filter the audit trail by.")
     fields: dict[str, Any] = template_field(
@@ -37,5 +38,10 @@ class Audit(NodeType):
         except ExpressionError as exc:
             return Fail(str(exc))
         return Continue(
-            "next", {"message": str(message), "category": params.category, **({"fields": fields} if fields else {})}
+            "next",
+            {
+                "message": str(message),
+                "category": params.category,
+                **({"fields": fields} if fields else {}),
+            },
         )

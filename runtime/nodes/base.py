@@ -165,7 +165,10 @@ class NodeType:
     Params: ClassVar[type[NodeParams]] = NodeParams
     # True for checkpoints that stop for a person (audit is a checkpoint that never stops).
     human: ClassVar[bool] = False
-    # True for nodes whose effect leaves the database (mail, HTTP): committed before they run.
+    # True for checkpoints that stop every item for a person (so they guard what follows);
+    # a confidence gate or an escalation lets some items pass without anyone, so they do not.
+    guards: ClassVar[bool] = False
+    # True for nodes whose effect leaves the database (HTTP): they send an idempotency key.
     external: ClassVar[bool] = False
     # The kind of audit event a finished step writes (audit nodes write "audit").
     event_kind: ClassVar[str] = "step"
@@ -182,7 +185,12 @@ class NodeType:
         raise NotImplementedError
 
     def resume(
-        self, ctx: RunContext, params: NodeParams, review: PendingReview, decision: Decision, by: str
+        self,
+        ctx: RunContext,
+        params: NodeParams,
+        review: PendingReview,
+        decision: Decision,
+        by: str,
     ) -> Continue:
         """Turn a decision into the branch to take. Checkpoints override this.
 
@@ -194,9 +202,24 @@ class NodeType:
 
 # ---------------------------------------------------------------- durations
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hour|hours|d|day|days|w|week|weeks)\s*$")
-_UNIT = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "hours": 3600,
-         "d": 86400, "day": 86400, "days": 86400, "w": 604800, "week": 604800, "weeks": 604800}
+_DURATION = re.compile(
+    r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hour|hours|d|day|days|w|week|weeks)\s*$"
+)
+_UNIT = {
+    "s": 1,
+    "sec": 1,
+    "m": 60,
+    "min": 60,
+    "h": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "w": 604800,
+    "week": 604800,
+    "weeks": 604800,
+}
 
 
 def parse_duration(text: str) -> timedelta:

@@ -125,7 +125,10 @@ class ConfidenceGate(NodeType):
         by: str,
     ) -> Continue:
         output = ctx.steps.get(params.of) or {}
-        confidence = output.get(params.confidence_field)
+        try:
+            confidence = float(output.get(params.confidence_field))
+        except (TypeError, ValueError):
+            confidence = None
         facts = {"confident": confidence is not None and confidence >= params.threshold,
                  "confidence": confidence}
         if decision.action == "approve":

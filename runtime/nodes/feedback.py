@@ -19,7 +19,10 @@ from runtime.nodes.base import Continue, Decision, NodeType, PendingReview, RunC
 
 class FeedbackParams(ReviewParams):
     max_revisions: int = Field(
-        3, ge=0, le=100, description="How many times an item may be sent back before it must be accepted."
+        3,
+        ge=0,
+        le=100,
+        description="How many times an item may be sent back before it must be accepted.",
     )
     show: list[str] = Field(
         default_factory=list,
@@ -35,13 +38,16 @@ class Feedback(NodeType):
     description = "A person rates the output (1-5), then accepts it or asks for a revision."
     Params = FeedbackParams
     human = True
+    guards = True
 
     def branches(self, params: FeedbackParams) -> list[str]:
         return ["accepted", "revise", *timeout_branch(params)]
 
     def check(self, params: FeedbackParams, node_ids: set[str]) -> list[str]:
         problems = review_check(params)
-        problems += [f"show names {n!r}, which is not a node" for n in params.show if n not in node_ids]
+        problems += [
+            f"show names {n!r}, which is not a node" for n in params.show if n not in node_ids
+        ]
         return problems
 
     def run(self, ctx: RunContext, params: FeedbackParams) -> Wait:
@@ -51,7 +57,11 @@ class Feedback(NodeType):
         note = f"revision {revisions} of at most {params.max_revisions}" if revisions else None
         return Wait(
             make_request(
-                ctx, params, kind=self.type_name, actions=actions, note=note,
+                ctx,
+                params,
+                kind=self.type_name,
+                actions=actions,
+                note=note,
                 show={**show, "revisions": revisions},
             )
         )

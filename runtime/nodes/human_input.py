@@ -43,6 +43,8 @@ def coerce_field(spec: FormField, value: Any) -> Any:
     Raises:
         DecisionError: naming the field and the expected type.
     """
+    if isinstance(value, bool) and spec.type in ("number", "integer"):
+        raise DecisionError(f"field {spec.name}: {value!r} is not a valid {spec.type}")
     try:
         if spec.type in ("number",):
             return float(value)
@@ -76,6 +78,7 @@ class HumanInput(NodeType):
     description = "Asks a person to fill a form with the context the workflow is missing."
     Params = HumanInputParams
     human = True
+    guards = True
 
     def branches(self, params: HumanInputParams) -> list[str]:
         return ["submitted", *timeout_branch(params)]
@@ -107,7 +110,9 @@ class HumanInput(NodeType):
             raise DecisionError(
                 f"unknown form field(s) {', '.join(unknown)}; the form has {', '.join(known)}"
             )
-        missing = [f.name for f in params.form if f.required and decision.data.get(f.name) in (None, "")]
+        missing = [
+            f.name for f in params.form if f.required and decision.data.get(f.name) in (None, "")
+        ]
         if missing:
             raise DecisionError(f"required form field(s) missing: {', '.join(missing)}")
         values = {

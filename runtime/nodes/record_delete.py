@@ -13,7 +13,9 @@ class RecordDelete(NodeType):
     type_name = "record_delete"
     family = "action"
     title = "Delete record"
-    description = "Deletes a record from the built-in record store; the old value stays in the audit trail."
+    description = (
+        "Deletes a record from the built-in record store; the old value stays in the audit trail."
+    )
     Params = RecordParams
 
     def branches(self, params: RecordParams) -> list[str]:
@@ -28,5 +30,7 @@ class RecordDelete(NodeType):
         previous = store.get_record(params.table, key) if store is not None else None
         old = (previous or {}).get("value")
         ctx.effects.append(effect(ctx, params, key, old, deleted=True))
-        return Continue("next", {"table": params.table, "key": key, "existed": previous is not None,
-                                 "previous": old})
+        return Continue(
+            "next",
+            {"table": params.table, "key": key, "existed": previous is not None, "previous": old},
+        )

@@ -16,7 +16,9 @@ class RecordWriteParams(RecordParams):
     values: dict[str, Any] = template_field(
         default_factory=dict, description="Field -> template or constant to store."
     )
-    merge: bool = Field(True, description="Keep fields of an existing record that values leave out.")
+    merge: bool = Field(
+        True, description="Keep fields of an existing record that values leave out."
+    )
 
 
 @register
@@ -45,5 +47,12 @@ class RecordWrite(NodeType):
         old = (previous or {}).get("value") or {}
         value = {**old, **values} if params.merge else values
         ctx.effects.append(effect(ctx, params, key, value, deleted=False))
-        return Continue("next", {"table": params.table, "key": key, "values": value,
-                                 **({"previous": old} if previous else {})})
+        return Continue(
+            "next",
+            {
+                "table": params.table,
+                "key": key,
+                "values": value,
+                **({"previous": old} if previous else {}),
+            },
+        )

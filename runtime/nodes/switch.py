@@ -10,7 +10,9 @@ from runtime.nodes.base import Continue, Fail, NodeParams, NodeType, RunContext,
 
 
 class SwitchParams(NodeParams):
-    value: str = template_field(description="Template giving the value, e.g. {{ steps.intent.label }}.")
+    value: str = template_field(
+        description="Template giving the value, e.g. {{ steps.intent.label }}."
+    )
     cases: list[str] = Field(
         min_length=1, description="The values that get their own branch; anything else: default."
     )

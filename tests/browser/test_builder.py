@@ -47,7 +47,9 @@ def test_build_save_reload_and_test_run(server: str, browser) -> None:
     # Add an approval node from the palette: it appears on the canvas and in the inspector.
     page.get_by_role("button", name="Approval", exact=True).click()
     settle(page)
-    page.get_by_role("textbox", name="Node id").and_(page.locator("[value=approval_1]")).wait_for(timeout=20_000)
+    page.get_by_role("textbox", name="Node id").and_(page.locator("[value=approval_1]")).wait_for(
+        timeout=20_000
+    )
     flow.locator(".react-flow__node", has_text="approval_1").wait_for(timeout=20_000)
 
     # Set a parameter in its generated form.
@@ -57,9 +59,11 @@ def test_build_save_reload_and_test_run(server: str, browser) -> None:
 
     # Connect it: manager approved -> approval_1, approval_1 approved -> paid, rejected -> refused.
     page.get_by_text("Connect a branch").click()
-    for source, branch, target in [("manager", "approved", "approval_1"),
-                                   ("approval_1", "approved", "paid"),
-                                   ("approval_1", "rejected", "refused")]:
+    for source, branch, target in [
+        ("manager", "approved", "approval_1"),
+        ("approval_1", "approved", "paid"),
+        ("approval_1", "rejected", "refused"),
+    ]:
         _connect(page, source, branch, target)
     settle(page)
     try:
@@ -117,10 +121,14 @@ def _connect(page, source: str, branch: str, target: str) -> None:
     page.wait_for_timeout(1200)
 
 
-def test_bad_yaml_import_shows_every_problem_and_changes_nothing(server: str, browser, tmp_path) -> None:
+def test_bad_yaml_import_shows_every_problem_and_changes_nothing(
+    server: str, browser, tmp_path
+) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("id: bad\nname: Bad\nnodes:\n  - {id: start, type: trigger}\n"
-                   "  - {id: x, type: no_such_type}\nedges:\n  - {from: start, to: ghost}\n")
+    bad.write_text(
+        "id: bad\nname: Bad\nnodes:\n  - {id: start, type: trigger}\n"
+        "  - {id: x, type: no_such_type}\nedges:\n  - {from: start, to: ghost}\n"
+    )
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
     sign_in(page, server)
     page.get_by_role("link", name="Builder").click()

@@ -26,7 +26,10 @@ class Result:
 def loopgate(db: Path, *args: str, check: bool = True, timeout: float = 120) -> Result:
     proc = subprocess.run(
         [sys.executable, "-m", "runtime.cli", *args, "--db", str(db)],
-        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
     )
     res = Result(proc.returncode, proc.stdout, proc.stderr)
     assert "Traceback" not in res.out + res.err, res.err

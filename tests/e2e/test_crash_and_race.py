@@ -29,20 +29,41 @@ def _items(path: Path) -> None:
         for i in range(N_ITEMS):
             conf = 0.6 + 0.4 * ((i * 7919) % 1000) / 1000
             label = ["billing", "technical", "shipping"][i % 3]
-            fh.write(json.dumps({"ticket_id": f"T-{i}", "subject": f"ticket {i}", "label": label,
-                                 "confidence": conf}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "ticket_id": f"T-{i}",
+                        "subject": f"ticket {i}",
+                        "label": label,
+                        "confidence": conf,
+                    }
+                )
+                + "\n"
+            )
 
 
 def test_sigkill_mid_batch_then_restart_finishes_every_run_exactly_once(tmp_path: Path) -> None:
     db, items = tmp_path / "crash.duckdb", tmp_path / "items.jsonl"
     _items(items)
-    cmd = [sys.executable, "-m", "runtime.cli", "run", str(EXAMPLES / "ticket-routing.yaml"),
-           "--items", str(items), "--json", "--batch-size", "100", "--db", str(db)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    seen = 0
+    cmd = [
+        sys.executable,
+        "-m",
+        "runtime.cli",
+        "run",
+        str(EXAMPLES / "ticket-routing.yaml"),
+        "--items",
+        str(items),
+        "--json",
+        "--batch-size",
+        "100",
+        "--db",
+        str(db),
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+    )
     assert proc.stdout is not None
-    for _line in proc.stdout:
-        seen += 1
+    for seen, _line in enumerate(proc.stdout, start=1):
         if seen >= 250:  # two batches committed, the third in flight
             break
     os.kill(proc.pid, signal.SIGKILL)
@@ -62,15 +83,25 @@ def test_sigkill_mid_batch_then_restart_finishes_every_run_exactly_once(tmp_path
 
     con = duckdb.connect(str(db), read_only=True)
     q = con.execute
-    assert q("SELECT count(*), count(DISTINCT idempotency_key) FROM runs").fetchone() == (N_ITEMS, N_ITEMS)
-    assert q("SELECT count(*) FROM runs WHERE status NOT IN ('waiting', 'succeeded')").fetchone()[0] == 0
+    assert q("SELECT count(*), count(DISTINCT idempotency_key) FROM runs").fetchone() == (
+        N_ITEMS,
+        N_ITEMS,
+    )
+    assert (
+        q("SELECT count(*) FROM runs WHERE status NOT IN ('waiting', 'succeeded')").fetchone()[0]
+        == 0
+    )
     # No step ran twice: one step event per (run, step number), as many as the run's step count.
-    dupes = q("SELECT count(*) FROM (SELECT run_id, step FROM steps GROUP BY ALL HAVING count(*) > 1)")
+    dupes = q(
+        "SELECT count(*) FROM (SELECT run_id, step FROM steps GROUP BY ALL HAVING count(*) > 1)"
+    )
     assert dupes.fetchone()[0] == 0
     mismatch = q("""SELECT count(*) FROM runs r LEFT JOIN (SELECT run_id, count(*) n FROM steps
                     GROUP BY run_id) s ON s.run_id = r.id WHERE coalesce(s.n, 0) <> r.step_count""")
     assert mismatch.fetchone()[0] == 0
-    starts = q("SELECT count(*), count(DISTINCT run_id) FROM audit_events WHERE kind = 'run.started'")
+    starts = q(
+        "SELECT count(*), count(DISTINCT run_id) FROM audit_events WHERE kind = 'run.started'"
+    )
     assert starts.fetchone() == (N_ITEMS, N_ITEMS)
     pending = q("SELECT count(*) FROM reviews WHERE status = 'pending'").fetchone()[0]
     waiting = q("SELECT count(*) FROM runs WHERE status = 'waiting'").fetchone()[0]
@@ -88,8 +119,10 @@ def waiting_review(tmp_path: Path) -> tuple[Path, str]:
         from runtime.auth import add_user
 
         add_user(store, f"rev{i}", roles=["reviewer"], teams=["managers"])
-    res = engine.start(load_yaml(EXAMPLES / "expense-approval.yaml"),
-                       {"employee": "bob", "amount": 300, "category": "travel"})
+    res = engine.start(
+        load_yaml(EXAMPLES / "expense-approval.yaml"),
+        {"employee": "bob", "amount": 300, "category": "travel"},
+    )
     store.close()
     assert res.review_id
     return db, res.review_id
@@ -127,7 +160,8 @@ def test_eight_threads_decide_one_review_exactly_one_wins(waiting_review: tuple[
         assert f"already decided by {winner}" in str(exc)
     decided = store.execute_readonly(
         "SELECT count(*) AS n FROM audit_events WHERE kind = 'review.decided' AND review_id = ?",
-        [review_id])
+        [review_id],
+    )
     assert decided[0]["n"] == 1
     store.close()
 
@@ -136,9 +170,26 @@ def test_two_processes_decide_one_review_exactly_one_wins(waiting_review: tuple[
     db, review_id = waiting_review
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "runtime.cli", "decide", review_id, "--action", "approve",
-             "--by", f"rev{i}", "--wait", "60", "--db", str(db)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+            [
+                sys.executable,
+                "-m",
+                "runtime.cli",
+                "decide",
+                review_id,
+                "--action",
+                "approve",
+                "--by",
+                f"rev{i}",
+                "--wait",
+                "60",
+                "--db",
+                str(db),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
         for i in range(2)
     ]
     results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]

@@ -12,8 +12,13 @@ import pytest
 from tests.e2e.clihelp import EXAMPLES, loopgate
 
 USERS = {
-    "mia": "managers", "fin": "finance", "rix": "risk", "tom": "triage", "eda": "editors",
-    "sal": "sales", "sec": "security",
+    "mia": "managers",
+    "fin": "finance",
+    "rix": "risk",
+    "tom": "triage",
+    "eda": "editors",
+    "sal": "sales",
+    "sec": "security",
 }
 
 
@@ -26,8 +31,14 @@ def db(tmp_path: Path) -> Path:
 
 
 def run_items(db: Path, example: str) -> list[dict]:
-    res = loopgate(db, "run", str(EXAMPLES / f"{example}.yaml"), "--items",
-                   str(EXAMPLES / "items" / f"{example}.jsonl"), "--json")
+    res = loopgate(
+        db,
+        "run",
+        str(EXAMPLES / f"{example}.yaml"),
+        "--items",
+        str(EXAMPLES / "items" / f"{example}.jsonl"),
+        "--json",
+    )
     return res.lines
 
 
@@ -51,7 +62,7 @@ def finish(db: Path) -> None:
     assert "intact" in ok.out
     con = duckdb.connect(str(db))
     seq = con.execute("SELECT min(seq) FROM audit_events WHERE kind = 'step'").fetchone()[0]
-    con.execute("UPDATE audit_events SET data = '{\"branch\": \"forged\"}' WHERE seq = ?", [seq])
+    con.execute('UPDATE audit_events SET data = \'{"branch": "forged"}\' WHERE seq = ?', [seq])
     con.close()
     bad = loopgate(db, "audit", "verify", check=False)
     assert bad.code == 1
@@ -60,18 +71,37 @@ def finish(db: Path) -> None:
 
 def test_expense_approval(db: Path) -> None:
     ann, bob, cho, dan = run_items(db, "expense-approval")
-    assert [r["status"] for r in (ann, bob, cho, dan)] == ["succeeded", "waiting", "waiting", "succeeded"]
+    assert [r["status"] for r in (ann, bob, cho, dan)] == [
+        "succeeded",
+        "waiting",
+        "waiting",
+        "succeeded",
+    ]
     assert bob["waiting_on"] == "manager"
-    edited = decide(db, bob["review_id"], "--action", "edit", "--data", '{"amount": 200}', "--by", "mia")
+    edited = decide(
+        db, bob["review_id"], "--action", "edit", "--data", '{"amount": 200}', "--by", "mia"
+    )
     assert edited["status"] == "succeeded" and edited["result"] == "approved"
     assert edited["outputs"]["manager"]["corrections"][0]["after"] == 200
-    rejected = decide(db, cho["review_id"], "--action", "reject", "--reason", "over_policy",
-                      "--note", "needs a quote", "--by", "mia")
+    rejected = decide(
+        db,
+        cho["review_id"],
+        "--action",
+        "reject",
+        "--reason",
+        "over_policy",
+        "--note",
+        "needs a quote",
+        "--by",
+        "mia",
+    )
     assert rejected["result"] == "rejected"
     assert path_of(db, ann["run_id"]) == ["submitted", "small", "auto_ok", "paid"]
     assert path_of(db, cho["run_id"]) == ["submitted", "small", "manager", "refused"]
     assert show(db, bob["run_id"])["item"]["amount"] == 200
-    again = loopgate(db, "decide", bob["review_id"], "--action", "approve", "--by", "mia", check=False)
+    again = loopgate(
+        db, "decide", bob["review_id"], "--action", "approve", "--by", "mia", check=False
+    )
     assert again.code == 1 and "already decided by mia" in again.err
     finish(db)
 
@@ -85,11 +115,21 @@ def test_ticket_routing_keeps_corrections_as_training_data(db: Path, tmp_path: P
         if run["status"] != "waiting":
             continue
         if ticket == "T-1003":
-            res = decide(db, run["review_id"], "--action", "edit", "--data",
-                         '{"prediction.label": "technical"}', "--by", "tom")
+            res = decide(
+                db,
+                run["review_id"],
+                "--action",
+                "edit",
+                "--data",
+                '{"prediction.label": "technical"}',
+                "--by",
+                "tom",
+            )
             assert res["outputs"]["route"]["value"] == "technical"
         elif ticket == "T-1005":
-            res = decide(db, run["review_id"], "--action", "reject", "--reason", "spam", "--by", "tom")
+            res = decide(
+                db, run["review_id"], "--action", "reject", "--reason", "spam", "--by", "tom"
+            )
             assert res["result"] == "dropped"
         else:  # a confident ticket drawn for the audit sample
             res = decide(db, run["review_id"], "--action", "approve", "--by", "tom")
@@ -111,17 +151,30 @@ def test_refund_escalation_path(db: Path) -> None:
     small, mid, big = run_items(db, "refund-escalation")
     assert small["result"] == "refunded"
     assert mid["team"] == "finance" and big["team"] == "finance"
-    wrong_team = loopgate(db, "decide", mid["review_id"], "--action", "approve", "--by", "rix",
-                          check=False)
+    wrong_team = loopgate(
+        db, "decide", mid["review_id"], "--action", "approve", "--by", "rix", check=False
+    )
     assert wrong_team.code == 1 and "team finance" in wrong_team.err
-    up = decide(db, mid["review_id"], "--action", "escalate", "--team", "risk",
-                "--note", "customer history looks odd", "--by", "fin")
+    up = decide(
+        db,
+        mid["review_id"],
+        "--action",
+        "escalate",
+        "--team",
+        "risk",
+        "--note",
+        "customer history looks odd",
+        "--by",
+        "fin",
+    )
     assert up["status"] == "waiting" and up["team"] == "risk"
     pending = loopgate(db, "reviews", "--team", "risk", "--json").lines
     assert [p["id"] for p in pending] == [up["review_id"]]
     assert pending[0]["priority"] == "urgent"  # escalation raises the priority
     assert decide(db, up["review_id"], "--action", "approve", "--by", "rix")["result"] == "refunded"
-    res = decide(db, big["review_id"], "--action", "reject", "--reason", "fraud_suspected", "--by", "fin")
+    res = decide(
+        db, big["review_id"], "--action", "reject", "--reason", "fraud_suspected", "--by", "fin"
+    )
     assert res["result"] == "declined"
     assert path_of(db, mid["run_id"]) == ["requested", "over_limit", "log_refund", "refunded"]
     finish(db)
@@ -130,16 +183,39 @@ def test_refund_escalation_path(db: Path) -> None:
 def test_feedback_loop_revise_and_resubmit(db: Path) -> None:
     rivera, okafor = run_items(db, "content-feedback")
     first = show(db, rivera["run_id"])["state"]["steps"]["draft"]["text"]
-    res = decide(db, rivera["review_id"], "--action", "revise", "--rating", "2",
-                 "--note", "We have refunded the shipping cost.", "--by", "eda")
+    res = decide(
+        db,
+        rivera["review_id"],
+        "--action",
+        "revise",
+        "--rating",
+        "2",
+        "--note",
+        "We have refunded the shipping cost.",
+        "--by",
+        "eda",
+    )
     assert res["status"] == "waiting" and res["waiting_on"] == "edit"
     second = res["outputs"]["draft"]["text"]
     assert second != first and second.endswith("We have refunded the shipping cost.")
     assert res["outputs"]["draft"]["revision"] == 1
     res = decide(db, res["review_id"], "--action", "accept", "--rating", "4", "--by", "eda")
     assert res["result"] == "sent"
-    assert decide(db, okafor["review_id"], "--action", "accept", "--rating", "5", "--by", "eda")["result"] == "sent"
-    assert path_of(db, rivera["run_id"]) == ["request", "draft", "edit", "draft", "edit", "publish", "sent"]
+    assert (
+        decide(db, okafor["review_id"], "--action", "accept", "--rating", "5", "--by", "eda")[
+            "result"
+        ]
+        == "sent"
+    )
+    assert path_of(db, rivera["run_id"]) == [
+        "request",
+        "draft",
+        "edit",
+        "draft",
+        "edit",
+        "publish",
+        "sent",
+    ]
     finish(db)
 
 
@@ -157,11 +233,29 @@ def test_audit_logging(db: Path) -> None:
 def test_collecting_missing_context(db: Path) -> None:
     full, boots, hat = run_items(db, "order-missing-context")
     assert full["result"] == "confirmed"
-    missing = loopgate(db, "decide", boots["review_id"], "--action", "submit", "--data",
-                       '{"address": "9 Main St"}', "--by", "sal", check=False)
+    missing = loopgate(
+        db,
+        "decide",
+        boots["review_id"],
+        "--action",
+        "submit",
+        "--data",
+        '{"address": "9 Main St"}',
+        "--by",
+        "sal",
+        check=False,
+    )
     assert missing.code == 1 and "size" in missing.err
-    res = decide(db, boots["review_id"], "--action", "submit", "--data",
-                 '{"address": "9 Main St, Galway", "size": "L", "gift_wrap": "yes"}', "--by", "sal")
+    res = decide(
+        db,
+        boots["review_id"],
+        "--action",
+        "submit",
+        "--data",
+        '{"address": "9 Main St, Galway", "size": "L", "gift_wrap": "yes"}',
+        "--by",
+        "sal",
+    )
     assert res["result"] == "confirmed"
     assert res["outputs"]["order"] == {"address": "9 Main St, Galway", "size": "L"}
     assert res["outputs"]["ask"]["gift_wrap"] is True
@@ -181,7 +275,9 @@ def test_guarded_sensitive_action(db: Path) -> None:
     res = decide(db, erase["review_id"], "--action", "approve", "--by", "sec")
     assert res["result"] == "deleted"
     assert res["outputs"]["delete_account"]["key"] == "C-900"
-    res = decide(db, phone["review_id"], "--action", "reject", "--reason", "not_verified", "--by", "sec")
+    res = decide(
+        db, phone["review_id"], "--action", "reject", "--reason", "not_verified", "--by", "sec"
+    )
     assert res["result"] == "kept"
     assert "delete_account" not in path_of(db, phone["run_id"])
     finish(db)
@@ -191,6 +287,13 @@ def test_every_example_has_an_end_to_end_test() -> None:
     examples = {p.stem for p in EXAMPLES.glob("*.yaml")}
     items = {p.stem for p in (EXAMPLES / "items").glob("*.jsonl")}
     assert examples == items
-    covered = {"expense-approval", "ticket-routing", "refund-escalation", "content-feedback",
-               "access-audit", "order-missing-context", "account-deletion"}
+    covered = {
+        "expense-approval",
+        "ticket-routing",
+        "refund-escalation",
+        "content-feedback",
+        "access-audit",
+        "order-missing-context",
+        "account-deletion",
+    }
     assert examples <= covered, f"examples without an end-to-end test: {examples - covered}"

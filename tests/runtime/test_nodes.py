@@ -389,9 +389,6 @@ def test_gate_sends_sampled_confident_output_to_review():
     assert unsure.request.show["sampled"] is False
 
 
-@pytest.mark.xfail(reason="BUG: confidence_gate.run accepts a numeric string confidence "
-                   "(float()), but resume compares the raw string: TypeError on decide",
-                   strict=True)
 def test_gate_resume_with_a_string_confidence():
     ctx = make_ctx(steps={"intent": {"confidence": "0.5"}})
     ntype, p, outcome = run_and_wait("confidence_gate", ctx, of="intent", threshold=0.8)
@@ -556,8 +553,6 @@ def test_human_input_takes_only_submit():
         decide(ntype, p, ctx, outcome, action="approve")
 
 
-@pytest.mark.xfail(reason="BUG: human_input coerces true/false into a number field as 1.0/0.0 "
-                   "(item validation refuses booleans for numbers)", strict=True)
 def test_human_input_number_refuses_booleans():
     ctx = make_ctx()
     ntype, p, outcome = run_and_wait("human_input", ctx, form=FORM)

@@ -1,0 +1,152 @@
+"""`webhook`: POST JSON to a URL, retrying transient failures, with an idempotency key."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import Field
+
+from runtime.expressions import ExpressionError, is_template, render, render_values
+from runtime.nodes import register
+from runtime.nodes.base import Continue, Fail, NodeParams, NodeType, RunContext, template_field
+
+RESPONSE_TEXT_LIMIT = 2000
+_JSON_LIMIT = 100_000  # a larger response is kept as truncated text, not parsed into the run
+_RETRY_STATUS = frozenset({408, 429})
+
+# Waits between tries; tests replace it (or set backoff_seconds to 0).
+sleep = time.sleep
+
+
+class WebhookParams(NodeParams):
+    url: str = template_field(
+        description="Where to POST (template), http:// or https:// only, e.g. "
+        "https://hooks.example.com/refunds/{{ item.customer_id }}.",
+    )
+    body: dict[str, Any] | list[Any] | str | None = template_field(
+        None,
+        description="The JSON to send: a mapping of field -> template, or one template that "
+        "renders JSON. Empty: {run_id, workflow_id, node_id, item}.",
+    )
+    headers: dict[str, str] = template_field(
+        default_factory=dict,
+        description="Extra HTTP headers: name -> template. An Idempotency-Key header is added "
+        "(run:node:visit) unless you set one.",
+    )
+    timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="Seconds to wait for each try before giving up on it."
+    )
+    retries: int = Field(
+        3, ge=0, le=10,
+        description="Tries after the first on a connection error, a timeout, 408, 429 or 5xx.",
+    )
+    backoff_seconds: float = Field(
+        0.5, ge=0, le=60,
+        description="Wait before the first retry; it doubles on each further retry.",
+    )
+
+
+def _check_url(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        shown = parts.scheme or "none"
+        return f"url {url!r} must start with http:// or https:// (scheme: {shown})"
+    if not parts.hostname:
+        return f"url {url!r} has no host"
+    return None
+
+
+def _response_value(response: httpx.Response) -> Any:
+    text = response.text
+    if len(text) <= _JSON_LIMIT:
+        try:
+            return response.json()
+        except ValueError:
+            pass
+    return text[:RESPONSE_TEXT_LIMIT]
+
+
+def _payload(ctx: RunContext, params: WebhookParams) -> Any:
+    if params.body is None or params.body == "":
+        return {"run_id": ctx.run_id, "workflow_id": ctx.workflow_id, "node_id": ctx.node_id,
+                "item": ctx.item}
+    if isinstance(params.body, str):
+        value = render(params.body, ctx.data)
+        if isinstance(value, str):
+            try:
+                return json.loads(value)  # a template that wrote JSON text
+            except ValueError:
+                return value  # plain text goes as a JSON string
+        return value
+    return render_values(params.body, ctx.data)
+
+
+@register
+class Webhook(NodeType):
+    type_name = "webhook"
+    family = "action"
+    title = "Webhook (HTTP POST)"
+    description = ("POSTs JSON to a URL and keeps the response; retries connection errors, "
+                   "timeouts, 408, 429 and 5xx with backoff; sends an Idempotency-Key header.")
+    Params = WebhookParams
+    external = True
+
+    def branches(self, params: WebhookParams) -> list[str]:
+        return ["next", "error"]
+
+    def check(self, params: WebhookParams, node_ids: set[str]) -> list[str]:
+        if is_template(params.url):
+            return []
+        problem = _check_url(params.url)
+        return [problem] if problem else []
+
+    def run(self, ctx: RunContext, params: WebhookParams) -> Continue | Fail:
+        try:
+            url = str(render(params.url, ctx.data) or "").strip()
+            payload = _payload(ctx, params)
+            headers = {str(k): str(v) for k, v in render_values(params.headers, ctx.data).items()}
+        except ExpressionError as exc:
+            return Fail(str(exc))
+        problem = _check_url(url)
+        if problem:
+            return Fail(problem)
+        if not any(k.lower() == "idempotency-key" for k in headers):
+            headers["Idempotency-Key"] = f"{ctx.run_id}:{ctx.node_id}:{ctx.visits}"
+        headers.setdefault("Content-Type", "application/json")
+        try:
+            content = json.dumps(payload, default=str, ensure_ascii=False).encode()
+        except ValueError as exc:
+            return Fail(f"the body for {url} is not JSON: {exc}")
+        return self._post(url, content, headers, params)
+
+    def _post(self, url: str, content: bytes, headers: dict[str, str],
+              params: WebhookParams) -> Continue | Fail:
+        last = ""
+        tries = params.retries + 1
+        with httpx.Client(timeout=params.timeout_seconds, follow_redirects=False) as client:
+            for attempt in range(1, tries + 1):
+                if attempt > 1:
+                    sleep(params.backoff_seconds * 2 ** (attempt - 2))
+                try:
+                    response = client.post(url, content=content, headers=headers)
+                except httpx.TimeoutException:
+                    last = f"timed out after {params.timeout_seconds:g} s"
+                    continue
+                except httpx.HTTPError as exc:
+                    last = f"{type(exc).__name__}: {exc}"
+                    continue
+                if response.is_success:
+                    return Continue("next", {"status_code": response.status_code,
+                                             "response": _response_value(response),
+                                             "attempts": attempt})
+                last = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+                detail = response.text.strip()[:200]
+                if detail:
+                    last += f": {detail}"
+                if response.status_code < 500 and response.status_code not in _RETRY_STATUS:
+                    return Fail(f"POST {url} failed: {last} (not retried)")
+        return Fail(f"POST {url} failed after {tries} tr{'y' if tries == 1 else 'ies'}: {last}")
