@@ -17,6 +17,7 @@ from builder import resources
 from runtime import Engine, LoopgateError, open_engine
 from runtime.api import create_api
 from runtime.forward import remove_server_file, write_server_file
+from runtime.outbox import OutboxDispatcher
 from runtime.seed import needs_seed, seed_demo
 from runtime.settings import default_db_path
 
@@ -41,6 +42,19 @@ class Sweeper(threading.Thread):
                     log.info("sweep: %d deadline(s) applied", len(report.runs))
             except Exception:  # keep sweeping; the next round may succeed
                 log.exception("sweep failed")
+            self.send_outbox()
+
+    def send_outbox(self) -> None:
+        """Send queued messages; one that fails stays in the outbox for a later round."""
+        try:
+            results = OutboxDispatcher(self.engine.store).send_pending()
+        except Exception:
+            log.exception("outbox failed")
+            return
+        failed = [r for r in results if r.status != "sent"]
+        if results:
+            log.info("outbox: %d sent, %d failed%s", len(results) - len(failed), len(failed),
+                     f" ({failed[-1].error})" if failed else "")
 
 
 def create_app(db: Path, url: str, *, seed: bool = True, sweep_interval: float = 30.0) -> st.App:

@@ -39,7 +39,7 @@ def _from_cookie() -> str | None:
         token = st.context.cookies.get(_COOKIE)
     except Exception:  # no browser context (page tests)
         return None
-    if not token or token.count(".") < 2:
+    if not isinstance(token, str) or token.count(".") < 2:
         return None
     payload, _, sig = token.rpartition(".")
     name, _, expiry = payload.rpartition(".")
@@ -93,6 +93,19 @@ def sync_cookie() -> None:
         "</script>",
         height=0,
     )
+
+
+def require_user(*roles: str) -> dict[str, Any]:
+    """The signed-in user; stops the page for anyone else (a page must never rely on the
+    navigation alone to keep it private)."""
+    user = current_user()
+    if user is None:
+        st.warning("Sign in to see this page.")
+        st.stop()
+    if roles and not has_role(user, *roles):
+        st.error(f"This page needs the role {' or '.join(roles)}.")
+        st.stop()
+    return user
 
 
 def has_role(user: dict[str, Any], *roles: str) -> bool:

@@ -4,11 +4,11 @@ import streamlit as st
 from streamlit_flow import streamlit_flow
 
 from builder import canvas, editor, panels
-from builder.session import current_user
+from builder.session import require_user
 from builder.test_panel import test_run_panel
 from runtime import LoopgateError
 
-user = current_user()
+user = require_user("designer")
 ed = editor.editor()
 spec, problems = ed.spec()
 errors = [p for p in problems if p.severity == "error"]

@@ -3,12 +3,13 @@
 import streamlit as st
 
 from builder.home_view import overview
-from builder.session import current_user, has_role
+from builder.session import has_role, require_user
 
 st.title("⏸️ Loopgate")
 st.caption("AI workflows with a human in the loop: design, run, review, audit.")
+user = require_user()
 data = overview()
-can_design = has_role(current_user() or {"roles": []}, "designer")
+can_design = has_role(user, "designer")
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Workflows", len(data["workflows"]))
 c2.metric("Waiting for review", data["pending"])

@@ -564,6 +564,11 @@ def users_token_cmd(ctx: Ctx, name: str) -> None:
     echo(issue_token(ctx.store, name))
 
 
+from runtime.model_cli import model_group  # noqa: E402 - it imports `command` from here
+
+cli.add_command(model_group)
+
+
 def run_args(argv: list[str]) -> int:
     """Run one command line; return its exit code. Never raises, never prints a traceback."""
     _load_plugins()
@@ -627,4 +632,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m runtime.cli`: run the module proper, not this __main__ copy, so that commands
+    # defined in other modules (runtime.outbox_cli) raise the CliExit that run_args catches.
+    from runtime.cli import main as _main
+
+    _main()

@@ -36,6 +36,9 @@ class Evaluation(BaseModel):
         macro_f1: F1 averaged over labels.
         n_test: held-out examples.
         version: the version evaluated (None for the candidate being trained).
+        method: ``refit``: that version's training data fitted without the held-out
+            examples; ``stored``: the stored model as it is (when its training data is not
+            known; it may have seen some held-out examples, so it looks better than it is).
     """
 
     accuracy: float
@@ -43,6 +46,7 @@ class Evaluation(BaseModel):
     macro_f1: float
     n_test: int
     version: int | None = None
+    method: str = "refit"
 
 
 class TrainReport(BaseModel):
@@ -57,10 +61,10 @@ class TrainReport(BaseModel):
         n_feedback: examples from reviewers' feedback.
         n_skipped: feedback rows that could not be used (no text, no label).
         labels: every label the new version can produce.
-        before: the version it replaces, measured on the held-out split (None for a first
-            version). That version may have been trained on some of the held-out file
-            rows, so its figures lean optimistic; feedback rows are new to it.
-        after: the new version's recipe fitted without the held-out split, measured on it.
+        before: the version it replaces, on the same held-out split (None for a first
+            version): its training data (file rows and the feedback it used) refitted
+            without the held-out examples, so that neither side has seen them.
+        after: the new training data fitted without the held-out examples, measured on them.
         seconds: wall-clock time of the training.
     """
 
@@ -229,8 +233,8 @@ def train_version(
         raise ModelError(
             f"no model named {name!r} in the store (models: {', '.join(known)}); train its "
             f"first version from a file: loopgate model train {name} --data FILE.csv")
-    feedback = feedback_examples(store.feedback_for_model(name)) if use_feedback \
-        else FeedbackExamples()
+    feedback_rows = store.feedback_for_model(name)
+    feedback = feedback_examples(feedback_rows) if use_feedback else FeedbackExamples()
     texts, labels = merge_examples(file_texts, file_labels, feedback)
     if not texts:
         raise ModelError(
@@ -242,8 +246,8 @@ def train_version(
                                                       seed=seed)
     before = None
     if current is not None:
-        model, version = registry.classifier(name, current["version"])
-        before = evaluate(model, test_x, test_y, version)
+        before = _evaluate_current(registry, current, feedback_rows,
+                                   held_out=(test_x, test_y))
     # The training split may hold a single example of a rare label, which fit() refuses
     # (calibration needs 2); _fit trains it uncalibrated, as train_classifier does.
     candidate = TextClassifier()._fit(train_x, train_y)
@@ -268,3 +272,26 @@ def train_version(
         name=name, version=version, source=source, n_examples=len(texts), n_file=n_file,
         n_feedback=len(feedback.texts), n_skipped=feedback.skipped, labels=final.labels,
         before=before, after=after, seconds=time.perf_counter() - started)
+
+
+def _evaluate_current(registry: ModelRegistry, current: dict[str, Any],
+                      feedback_rows: list[dict[str, Any]], *,
+                      held_out: tuple[list[str], list[str]]) -> Evaluation:
+    """The newest version on the held-out split, refitted on its own training data minus
+    the held-out texts (its stored model has seen some of them)."""
+    from runtime.models.classifier import TextClassifier
+
+    test_x, test_y = held_out
+    rows = current.get("training") or {}
+    version = int(current["version"])
+    if rows.get("texts"):
+        used = set(rows.get("feedback_ids") or [])
+        old_feedback = feedback_examples(r for r in feedback_rows if str(r.get("id")) in used)
+        texts, labels = merge_examples(rows["texts"], rows["labels"], old_feedback)
+        held = set(test_x)
+        kept = [(t, label) for t, label in zip(texts, labels, strict=True) if t not in held]
+        if len({label for _, label in kept}) >= 2:
+            model = TextClassifier()._fit([t for t, _ in kept], [label for _, label in kept])
+            return evaluate(model, test_x, test_y, version)
+    model, _ = registry.classifier(current["name"], version)
+    return evaluate(model, test_x, test_y, version).model_copy(update={"method": "stored"})

@@ -1,0 +1,123 @@
+"""The app's pages through Streamlit's AppTest: sign-in gate, home, and the Builder's logic."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from builder import resources
+from runtime import open_engine
+from runtime.seed import seed_demo
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture()
+def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    db = tmp_path / "pages.duckdb"
+    monkeypatch.setenv("LOOPGATE_DB", str(db))
+    engine = open_engine(str(db))
+    seed_demo(engine)
+    resources.set_engine(engine)
+    yield
+    resources.set_engine(None)
+    engine.store.close()
+
+
+def app() -> AppTest:
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+
+
+def signed_in(user: str = "dev") -> AppTest:
+    at = app()
+    at.session_state["lg_user"] = user
+    return at.run()
+
+
+def test_nothing_is_readable_before_sign_in(seeded: None) -> None:
+    at = app().run()
+    assert not at.exception
+    assert at.title[0].value.endswith("Loopgate")
+    assert "Sign in" in [s.value for s in at.subheader]
+    assert any("Demo accounts" in i.value for i in at.info)
+    assert "Workflows" not in [m.label for m in at.metric]
+
+
+def test_wrong_password_says_so_and_right_one_signs_in(seeded: None) -> None:
+    at = app().run()
+    at.text_input(key="sign_in_name").input("dev")
+    at.text_input(key="sign_in_password").input("nope")
+    at.button[0].click().run()
+    assert any("wrong password" in e.value for e in at.error)
+    at.text_input(key="sign_in_password").input("loopgate-demo")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state["lg_user"] == "dev"
+    at.switch_page("pages/home.py").run()
+    assert [m.label for m in at.metric][:2] == ["Workflows", "Waiting for review"]
+
+
+def test_pages_refuse_visitors_who_are_not_signed_in(seeded: None) -> None:
+    at = app()
+    at.switch_page("pages/home.py").run()
+    assert not at.metric
+    at = app()
+    at.switch_page("pages/builder.py").run()
+    assert "bld" not in at.session_state
+
+
+def test_home_lists_the_seeded_workflows(seeded: None) -> None:
+    at = signed_in()
+    assert not at.exception
+    assert at.metric[0].value == "7"
+    assert int(at.metric[1].value) > 0
+
+
+def builder(user: str = "dev") -> AppTest:
+    at = signed_in(user)
+    at.switch_page("pages/builder.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_builder_loads_adds_a_node_and_saves_a_version(seeded: None) -> None:
+    at = builder()
+    ed = at.session_state["bld"]
+    first = ed.base.id
+    assert ed.version == 1 and len(ed.state.nodes) > 2
+    before = len(ed.state.nodes)
+    at.button(key="pal_approval").click().run()
+    assert not at.exception
+    ed = at.session_state["bld"]
+    assert len(ed.state.nodes) == before + 1 and ed.selected.startswith("approval")
+    # The new node is not connected: the problems panel says so, and saving makes a draft.
+    assert any("unreachable" in e.value for e in at.error)
+    at.text_input(key="bld_save_msg").input("added an approval")
+    at.button(key="bld_save_go").click().run()
+    ed = at.session_state["bld"]
+    assert ed.version == 2 and ed.status == "draft"
+    assert any("Saved as draft v2" in w.value for w in at.warning)
+    versions = resources.engine().store.list_workflow_versions(first)
+    assert [v["status"] for v in versions] == ["draft", "published"]
+    # Runs keep using the newest published version.
+    assert resources.engine().workflow(first).version == 1
+
+
+def test_builder_form_errors_show_at_the_field(seeded: None) -> None:
+    at = builder()
+    at.button(key="pal_confidence_gate").click().run()
+    node_id = at.session_state["bld"].selected
+    at.text_input(key=f"bld_w_{node_id}_threshold").input("2.5")
+    at.button(key=f"FormSubmitter:bld_form_{node_id}-Apply").click().run()
+    errors = at.session_state[f"bld_err_{node_id}"]
+    assert "threshold" in errors and "1" in errors["threshold"]
+    assert not at.exception
+
+
+def test_reviewers_do_not_get_the_builder(seeded: None) -> None:
+    at = signed_in("rae")
+    assert not at.exception
+    assert not [b for b in at.button if b.label == "Open in Builder"]
