@@ -120,20 +120,6 @@ class _Run:
             "_new": self.is_new,
         }
 
-    def snapshot(self) -> dict[str, Any]:
-        """What a review stores to resume the run without reading it back."""
-        return {
-            "item": self.item,
-            "steps": self.steps,
-            "review": self.review,
-            "visits": self.visits,
-            "step_count": self.step_count,
-            "created_at": self.created_at.isoformat(),
-            "batch_id": self.batch_id,
-            "idempotency_key": self.idempotency_key,
-            "started_by": self.started_by,
-        }
-
     def result_model(self) -> RunResult:
         return RunResult(
             run_id=self.id,
@@ -634,7 +620,7 @@ class Engine:
                 "actions": list(req.actions),
                 "form": [f.model_dump(mode="json") for f in req.form],
                 "display": req.show,
-                "context": run.snapshot(),
+                "context": None,  # read from the run when decided (not stored twice)
                 "visits": visits,
                 "deadline": None if escalated_from else req.deadline,
                 "on_timeout": None if escalated_from else req.on_timeout,

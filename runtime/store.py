@@ -59,8 +59,7 @@ FEEDBACK_COLUMNS = [
     "model_version", "created_at",
 ]
 _CLAIM_COLUMNS = ["run_id", "workflow_id", "workflow_version", "node_id", "kind", "team",
-                  "reason_codes", "form", "actions", "context", "visits", "created_at", "priority",
-                  "deadline"]
+                  "reason_codes", "form", "actions", "visits", "created_at", "priority", "deadline"]
 _JSON_COLUMNS = {"item", "state", "form", "display", "context", "data", "spec", "input",
                  "ai_output", "human_output", "value"}
 _SMALL_BATCH = 12  # up to this many rows: one INSERT ... VALUES; above: one INSERT from Arrow
@@ -498,9 +497,24 @@ class Store:
             self._refuse_claim(cur, review_id)
         rec = dict(zip(_CLAIM_COLUMNS, row, strict=True))
         rec["form"] = loads(rec["form"]) or []
-        rec["context"] = loads(rec["context"])
         rec["id"] = review_id
+        rec["context"] = self._run_contexts(cur, [rec["run_id"]])[rec["run_id"]]
         return rec
+
+    def _run_contexts(self, cur: duckdb.DuckDBPyConnection,
+                      run_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """What resuming a waiting run needs, read from the runs (one statement)."""
+        rows = cur.execute(
+            "SELECT id, item, state, step_count, created_at, batch_id, idempotency_key, "
+            "started_by FROM runs WHERE id IN (SELECT unnest(?))", [run_ids]).fetchall()
+        out = {}
+        for rid, item, state, steps, created, batch, key, by in rows:
+            st = loads(state) or {}
+            out[rid] = {"item": loads(item), "steps": st.get("steps", {}),
+                        "review": st.get("review"), "visits": st.get("visits", {}),
+                        "step_count": steps, "created_at": created.isoformat(),
+                        "batch_id": batch, "idempotency_key": key, "started_by": by}
+        return out
 
     def claim_reviews(self, cur: duckdb.DuckDBPyConnection, review_ids: list[str], *, by: str,
                       at: datetime, action: str, data: dict[str, Any] | None, reason: str | None,
@@ -517,9 +531,11 @@ class Store:
         for row in rows:
             rec = dict(zip(_CLAIM_COLUMNS, row[1:], strict=True))
             rec["form"] = loads(rec["form"]) or []
-            rec["context"] = loads(rec["context"])
             rec["id"] = row[0]
             out[row[0]] = rec
+        contexts = self._run_contexts(cur, [r["run_id"] for r in out.values()]) if out else {}
+        for rec in out.values():
+            rec["context"] = contexts[rec["run_id"]]
         return out
 
     def _refuse_claim(self, cur: duckdb.DuckDBPyConnection, review_id: str) -> None:
@@ -534,7 +550,7 @@ class Store:
         raise ReviewNotPendingError(review_id, row[0], row[1], at)
 
     def get_review(self, review_id: str) -> dict[str, Any]:
-        rows = self._rows("SELECT * FROM reviews WHERE id = ?", [review_id])
+        rows = self._with_context(self._rows("SELECT * FROM reviews WHERE id = ?", [review_id]))
         if not rows:
             raise NotFoundError(
                 f"review {review_id} does not exist; list pending ones with `loopgate reviews`"
@@ -551,13 +567,23 @@ class Store:
         if teams is not None:
             where += " AND (team IS NULL OR list_contains(?, team))"
             params.append(teams)
-        return self._rows(
+        rows = self._rows(
             "SELECT id, run_id, workflow_id, workflow_version, node_id, kind, team, assignee, "
-            "priority, instructions, note, reason_codes, actions, form, display, context, visits, "
+            "priority, instructions, note, reason_codes, actions, form, display, visits, "
             f"deadline, on_timeout, created_at, escalated_from FROM reviews {where} "
             "ORDER BY CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 "
             "ELSE 3 END, created_at, id LIMIT ? OFFSET ?", [*params, limit, offset]
         )
+        return self._with_context(rows)
+
+    def _with_context(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Add each review's context (the run's item and step outputs) for the reviewer."""
+        if rows:
+            contexts = self._run_contexts(self._cur(), list({r["run_id"] for r in rows}))
+            for r in rows:
+                ctx = contexts.get(r["run_id"]) or {}
+                r["context"] = {"item": ctx.get("item"), "steps": ctx.get("steps", {})}
+        return rows
 
     def count_pending_reviews(self) -> int:
         return self._cur().execute(

@@ -47,7 +47,7 @@ def _authenticator(user: str, password: str):
     def check(server, session, envelope, mechanism, auth_data):
         ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user
               and auth_data.password.decode() == password)
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)
 
     return check
 

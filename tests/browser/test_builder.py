@@ -15,9 +15,10 @@ SHOTS = Path(os.environ.get("LOOPGATE_SHOTS", "")) if os.environ.get("LOOPGATE_S
 
 
 def shot(page, name: str) -> None:
+    """Save a screenshot when LOOPGATE_SHOTS names a folder (scripts/screenshots.sh)."""
     if SHOTS:
         SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
 def canvas(page):
@@ -33,7 +34,7 @@ def open_workflow(page, workflow_id: str) -> None:
 
 
 def test_build_save_reload_and_test_run(server: str, browser) -> None:
-    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    page = browser.new_page(viewport={"width": 1500, "height": 1500 if SHOTS else 1100})
     sign_in(page, server)
     page.get_by_role("link", name="Builder").click()
     open_workflow(page, "expense-approval")

@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from tests.e2e.clihelp import EXAMPLES, loopgate
+from tests.mailsink import mail_sink
 
 USERS = {
     "mia": "managers",
@@ -180,33 +181,39 @@ def test_refund_escalation_path(db: Path) -> None:
     finish(db)
 
 
-def test_feedback_loop_revise_and_resubmit(db: Path) -> None:
-    rivera, okafor = run_items(db, "content-feedback")
-    first = show(db, rivera["run_id"])["state"]["steps"]["draft"]["text"]
-    res = decide(
-        db,
-        rivera["review_id"],
-        "--action",
-        "revise",
-        "--rating",
-        "2",
-        "--note",
-        "We have refunded the shipping cost.",
-        "--by",
-        "eda",
-    )
-    assert res["status"] == "waiting" and res["waiting_on"] == "edit"
-    second = res["outputs"]["draft"]["text"]
-    assert second != first and second.endswith("We have refunded the shipping cost.")
-    assert res["outputs"]["draft"]["revision"] == 1
-    res = decide(db, res["review_id"], "--action", "accept", "--rating", "4", "--by", "eda")
-    assert res["result"] == "sent"
-    assert (
-        decide(db, okafor["review_id"], "--action", "accept", "--rating", "5", "--by", "eda")[
-            "result"
-        ]
-        == "sent"
-    )
+def test_feedback_loop_revise_and_resubmit(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with mail_sink() as sink:  # a real SMTP server on 127.0.0.1 for the accepted reply
+        monkeypatch.setenv("LOOPGATE_SMTP_PORT", str(sink.port))
+        rivera, okafor = run_items(db, "content-feedback")
+        first = show(db, rivera["run_id"])["state"]["steps"]["draft"]["text"]
+        res = decide(
+            db,
+            rivera["review_id"],
+            "--action",
+            "revise",
+            "--rating",
+            "2",
+            "--note",
+            "We have refunded the shipping cost.",
+            "--by",
+            "eda",
+        )
+        assert res["status"] == "waiting" and res["waiting_on"] == "edit"
+        second = res["outputs"]["draft"]["text"]
+        assert second != first and second.endswith("We have refunded the shipping cost.")
+        assert res["outputs"]["draft"]["revision"] == 1
+        res = decide(db, res["review_id"], "--action", "accept", "--rating", "4", "--by", "eda")
+        assert res["result"] == "sent"
+        assert res["outputs"]["email_customer"]["to"] == ["rivera@example.com"]
+        # Okafor gave no email address: the notify node takes its error branch.
+        res = decide(db, okafor["review_id"], "--action", "accept", "--rating", "5", "--by", "eda")
+        assert res["result"] == "sent"
+        assert "no recipient" in res["outputs"]["email_customer"]["error"]
+    [mail] = sink.messages
+    assert mail["To"] == "rivera@example.com" and mail["Subject"] == "Re: a late delivery"
+    assert mail.get_content().strip() == second
+    [row] = loopgate(db, "outbox", "list", "--json").lines
+    assert row["status"] == "sent" and row["run_id"] == rivera["run_id"]
     assert path_of(db, rivera["run_id"]) == [
         "request",
         "draft",
@@ -214,6 +221,16 @@ def test_feedback_loop_revise_and_resubmit(db: Path) -> None:
         "draft",
         "edit",
         "publish",
+        "email_customer",
+        "sent",
+    ]
+    assert path_of(db, okafor["run_id"]) == [
+        "request",
+        "draft",
+        "edit",
+        "publish",
+        "email_customer",
+        "not_emailed",
         "sent",
     ]
     finish(db)
