@@ -110,6 +110,10 @@ def test_expense_approval(db: Path) -> None:
 def test_ticket_routing_keeps_corrections_as_training_data(db: Path, tmp_path: Path) -> None:
     runs = run_items(db, "ticket-routing")
     by_ticket = dict(zip(["T-1001", "T-1002", "T-1003", "T-1004", "T-1005"], runs, strict=True))
+    for run in runs:  # the shipped classifier labelled every subject
+        classify = run["outputs"]["classify"]
+        assert (classify["model"], classify["model_version"]) == ("support-intents", 1)
+    assert by_ticket["T-1003"]["outputs"]["classify"]["label"] == "shipping"  # wrong, unsure
     assert by_ticket["T-1003"]["status"] == "waiting"
     assert by_ticket["T-1005"]["status"] == "waiting"
     for ticket, run in by_ticket.items():
@@ -122,7 +126,7 @@ def test_ticket_routing_keeps_corrections_as_training_data(db: Path, tmp_path: P
                 "--action",
                 "edit",
                 "--data",
-                '{"prediction.label": "technical"}',
+                '{"classify.label": "technical"}',
                 "--by",
                 "tom",
             )
@@ -135,6 +139,8 @@ def test_ticket_routing_keeps_corrections_as_training_data(db: Path, tmp_path: P
         else:  # a confident ticket drawn for the audit sample
             res = decide(db, run["review_id"], "--action", "approve", "--by", "tom")
             assert res["status"] == "succeeded"
+    assert "billing_queue" in path_of(db, by_ticket["T-1001"]["run_id"])
+    assert "tech_queue" in path_of(db, by_ticket["T-1002"]["run_id"])
     assert "tech_queue" in path_of(db, by_ticket["T-1003"]["run_id"])
     assert "general_queue" in path_of(db, by_ticket["T-1004"]["run_id"])
     out = tmp_path / "feedback.jsonl"
@@ -142,9 +148,10 @@ def test_ticket_routing_keeps_corrections_as_training_data(db: Path, tmp_path: P
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     corrected = [r for r in rows if r["action"] == "edit"]
     assert len(corrected) == 1
-    assert corrected[0]["path"] == "prediction.label"
+    assert corrected[0]["path"] == "classify.label"
     assert corrected[0]["human_output"] == "technical"
-    assert corrected[0]["ai_output"] == "billing"
+    assert corrected[0]["ai_output"] == "shipping"
+    assert (corrected[0]["model"], corrected[0]["model_version"]) == ("support-intents", "1")
     finish(db)
 
 
@@ -312,5 +319,7 @@ def test_every_example_has_an_end_to_end_test() -> None:
         "access-audit",
         "order-missing-context",
         "account-deletion",
+        "refund-requests",  # these two: tests/e2e/test_examples_ai.py
+        "invoice-intake",
     }
     assert examples <= covered, f"examples without an end-to-end test: {examples - covered}"
