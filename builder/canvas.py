@@ -65,6 +65,12 @@ _PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "human_input": {"form": [{"name": "details", "type": "text", "required": True}]},
     "record_write": {"key": "{{ item.id }}"},
     "record_delete": {"key": "{{ item.id }}"},
+    "ai_classify": {"text": "{{ item.text }}"},
+    "ai_extract": {"text": "{{ item.text }}", "fields": ["amount"]},
+    "ai_generate": {"template": "Hello {{ item.name }}"},
+    "notify": {"to": "{{ item.email }}", "subject": "Update", "body": "Hello"},
+    "webhook": {"url": "http://127.0.0.1:9000/hook"},
+    "function": {"name": "my_function"},
 }
 
 

@@ -196,6 +196,10 @@ class Engine:
         clock: Callable[[], datetime] = utcnow,
     ):
         self.store = store
+        if services is None:
+            from runtime.services import default_services
+
+            services = default_services(store)
         self.services = services
         self.batch_size = batch_size
         self.clock = clock

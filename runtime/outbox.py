@@ -182,18 +182,19 @@ class OutboxDispatcher:
                 return []
             conn = _Connection(self.settings)
             try:
-                return [self._deliver(conn, row, force) for row in rows]
+                return [self._deliver(conn, row) for row in rows]
             finally:
                 conn.close()
 
-    def _deliver(self, conn: _Connection, row: dict[str, Any], force: bool) -> SendResult:
+    def _deliver(self, conn: _Connection, row: dict[str, Any]) -> SendResult:
         attempts = int(row["attempts"] or 0) + 1
         error: str | None = None
-        permanent = False
+        sent = permanent = False
         try:
             if row["channel"] != "email":
                 raise _Permanent(f"unknown channel {row['channel']!r}; only email is sent")
             refused = conn.send(self._message(row))
+            sent = True
             if refused:
                 error = f"sent, but some recipients were refused: {_refused(refused)}"
         except _Permanent as exc:
@@ -205,13 +206,12 @@ class OutboxDispatcher:
         except (OSError, smtplib.SMTPException) as exc:
             error = _describe(exc)
         now = self.clock()
-        sent = error is None or error.startswith("sent, but")
         if sent:
             status: SendStatus = "sent"
             next_at = None
         else:
             status = "failed"
-            last_try = permanent or (attempts >= self.max_attempts and not force)
+            last_try = permanent or attempts >= self.max_attempts
             next_at = None if last_try else now + self.retry_delay(attempts)
         data: dict[str, Any] = {"outbox_id": row["id"], "channel": row["channel"],
                                 "to": row["recipient"], "subject": row["subject"],

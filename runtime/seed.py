@@ -18,7 +18,7 @@ DEMO_USERS = [
         "rae",
         "Rae (reviewer)",
         ["reviewer"],
-        ["managers", "triage", "finance", "editors", "sales", "security"],
+        ["managers", "triage", "finance", "editors", "sales", "security", "support"],
     ),
     ("rio", "Rio (risk reviewer)", ["reviewer"], ["risk"]),
     ("aud", "Aud (auditor)", ["auditor"], []),

@@ -794,20 +794,21 @@ class Store:
                     limit: int = 100) -> list[dict[str, Any]]:
         """Outbox messages, newest first, optionally of one status or run."""
         where, params = _where(status=status, run_id=run_id)
-        sql = f"SELECT * FROM outbox {where} ORDER BY created_at DESC, id DESC LIMIT ?"  # noqa: S608
+        sql = f"SELECT * FROM outbox {where} ORDER BY created_at DESC, id DESC LIMIT ?"
         return self._rows(sql, [*params, limit])
 
     def pending_outbox(self, now: datetime, limit: int = 100, *, max_attempts: int = 5,
                        force: bool = False) -> list[dict[str, Any]]:
         """Messages due for sending, oldest first: every pending one, and failed ones with
-        tries left whose next attempt time has come (``force``: every failed one)."""
+        tries left whose next attempt time has come (a failed row without a next attempt
+        time was given up). ``force``: every failed one too."""
         if force:
             return self._rows(
                 "SELECT * FROM outbox WHERE status IN ('pending', 'failed') "
                 "ORDER BY created_at, id LIMIT ?", [limit])
         return self._rows(
             "SELECT * FROM outbox WHERE status = 'pending' OR (status = 'failed' "
-            "AND attempts < ? AND coalesce(next_attempt_at, created_at) <= ?) "
+            "AND attempts < ? AND next_attempt_at <= ?) "
             "ORDER BY created_at, id LIMIT ?", [max_attempts, now, limit])
 
     def mark_outbox(self, outbox_id: str, *, status: str, attempts: int, last_error: str | None,
@@ -932,6 +933,8 @@ class Store:
         return rows
 
 def _cell(column: str, value: Any) -> Any:
+    if column == "model_version" and value is not None:
+        return str(value)
     if column in _JSON_COLUMNS and value is not None:
         return dumps(value)
     return value

@@ -75,14 +75,21 @@ def resolve_config(
     if not base:
         raise ModelError(
             f"the openai provider needs a base URL: set {ENV_BASE_URL} "
-            "(e.g. https://api.openai.com/v1) or the node's base_url")
+            "(e.g. https://api.openai.com/v1) or the node's base_url"
+        )
     if not base.startswith(("http://", "https://")):
         raise ModelError(f"the openai base URL {base!r} must start with http:// or https://")
     if not name:
         raise ModelError(f"the openai provider needs a model: set {ENV_MODEL} or the node's model")
     key = env.get(api_key_env or ENV_API_KEY) or None
-    return OpenAIConfig(base_url=base, model=name, api_key=key, timeout=timeout,
-                        max_retries=max_retries, backoff=backoff)
+    return OpenAIConfig(
+        base_url=base,
+        model=name,
+        api_key=key,
+        timeout=timeout,
+        max_retries=max_retries,
+        backoff=backoff,
+    )
 
 
 class OpenAICompatClient:
@@ -97,8 +104,14 @@ class OpenAICompatClient:
         self.config = config
         self._transport = transport
 
-    def chat(self, messages: list[dict[str, str]], *, temperature: float | None = None,
-             max_tokens: int | None = None, json_mode: bool = False) -> ChatAnswer:
+    def chat(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        json_mode: bool = False,
+    ) -> ChatAnswer:
         """Ask for one completion.
 
         Raises:
@@ -136,7 +149,8 @@ class OpenAICompatClient:
                 if response.status_code >= 400:
                     raise ModelError(
                         f"{url} refused the request (HTTP {response.status_code}): "
-                        f"{_error_text(response)}")
+                        f"{_error_text(response)}"
+                    )
                 return _answer(url, response, cfg.model)
         tries = cfg.max_retries + 1
         raise ModelError(f"{url} failed after {tries} attempt{'s' if tries > 1 else ''}: {last}")
@@ -162,7 +176,8 @@ def _answer(url: str, response: httpx.Response, model: str) -> ChatAnswer:
         text = data["choices"][0]["message"]["content"]
     except (ValueError, KeyError, IndexError, TypeError):
         raise ModelError(
-            f"{url} did not answer with a chat completion: {response.text[:200]!r}") from None
+            f"{url} did not answer with a chat completion: {response.text[:200]!r}"
+        ) from None
     if not isinstance(text, str):
         raise ModelError(f"{url} answered without text content")
     return ChatAnswer(text=text, model=str(data.get("model") or model))
@@ -181,7 +196,7 @@ def parse_json_answer(text: str) -> dict[str, Any]:
     except json.JSONDecodeError:
         start, end = body.find("{"), body.rfind("}")
         try:
-            value = json.loads(body[start:end + 1]) if 0 <= start < end else None
+            value = json.loads(body[start : end + 1]) if 0 <= start < end else None
         except json.JSONDecodeError:
             value = None
     if not isinstance(value, dict):
@@ -189,8 +204,9 @@ def parse_json_answer(text: str) -> dict[str, Any]:
     return value
 
 
-def classify(client: OpenAICompatClient, text: str, labels: list[str], *,
-             temperature: float | None = 0.0) -> dict[str, Any]:
+def classify(
+    client: OpenAICompatClient, text: str, labels: list[str], *, temperature: float | None = 0.0
+) -> dict[str, Any]:
     """Ask the model for one of ``labels`` and its confidence.
 
     Returns:
@@ -206,27 +222,41 @@ def classify(client: OpenAICompatClient, text: str, labels: list[str], *,
         + '. Answer with a JSON object only: {"label": "<one of the labels>", '
         '"confidence": <your probability that the label is right, from 0 to 1>}.'
     )
-    answer = client.chat([{"role": "system", "content": system},
-                          {"role": "user", "content": text}],
-                         temperature=temperature, json_mode=True)
+    answer = client.chat(
+        [{"role": "system", "content": system}, {"role": "user", "content": text}],
+        temperature=temperature,
+        json_mode=True,
+    )
     data = parse_json_answer(answer.text)
     label = data.get("label")
     if label not in labels:
         raise ModelError(
             f"model {answer.model} answered label {label!r}, which is not one of "
-            f"{', '.join(labels)}")
+            f"{', '.join(labels)}"
+        )
     try:
         confidence = min(1.0, max(0.0, float(data.get("confidence", 0.0))))
     except (TypeError, ValueError):
         raise ModelError(
             f"model {answer.model} gave a confidence that is not a number: "
-            f"{data.get('confidence')!r}") from None
-    return {"label": label, "confidence": confidence, "scores": {label: confidence},
-            "model": answer.model}
+            f"{data.get('confidence')!r}"
+        ) from None
+    return {
+        "label": label,
+        "confidence": confidence,
+        "scores": {label: confidence},
+        "model": answer.model,
+    }
 
 
-def generate(client: OpenAICompatClient, prompt: str, *, system: str | None = None,
-             temperature: float | None = None, max_tokens: int | None = None) -> ChatAnswer:
+def generate(
+    client: OpenAICompatClient,
+    prompt: str,
+    *,
+    system: str | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+) -> ChatAnswer:
     """The model's answer to ``prompt`` (after an optional system message)."""
     messages = [{"role": "system", "content": system}] if system else []
     messages.append({"role": "user", "content": prompt})

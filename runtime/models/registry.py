@@ -73,9 +73,11 @@ class ModelRegistry:
             row = self.store.get_model(name, key[1])
             if row is None:
                 raise ModelError(
-                    self._unknown(name) if self.latest_version(name) is None else
-                    f"model {name} has no version {version} (newest: "
-                    f"{self.latest_version(name)}); see `loopgate model list`")
+                    self._unknown(name)
+                    if self.latest_version(name) is None
+                    else f"model {name} has no version {version} (newest: "
+                    f"{self.latest_version(name)}); see `loopgate model list`"
+                )
             from runtime.models.classifier import TextClassifier
 
             try:
@@ -106,7 +108,8 @@ class ModelRegistry:
             if not SHIPPED_DATA.is_file():
                 raise ModelError(
                     f"the shipped model's data set {SHIPPED_DATA} is missing; train the model "
-                    f"from a file: loopgate model train {SHIPPED_MODEL} --data FILE.csv")
+                    f"from a file: loopgate model train {SHIPPED_MODEL} --data FILE.csv"
+                )
             return self.train(SHIPPED_MODEL, source="shipped").version
 
     def train(self, name: str, **options: object) -> TrainReport:
@@ -118,5 +121,7 @@ class ModelRegistry:
 
     def _unknown(self, name: str) -> str:
         known = sorted({m["name"] for m in self.store.list_models()} | {SHIPPED_MODEL})
-        return (f"no model named {name!r} (models: {', '.join(known)}); train one with "
-                f"`loopgate model train {name} --data FILE.csv`")
+        return (
+            f"no model named {name!r} (models: {', '.join(known)}); train one with "
+            f"`loopgate model train {name} --data FILE.csv`"
+        )

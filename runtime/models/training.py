@@ -10,6 +10,7 @@ what it changed (``before`` and ``after``).
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,8 @@ class TrainReport(BaseModel):
         n_file: examples from the file (or the previous version's rows).
         n_feedback: examples from reviewers' feedback.
         n_skipped: feedback rows that could not be used (no text, no label).
+        left_out: labels only one feedback example gave (a typo, or too early to learn);
+            those examples wait for the next training.
         labels: every label the new version can produce.
         before: the version it replaces, on the same held-out split (None for a first
             version): its training data (file rows and the feedback it used) refitted
@@ -75,6 +78,7 @@ class TrainReport(BaseModel):
     n_file: int
     n_feedback: int
     n_skipped: int
+    left_out: list[str] = []
     labels: list[str]
     before: Evaluation | None
     after: Evaluation
@@ -117,8 +121,12 @@ def feedback_examples(rows: Iterable[dict[str, Any]]) -> FeedbackExamples:
             continue
         text = ai.get("text") if isinstance(ai, dict) else None
         text = text if isinstance(text, str) and text.strip() else step.get("text")
-        if not isinstance(label, str) or not label.strip() or not isinstance(text, str) \
-                or not text.strip():
+        if (
+            not isinstance(label, str)
+            or not label.strip()
+            or not isinstance(text, str)
+            or not text.strip()
+        ):
             out.skipped += 1
             continue
         out.texts.append(text)
@@ -127,8 +135,32 @@ def feedback_examples(rows: Iterable[dict[str, Any]]) -> FeedbackExamples:
     return out
 
 
-def merge_examples(file_texts: Sequence[str], file_labels: Sequence[str],
-                   feedback: FeedbackExamples) -> tuple[list[str], list[str]]:
+def _drop_single_labels(
+    feedback: FeedbackExamples, file_labels: Sequence[str]
+) -> tuple[FeedbackExamples, list[str]]:
+    """Feedback without the labels that only one of its examples has and the file lacks.
+
+    A classifier needs two examples of a label; one reviewer's typo ("techincal") must not
+    stop every retraining until someone makes it twice.
+    """
+    known = set(file_labels)
+    latest = dict(zip(feedback.texts, feedback.labels, strict=True))  # a text's newest label
+    counts = Counter(latest.values())
+    rare = sorted(label for label, n in counts.items() if n < 2 and label not in known)
+    if not rare:
+        return feedback, []
+    kept = FeedbackExamples(skipped=feedback.skipped)
+    for text, label, fid in zip(feedback.texts, feedback.labels, feedback.ids, strict=True):
+        if label not in rare:
+            kept.texts.append(text)
+            kept.labels.append(label)
+            kept.ids.append(fid)
+    return kept, rare
+
+
+def merge_examples(
+    file_texts: Sequence[str], file_labels: Sequence[str], feedback: FeedbackExamples
+) -> tuple[list[str], list[str]]:
     """File rows then feedback; a text seen again takes its latest label (people win)."""
     merged: dict[str, str] = {}
     for text, label in zip(file_texts, file_labels, strict=True):
@@ -139,8 +171,9 @@ def merge_examples(file_texts: Sequence[str], file_labels: Sequence[str],
     return list(merged), list(merged.values())
 
 
-def held_out_split(texts: Sequence[str], labels: Sequence[str], *, test_size: float = 0.2,
-                   seed: int = 0) -> tuple[list[str], list[str], list[str], list[str]]:
+def held_out_split(
+    texts: Sequence[str], labels: Sequence[str], *, test_size: float = 0.2, seed: int = 0
+) -> tuple[list[str], list[str], list[str], list[str]]:
     """A stratified split with every label on both sides (as ``train_classifier`` does).
 
     Returns:
@@ -151,12 +184,14 @@ def held_out_split(texts: Sequence[str], labels: Sequence[str], *, test_size: fl
     n, n_labels = len(texts), len(set(labels))
     n_test = min(max(round(test_size * n), n_labels), n - n_labels)
     train_x, test_x, train_y, test_y = train_test_split(
-        list(texts), list(labels), test_size=n_test, stratify=list(labels), random_state=seed)
+        list(texts), list(labels), test_size=n_test, stratify=list(labels), random_state=seed
+    )
     return train_x, test_x, train_y, test_y
 
 
-def evaluate(model: TextClassifier, texts: Sequence[str], labels: Sequence[str],
-             version: int | None = None) -> Evaluation:
+def evaluate(
+    model: TextClassifier, texts: Sequence[str], labels: Sequence[str], version: int | None = None
+) -> Evaluation:
     """Accuracy, ECE and macro F1 of ``model`` on labelled texts (labels it cannot produce
     count as mistakes)."""
     import numpy as np
@@ -232,22 +267,23 @@ def train_version(
         known = sorted({m["name"] for m in store.list_models()} | {SHIPPED_MODEL})
         raise ModelError(
             f"no model named {name!r} in the store (models: {', '.join(known)}); train its "
-            f"first version from a file: loopgate model train {name} --data FILE.csv")
+            f"first version from a file: loopgate model train {name} --data FILE.csv"
+        )
     feedback_rows = store.feedback_for_model(name)
     feedback = feedback_examples(feedback_rows) if use_feedback else FeedbackExamples()
+    feedback, left_out = _drop_single_labels(feedback, file_labels)
     texts, labels = merge_examples(file_texts, file_labels, feedback)
     if not texts:
         raise ModelError(
             f"the training set for {name} is empty: no file rows and no usable reviewer "
-            f"feedback ({feedback.skipped} feedback row(s) had no text); give --data FILE.csv")
+            f"feedback ({feedback.skipped} feedback row(s) had no text); give --data FILE.csv"
+        )
     texts, labels = check_training_data(texts, labels)
 
-    train_x, test_x, train_y, test_y = held_out_split(texts, labels, test_size=test_size,
-                                                      seed=seed)
+    train_x, test_x, train_y, test_y = held_out_split(texts, labels, test_size=test_size, seed=seed)
     before = None
     if current is not None:
-        before = _evaluate_current(registry, current, feedback_rows,
-                                   held_out=(test_x, test_y))
+        before = _evaluate_current(registry, current, feedback_rows, held_out=(test_x, test_y))
     # The training split may hold a single example of a rare label, which fit() refuses
     # (calibration needs 2); _fit trains it uncalibrated, as train_classifier does.
     candidate = TextClassifier()._fit(train_x, train_y)
@@ -256,27 +292,57 @@ def train_version(
     seconds = time.perf_counter() - started
     n_file = len(file_texts)
     metrics = {
-        **after.model_dump(exclude={"version"}), "n_train": len(train_x),
-        "n_examples": len(texts), "n_file": n_file, "n_feedback": len(feedback.texts),
-        "n_skipped": feedback.skipped, "calibration": final.calibrated_with,
-        "test_size": test_size, "seed": seed, "seconds": round(seconds, 3),
+        **after.model_dump(exclude={"version"}),
+        "n_train": len(train_x),
+        "n_examples": len(texts),
+        "n_file": n_file,
+        "n_feedback": len(feedback.texts),
+        "n_skipped": feedback.skipped,
+        "left_out": left_out,
+        "calibration": final.calibrated_with,
+        "test_size": test_size,
+        "seed": seed,
+        "seconds": round(seconds, 3),
         "before": before.model_dump() if before else None,
     }
     version = store.save_model(
-        name, provider="builtin", labels=final.labels, metrics=metrics, blob=final.to_bytes(),
-        source=source, created_by=by,
-        training={"texts": list(file_texts), "labels": list(file_labels),
-                  "feedback_ids": feedback.ids})
+        name,
+        provider="builtin",
+        labels=final.labels,
+        metrics=metrics,
+        blob=final.to_bytes(),
+        source=source,
+        created_by=by,
+        training={
+            "texts": list(file_texts),
+            "labels": list(file_labels),
+            "feedback_ids": feedback.ids,
+        },
+    )
     registry.remember(name, version, final)
     return TrainReport(
-        name=name, version=version, source=source, n_examples=len(texts), n_file=n_file,
-        n_feedback=len(feedback.texts), n_skipped=feedback.skipped, labels=final.labels,
-        before=before, after=after, seconds=time.perf_counter() - started)
+        name=name,
+        version=version,
+        source=source,
+        n_examples=len(texts),
+        n_file=n_file,
+        n_feedback=len(feedback.texts),
+        n_skipped=feedback.skipped,
+        left_out=left_out,
+        labels=final.labels,
+        before=before,
+        after=after,
+        seconds=time.perf_counter() - started,
+    )
 
 
-def _evaluate_current(registry: ModelRegistry, current: dict[str, Any],
-                      feedback_rows: list[dict[str, Any]], *,
-                      held_out: tuple[list[str], list[str]]) -> Evaluation:
+def _evaluate_current(
+    registry: ModelRegistry,
+    current: dict[str, Any],
+    feedback_rows: list[dict[str, Any]],
+    *,
+    held_out: tuple[list[str], list[str]],
+) -> Evaluation:
     """The newest version on the held-out split, refitted on its own training data minus
     the held-out texts (its stored model has seen some of them)."""
     from runtime.models.classifier import TextClassifier

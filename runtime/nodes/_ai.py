@@ -38,7 +38,9 @@ class OpenAIOptions(NodeParams):
         30.0, gt=0, le=600, description="Seconds to wait for the openai provider per attempt."
     )
     max_retries: int = Field(
-        2, ge=0, le=10,
+        2,
+        ge=0,
+        le=10,
         description="Retries (with backoff) after a timeout, 429 or 5xx from the openai provider.",
     )
 
@@ -55,8 +57,9 @@ def render_input(ctx: RunContext, template: str, what: str) -> str:
         raise NodeFailure(f"node {ctx.node_id}: the {what} template failed: {exc}") from None
     text = "" if value is None else str(value)
     if not text.strip():
-        raise NodeFailure(f"node {ctx.node_id}: the {what} is empty (the template {template!r} "
-                          "rendered no text)")
+        raise NodeFailure(
+            f"node {ctx.node_id}: the {what} is empty (the template {template!r} rendered no text)"
+        )
     return text
 
 
@@ -71,7 +74,8 @@ def registry_of(ctx: RunContext) -> ModelRegistry:
     if models is None:
         raise NodeFailure(
             f"node {ctx.node_id}: no model store is available to this run; create the engine "
-            "with services=runtime.services.default_services(store)")
+            "with services=runtime.services.default_services(store)"
+        )
     return models
 
 
@@ -85,9 +89,13 @@ def openai_client(ctx: RunContext, params: OpenAIOptions, model: str | None) -> 
     from runtime.models.openai_compat import OpenAICompatClient, resolve_config
 
     try:
-        config = resolve_config(base_url=params.base_url, model=model,
-                                api_key_env=params.api_key_env, timeout=params.timeout,
-                                max_retries=params.max_retries)
+        config = resolve_config(
+            base_url=params.base_url,
+            model=model,
+            api_key_env=params.api_key_env,
+            timeout=params.timeout,
+            max_retries=params.max_retries,
+        )
     except ModelError as exc:
         raise NodeFailure(f"node {ctx.node_id}: {exc}") from None
     return OpenAICompatClient(config)

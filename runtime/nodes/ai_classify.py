@@ -105,7 +105,8 @@ class AiClassify(NodeType):
                     f"node {ctx.node_id}: model {name} v{version} cannot produce label(s) "
                     f"{', '.join(bad)}; it knows {', '.join(model.labels)}. Retrain it with "
                     f"examples of them (loopgate model train {name} --data FILE.csv) or fix "
-                    "the node's labels")
+                    "the node's labels"
+                )
         prediction = model.predict([text])[0]
         return {
             "label": prediction.label,
@@ -126,7 +127,8 @@ class AiClassify(NodeType):
             answer = classify(client, text, list(params.labels or []))
         except ModelError as exc:
             raise NodeFailure(
-                f"node {ctx.node_id}: openai model {client.config.model}: {exc}") from None
+                f"node {ctx.node_id}: openai model {client.config.model}: {exc}"
+            ) from None
         return {
             "label": answer["label"],
             "confidence": rounded(answer["confidence"]),

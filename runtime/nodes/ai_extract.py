@@ -14,9 +14,7 @@ RULES_VERSION = 1
 
 
 class AiExtractParams(NodeParams):
-    text: str = template_field(
-        description="The text to read (template), e.g. {{ item.body }}."
-    )
+    text: str = template_field(description="The text to read (template), e.g. {{ item.body }}.")
     fields: list[str] = Field(
         min_length=1,
         description="The fields to extract, from: " + ", ".join(SUPPORTED_FIELDS) + ".",
@@ -48,7 +46,8 @@ class AiExtract(NodeType):
         if unknown:
             problems.append(
                 f"unknown field(s) {', '.join(unknown)} in fields; supported fields are "
-                f"{', '.join(SUPPORTED_FIELDS)}")
+                f"{', '.join(SUPPORTED_FIELDS)}"
+            )
         if len(set(params.fields)) != len(params.fields):
             problems.append("fields lists a field twice")
         return problems
@@ -61,14 +60,19 @@ class AiExtract(NodeType):
             return Fail(str(exc))
         except ModelError as exc:
             return Fail(f"node {ctx.node_id}: {exc}")
-        fields = {name: {"value": f.value, "confidence": rounded(f.confidence)}
-                  for name, f in found.items()}
-        return Continue("next", {
-            "fields": fields,
-            "confidence": min(f["confidence"] for f in fields.values()),
-            "missing": [name for name, f in fields.items() if f["value"] is None],
-            "model": "rules",
-            "model_version": RULES_VERSION,
-            "provider": "builtin",
-            "text": text,
-        })
+        fields = {
+            name: {"value": f.value, "confidence": rounded(f.confidence)}
+            for name, f in found.items()
+        }
+        return Continue(
+            "next",
+            {
+                "fields": fields,
+                "confidence": min(f["confidence"] for f in fields.values()),
+                "missing": [name for name, f in fields.items() if f["value"] is None],
+                "model": "rules",
+                "model_version": RULES_VERSION,
+                "provider": "builtin",
+                "text": text,
+            },
+        )

@@ -62,8 +62,15 @@ class AiGenerate(NodeType):
         except ModelError as exc:
             return Fail(f"node {ctx.node_id}: {exc}")
         if params.provider == "builtin":
-            return Continue("next", {"text": text, "model": TEMPLATE_MODEL,
-                                     "model_version": TEMPLATE_VERSION, "provider": "builtin"})
+            return Continue(
+                "next",
+                {
+                    "text": text,
+                    "model": TEMPLATE_MODEL,
+                    "model_version": TEMPLATE_VERSION,
+                    "provider": "builtin",
+                },
+            )
         try:
             system = render_text(params.system, ctx.data) if params.system else None
             client = openai_client(ctx, params, params.model)
@@ -74,9 +81,22 @@ class AiGenerate(NodeType):
         from runtime.models.openai_compat import generate
 
         try:
-            answer = generate(client, text, system=system, temperature=params.temperature,
-                              max_tokens=params.max_tokens)
+            answer = generate(
+                client,
+                text,
+                system=system,
+                temperature=params.temperature,
+                max_tokens=params.max_tokens,
+            )
         except ModelError as exc:
             return Fail(f"node {ctx.node_id}: openai model {client.config.model}: {exc}")
-        return Continue("next", {"text": answer.text, "model": answer.model,
-                                 "model_version": None, "provider": "openai", "prompt": text})
+        return Continue(
+            "next",
+            {
+                "text": answer.text,
+                "model": answer.model,
+                "model_version": None,
+                "provider": "openai",
+                "prompt": text,
+            },
+        )

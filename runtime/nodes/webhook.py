@@ -121,6 +121,10 @@ class Webhook(NodeType):
             content = json.dumps(payload, default=str, ensure_ascii=False).encode()
         except ValueError as exc:
             return Fail(f"the body for {url} is not JSON: {exc}")
+        settings = getattr(ctx.services, "settings", None) or {}
+        if settings.get("dry_run"):  # e.g. the Builder's test runs: show, do not send
+            return Continue("next", {"status_code": None, "response": None, "dry_run": True,
+                                     "url": url, "body": json.loads(content)})
         return self._post(url, content, headers, params)
 
     def _post(self, url: str, content: bytes, headers: dict[str, str],

@@ -278,10 +278,13 @@ def test_a_refused_recipient_is_a_permanent_failure(engine):
     with mail_sink() as sink:
         sink.refuse["ana@example.com"] = "550 5.1.1 no such mailbox"
         engine.start(workflow(NOTIFY), ITEM)
-        [result] = OutboxDispatcher(engine.store, settings(sink.port)).send_pending()
-    assert result.status == "failed" and result.gave_up
+        dispatcher = OutboxDispatcher(engine.store, settings(sink.port, backoff_seconds=0))
+        [result] = dispatcher.send_pending()
+        assert dispatcher.send_pending() == []  # given up: not tried again
+    assert result.status == "failed" and result.gave_up and result.attempts == 1
     assert "550" in result.error and "no such mailbox" in result.error
     assert sink.messages == []
+    assert outbox(engine.store)[0]["next_attempt_at"] is None
 
 
 def test_a_temporarily_refused_recipient_is_retried(engine):
@@ -640,3 +643,13 @@ edges:
     assert done.status == "succeeded"
     keys = [r["headers"]["Idempotency-Key"] for r in receiver.requests]
     assert keys == [f"{res.run_id}:call:1"] * 2
+
+
+def test_webhook_dry_run_sends_nothing(store, receiver):
+    from runtime.engine import Engine
+    from runtime.services import Services
+
+    engine = Engine(store, services=Services(store=store, settings={"dry_run": True}))
+    res = engine.start(hook(receiver.url + "/x", body={"n": "{{ item.amount }}"}), ITEM)
+    assert res.outputs["call"]["dry_run"] is True and res.outputs["call"]["body"] == {"n": 120}
+    assert receiver.requests == []

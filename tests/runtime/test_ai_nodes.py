@@ -50,16 +50,34 @@ def shipped_row() -> dict[str, Any]:
 @pytest.fixture
 def services(store: Store, shipped_row: dict[str, Any]):
     """Services on a store that already holds the shipped model (no training per test)."""
-    store.save_model(SHIPPED_MODEL, provider="builtin", labels=shipped_row["labels"],
-                     metrics=shipped_row["metrics"], blob=shipped_row["blob"],
-                     source="shipped", training=shipped_row["training"])
+    store.save_model(
+        SHIPPED_MODEL,
+        provider="builtin",
+        labels=shipped_row["labels"],
+        metrics=shipped_row["metrics"],
+        blob=shipped_row["blob"],
+        source="shipped",
+        training=shipped_row["training"],
+    )
     return default_services(store)
 
 
-def ctx_for(services: Any = None, item: dict | None = None, steps: dict | None = None,
-            node_id: str = "intent") -> RunContext:
-    return RunContext(run_id="run_ai", workflow_id="wf", node_id=node_id, item=item or {},
-                      steps=steps or {}, review=None, now=NOW, services=services)
+def ctx_for(
+    services: Any = None,
+    item: dict | None = None,
+    steps: dict | None = None,
+    node_id: str = "intent",
+) -> RunContext:
+    return RunContext(
+        run_id="run_ai",
+        workflow_id="wf",
+        node_id=node_id,
+        item=item or {},
+        steps=steps or {},
+        review=None,
+        now=NOW,
+        services=services,
+    )
 
 
 def run_node(type_name: str, ctx: RunContext, **params: Any):
@@ -69,16 +87,23 @@ def run_node(type_name: str, ctx: RunContext, **params: Any):
 
 
 def problems_of(type_name: str, **params: Any) -> list[str]:
-    spec = parse_spec({
-        "id": "ai-check", "name": "AI check",
-        "input": {"message": {"type": "string"}},
-        "nodes": [{"id": "start", "type": "trigger"},
-                  {"id": "ai", "type": type_name, "params": params},
-                  {"id": "done", "type": "end"}],
-        "edges": [{"from": "start", "to": "ai"},
-                  {"from": "ai", "to": "done", "branch": "next"},
-                  {"from": "ai", "to": "done", "branch": "error"}],
-    })
+    spec = parse_spec(
+        {
+            "id": "ai-check",
+            "name": "AI check",
+            "input": {"message": {"type": "string"}},
+            "nodes": [
+                {"id": "start", "type": "trigger"},
+                {"id": "ai", "type": type_name, "params": params},
+                {"id": "done", "type": "end"},
+            ],
+            "edges": [
+                {"from": "start", "to": "ai"},
+                {"from": "ai", "to": "done", "branch": "next"},
+                {"from": "ai", "to": "done", "branch": "error"},
+            ],
+        }
+    )
     _, problems = check(spec)
     return [str(p) for p in problems]
 
@@ -87,8 +112,11 @@ def problems_of(type_name: str, **params: Any) -> list[str]:
 
 
 def test_classify_labels_the_rendered_text_with_the_newest_version(services) -> None:
-    out = run_node("ai_classify", ctx_for(services, {"message": "App crashes on login"}),
-                   text="{{ item.message }}")
+    out = run_node(
+        "ai_classify",
+        ctx_for(services, {"message": "App crashes on login"}),
+        text="{{ item.message }}",
+    )
     assert isinstance(out, Continue) and out.branch == "next"
     o = out.output
     assert o["label"] == "technical" and 0.8 < o["confidence"] <= 1.0
@@ -100,31 +128,43 @@ def test_classify_labels_the_rendered_text_with_the_newest_version(services) -> 
 
 
 def test_classify_with_expected_labels_the_model_has(services) -> None:
-    out = run_node("ai_classify", ctx_for(services, {"m": "Where is my parcel"}),
-                   text="{{ item.m }}", labels=["shipping", "refund"])
+    out = run_node(
+        "ai_classify",
+        ctx_for(services, {"m": "Where is my parcel"}),
+        text="{{ item.m }}",
+        labels=["shipping", "refund"],
+    )
     assert isinstance(out, Continue) and out.output["label"] == "shipping"
 
 
 def test_classify_fails_naming_node_model_and_labels_it_cannot_produce(services) -> None:
-    out = run_node("ai_classify", ctx_for(services, {"m": "hello"}), text="{{ item.m }}",
-                   labels=["refund", "spam", "complaint"])
+    out = run_node(
+        "ai_classify",
+        ctx_for(services, {"m": "hello"}),
+        text="{{ item.m }}",
+        labels=["refund", "spam", "complaint"],
+    )
     assert isinstance(out, Fail)
     assert "node intent" in out.error and "support-intents v1" in out.error
     assert "spam, complaint" in out.error and "account, billing_dispute" in out.error
 
 
 def test_classify_unknown_model_fails_with_the_known_ones(services) -> None:
-    out = run_node("ai_classify", ctx_for(services, {"m": "hello"}), text="{{ item.m }}",
-                   model="nope")
+    out = run_node(
+        "ai_classify", ctx_for(services, {"m": "hello"}), text="{{ item.m }}", model="nope"
+    )
     assert isinstance(out, Fail)
     assert "node intent" in out.error and "'nope'" in out.error
     assert "support-intents" in out.error and "loopgate model train nope" in out.error
 
 
-@pytest.mark.parametrize(("text", "needle"), [
-    ("{{ item.missing }}", "template failed"),
-    ("{{ item.blank }}", "empty"),
-])
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("{{ item.missing }}", "template failed"),
+        ("{{ item.blank }}", "empty"),
+    ],
+)
 def test_classify_template_errors_fail(services, text: str, needle: str) -> None:
     out = run_node("ai_classify", ctx_for(services, {"blank": "  "}), text=text)
     assert isinstance(out, Fail) and "node intent" in out.error and needle in out.error
@@ -139,12 +179,13 @@ def test_classify_compile_time_checks() -> None:
     assert problems_of("ai_classify", text="{{ item.message }}") == []
     bad = problems_of("ai_classify", text="{{ item.message }}", provider="openai")
     assert any("provider openai needs labels" in p for p in bad)
-    assert any("at least 2 labels" in p
-               for p in problems_of("ai_classify", text="x", labels=["refund"]))
-    assert any("distinct" in p
-               for p in problems_of("ai_classify", text="x", labels=["a", "a"]))
-    assert any("steps.nowhere" in p
-               for p in problems_of("ai_classify", text="{{ steps.nowhere.x }}"))
+    assert any(
+        "at least 2 labels" in p for p in problems_of("ai_classify", text="x", labels=["refund"])
+    )
+    assert any("distinct" in p for p in problems_of("ai_classify", text="x", labels=["a", "a"]))
+    assert any(
+        "steps.nowhere" in p for p in problems_of("ai_classify", text="{{ steps.nowhere.x }}")
+    )
     assert any("required parameter is missing" in p for p in problems_of("ai_classify"))
 
 
@@ -152,26 +193,40 @@ def test_ai_nodes_have_next_and_error_branches_and_the_ai_family() -> None:
     for name in ("ai_classify", "ai_extract", "ai_generate"):
         ntype = get_node_type(name)
         assert ntype is not None and ntype.family == "ai"
-        params = {"ai_classify": {"text": "x"}, "ai_extract": {"text": "x", "fields": ["email"]},
-                  "ai_generate": {"template": "x"}}[name]
+        params = {
+            "ai_classify": {"text": "x"},
+            "ai_extract": {"text": "x", "fields": ["email"]},
+            "ai_generate": {"template": "x"},
+        }[name]
         assert ntype.branches(ntype.Params.model_validate(params)) == ["next", "error"]
 
 
-def test_an_engine_routes_a_failing_classifier_to_the_error_branch(engine: Engine,
-                                                                   services) -> None:
+def test_an_engine_routes_a_failing_classifier_to_the_error_branch(
+    engine: Engine, services
+) -> None:
     engine.services = services
-    spec = parse_spec({
-        "id": "classify-errors", "name": "Classify errors",
-        "input": {"message": {"type": "string", "required": True}},
-        "nodes": [{"id": "start", "type": "trigger"},
-                  {"id": "intent", "type": "ai_classify",
-                   "params": {"text": "{{ item.message }}", "model": "missing-model"}},
-                  {"id": "ok", "type": "end", "params": {"result": "classified"}},
-                  {"id": "bad", "type": "end", "params": {"result": "error"}}],
-        "edges": [{"from": "start", "to": "intent"},
-                  {"from": "intent", "to": "ok", "branch": "next"},
-                  {"from": "intent", "to": "bad", "branch": "error"}],
-    })
+    spec = parse_spec(
+        {
+            "id": "classify-errors",
+            "name": "Classify errors",
+            "input": {"message": {"type": "string", "required": True}},
+            "nodes": [
+                {"id": "start", "type": "trigger"},
+                {
+                    "id": "intent",
+                    "type": "ai_classify",
+                    "params": {"text": "{{ item.message }}", "model": "missing-model"},
+                },
+                {"id": "ok", "type": "end", "params": {"result": "classified"}},
+                {"id": "bad", "type": "end", "params": {"result": "error"}},
+            ],
+            "edges": [
+                {"from": "start", "to": "intent"},
+                {"from": "intent", "to": "ok", "branch": "next"},
+                {"from": "intent", "to": "bad", "branch": "error"},
+            ],
+        }
+    )
     res = engine.start(spec, {"message": "my parcel is late"})
     assert res.status == "succeeded" and res.result == "error"
     assert "missing-model" in res.outputs["intent"]["error"]
@@ -180,13 +235,19 @@ def test_an_engine_routes_a_failing_classifier_to_the_error_branch(engine: Engin
 # ---------------------------------------------------------------- ai_extract
 
 
-INVOICE = ("Invoice INV-2026-0042 from Acme Ltd, total due EUR 1,250.00 by 2026-03-31. "
-           "Questions: billing@acme.example")
+INVOICE = (
+    "Invoice INV-2026-0042 from Acme Ltd, total due EUR 1,250.00 by 2026-03-31. "
+    "Questions: billing@acme.example"
+)
 
 
 def test_extract_gives_every_field_with_its_confidence() -> None:
-    out = run_node("ai_extract", ctx_for(item={"body": INVOICE}), text="{{ item.body }}",
-                   fields=["amount", "invoice_number", "email", "date", "phone"])
+    out = run_node(
+        "ai_extract",
+        ctx_for(item={"body": INVOICE}),
+        text="{{ item.body }}",
+        fields=["amount", "invoice_number", "email", "date", "phone"],
+    )
     assert isinstance(out, Continue) and out.branch == "next"
     f = out.output["fields"]
     assert f["amount"]["value"] == {"amount": 1250.0, "currency": "EUR"}
@@ -197,10 +258,20 @@ def test_extract_gives_every_field_with_its_confidence() -> None:
     assert out.output["confidence"] == 0.0  # the least sure field decides
     assert out.output["missing"] == ["phone"]
     assert (out.output["model"], out.output["model_version"]) == ("rules", 1)
-    sure = run_node("ai_extract", ctx_for(item={"body": INVOICE}), text="{{ item.body }}",
-                    fields=["amount", "email"])
-    assert sure.output["confidence"] == min(sure.output["fields"]["amount"]["confidence"],
-                                            sure.output["fields"]["email"]["confidence"]) > 0.9
+    sure = run_node(
+        "ai_extract",
+        ctx_for(item={"body": INVOICE}),
+        text="{{ item.body }}",
+        fields=["amount", "email"],
+    )
+    assert (
+        sure.output["confidence"]
+        == min(
+            sure.output["fields"]["amount"]["confidence"],
+            sure.output["fields"]["email"]["confidence"],
+        )
+        > 0.9
+    )
 
 
 def test_extract_unknown_field_is_a_compile_time_problem_naming_the_supported_ones() -> None:
@@ -209,13 +280,13 @@ def test_extract_unknown_field_is_a_compile_time_problem_naming_the_supported_on
     assert "node ai" in problems[0] and "vat_id" in problems[0]
     assert "supported fields are email, iban, order_id, invoice_number" in problems[0]
     assert problems_of("ai_extract", text="{{ item.message }}", fields=["amount"]) == []
-    assert any("twice" in p for p in problems_of("ai_extract", text="x",
-                                                 fields=["email", "email"]))
+    assert any("twice" in p for p in problems_of("ai_extract", text="x", fields=["email", "email"]))
 
 
 def test_extract_template_error_fails() -> None:
-    out = run_node("ai_extract", ctx_for(item={}, node_id="extract"), text="{{ item.body }}",
-                   fields=["email"])
+    out = run_node(
+        "ai_extract", ctx_for(item={}, node_id="extract"), text="{{ item.body }}", fields=["email"]
+    )
     assert isinstance(out, Fail) and "node extract" in out.error
 
 
@@ -224,16 +295,28 @@ def test_extract_template_error_fails() -> None:
 
 def test_generate_renders_the_template_in_the_sandbox() -> None:
     ctx = ctx_for(item={"name": "Ada"}, steps={"intent": {"label": "refund"}}, node_id="reply")
-    out = run_node("ai_generate", ctx,
-                   template="Dear {{ item.name }}, your {{ steps.intent.label }} is on its way.")
+    out = run_node(
+        "ai_generate",
+        ctx,
+        template="Dear {{ item.name }}, your {{ steps.intent.label }} is on its way.",
+    )
     assert isinstance(out, Continue)
-    assert out.output == {"text": "Dear Ada, your refund is on its way.", "model": "template",
-                          "model_version": 1, "provider": "builtin"}
+    assert out.output == {
+        "text": "Dear Ada, your refund is on its way.",
+        "model": "template",
+        "model_version": 1,
+        "provider": "builtin",
+    }
 
 
-@pytest.mark.parametrize("template", [
-    "{{ item.nope }}", "{{ ''.__class__.__mro__ }}", "{{ 1 / 0 }}",
-])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ item.nope }}",
+        "{{ ''.__class__.__mro__ }}",
+        "{{ 1 / 0 }}",
+    ],
+)
 def test_generate_template_errors_fail_naming_the_node(template: str) -> None:
     out = run_node("ai_generate", ctx_for(item={}, node_id="reply"), template=template)
     assert isinstance(out, Fail) and out.error.startswith("node reply: ")
@@ -243,8 +326,7 @@ def test_generate_compile_time_checks() -> None:
     assert problems_of("ai_generate", template="Hi {{ item.message }}") == []
     assert any("syntax" in p for p in problems_of("ai_generate", template="Hi {{ item. }}"))
     assert any("unknown name" in p for p in problems_of("ai_generate", template="{{ secret }}"))
-    assert any("temperature" in p
-               for p in problems_of("ai_generate", template="x", temperature=5))
+    assert any("temperature" in p for p in problems_of("ai_generate", template="x", temperature=5))
 
 
 # ---------------------------------------------------------------- registry and store
@@ -255,13 +337,24 @@ def test_model_registry_round_trip(store: Store, shipped_row: dict[str, Any]) ->
     assert registry.latest_version("support-intents") is None
     assert store.get_model("support-intents") is None
     assert store.list_models() == []
-    v1 = store.save_model("support-intents", provider="builtin", labels=shipped_row["labels"],
-                          metrics={"accuracy": 0.9}, blob=shipped_row["blob"],
-                          source="shipped", created_by="ann",
-                          training={"texts": ["a"], "labels": ["b"]})
-    v2 = store.save_model("support-intents", provider="builtin", labels=shipped_row["labels"],
-                          metrics={"accuracy": 0.95}, blob=shipped_row["blob"],
-                          source="file:x.csv")
+    v1 = store.save_model(
+        "support-intents",
+        provider="builtin",
+        labels=shipped_row["labels"],
+        metrics={"accuracy": 0.9},
+        blob=shipped_row["blob"],
+        source="shipped",
+        created_by="ann",
+        training={"texts": ["a"], "labels": ["b"]},
+    )
+    v2 = store.save_model(
+        "support-intents",
+        provider="builtin",
+        labels=shipped_row["labels"],
+        metrics={"accuracy": 0.95},
+        blob=shipped_row["blob"],
+        source="file:x.csv",
+    )
     assert (v1, v2) == (1, 2)
     assert registry.latest_version("support-intents") == 2
     row = store.get_model("support-intents", 1)
@@ -303,12 +396,19 @@ def test_the_shipped_model_is_trained_once_on_first_use(store: Store) -> None:
     assert time.perf_counter() - started < 5  # about 0.6 s; generous for loaded machines
 
 
-def test_save_model_works_inside_an_open_run_transaction(store: Store,
-                                                         shipped_row: dict[str, Any]) -> None:
+def test_save_model_works_inside_an_open_run_transaction(
+    store: Store, shipped_row: dict[str, Any]
+) -> None:
     with store.transaction() as cur:
         cur.execute("SELECT 1")
-        version = store.save_model("m", provider="builtin", labels=["a"], metrics={},
-                                   blob=shipped_row["blob"], source="shipped")
+        version = store.save_model(
+            "m",
+            provider="builtin",
+            labels=["a"],
+            metrics={},
+            blob=shipped_row["blob"],
+            source="shipped",
+        )
     assert version == 1 and store.latest_model_version("m") == 1
 
 
@@ -329,10 +429,14 @@ class ChatServer:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests.append({"path": self.path, "body": body,
-                                        "auth": self.headers.get("Authorization")})
-                status, payload, delay = (server.replies.pop(0) if server.replies
-                                          else (500, {"error": {"message": "no reply"}}, 0))
+                server.requests.append(
+                    {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
+                )
+                status, payload, delay = (
+                    server.replies.pop(0)
+                    if server.replies
+                    else (500, {"error": {"message": "no reply"}}, 0)
+                )
                 time.sleep(delay)
                 data = json.dumps(payload).encode()
                 try:
@@ -346,15 +450,29 @@ class ChatServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,),
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
         self.thread.start()
 
-    def reply(self, content: str, *, status: int = 200, delay: float = 0.0,
-              model: str = "tiny-chat-2026-01") -> None:
-        payload = {"id": "c1", "object": "chat.completion", "model": model,
-                   "choices": [{"index": 0, "finish_reason": "stop",
-                                "message": {"role": "assistant", "content": content}}]}
+    def reply(
+        self,
+        content: str,
+        *,
+        status: int = 200,
+        delay: float = 0.0,
+        model: str = "tiny-chat-2026-01",
+    ) -> None:
+        payload = {
+            "id": "c1",
+            "object": "chat.completion",
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": content},
+                }
+            ],
+        }
         self.replies.append((status, payload, delay))
 
     def fail(self, status: int, message: str = "boom") -> None:
@@ -367,8 +485,7 @@ class ChatServer:
 
 @pytest.fixture
 def chat(monkeypatch: pytest.MonkeyPatch) -> Iterator[ChatServer]:
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                "all_proxy"):
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(var, raising=False)
     for var in ("LOOPGATE_OPENAI_BASE_URL", "LOOPGATE_OPENAI_MODEL"):
         monkeypatch.delenv(var, raising=False)
@@ -379,15 +496,20 @@ def chat(monkeypatch: pytest.MonkeyPatch) -> Iterator[ChatServer]:
 
 
 def client_for(chat: ChatServer, **kw: Any) -> OpenAICompatClient:
-    return OpenAICompatClient(resolve_config(base_url=chat.url, model="tiny-chat",
-                                             backoff=0.01, **kw))
+    return OpenAICompatClient(
+        resolve_config(base_url=chat.url, model="tiny-chat", backoff=0.01, **kw)
+    )
 
 
 def test_openai_classify_asks_for_json_restricted_to_the_labels(chat: ChatServer) -> None:
     chat.reply('{"label": "refund", "confidence": 0.83}')
     out = classify(client_for(chat), "I want my money back", ["refund", "shipping"])
-    assert out == {"label": "refund", "confidence": 0.83, "scores": {"refund": 0.83},
-                   "model": "tiny-chat-2026-01"}
+    assert out == {
+        "label": "refund",
+        "confidence": 0.83,
+        "scores": {"refund": 0.83},
+        "model": "tiny-chat-2026-01",
+    }
     req = chat.requests[0]
     assert req["path"] == "/v1/chat/completions"
     assert req["auth"] == "Bearer sk-test-123"
@@ -400,8 +522,9 @@ def test_openai_classify_asks_for_json_restricted_to_the_labels(chat: ChatServer
 
 def test_openai_generate_returns_the_text(chat: ChatServer) -> None:
     chat.reply("Dear Ada, sorry for the delay.")
-    answer = generate(client_for(chat), "Write to Ada", system="Be kind", temperature=0.2,
-                      max_tokens=50)
+    answer = generate(
+        client_for(chat), "Write to Ada", system="Be kind", temperature=0.2, max_tokens=50
+    )
     assert answer.text == "Dear Ada, sorry for the delay." and answer.model == "tiny-chat-2026-01"
     body = chat.requests[0]["body"]
     assert body["messages"][0] == {"role": "system", "content": "Be kind"}
@@ -420,8 +543,9 @@ def test_openai_retries_5xx_then_succeeds(chat: ChatServer) -> None:
 def test_openai_gives_up_after_the_retries_naming_the_server(chat: ChatServer) -> None:
     for _ in range(3):
         chat.fail(500, "kaput")
-    with pytest.raises(ModelError,
-                       match=r"chat/completions failed after 3 attempts: HTTP 500: kaput"):
+    with pytest.raises(
+        ModelError, match=r"chat/completions failed after 3 attempts: HTTP 500: kaput"
+    ):
         generate(client_for(chat, max_retries=2), "hi")
 
 
@@ -454,16 +578,20 @@ def test_openai_bad_answers(chat: ChatServer) -> None:
 def test_parse_json_answer_accepts_fences_and_surrounding_text() -> None:
     assert parse_json_answer('```json\n{"label": "a"}\n```') == {"label": "a"}
     assert parse_json_answer('Sure: {"label": "a", "confidence": 1} done') == {
-        "label": "a", "confidence": 1}
+        "label": "a",
+        "confidence": 1,
+    }
 
 
 def test_openai_config_comes_from_params_or_the_environment(monkeypatch) -> None:
-    env = {"LOOPGATE_OPENAI_BASE_URL": "http://llm.local/v1/", "LOOPGATE_OPENAI_MODEL": "m1",
-           "MY_KEY": "k2"}
+    env = {
+        "LOOPGATE_OPENAI_BASE_URL": "http://llm.local/v1/",
+        "LOOPGATE_OPENAI_MODEL": "m1",
+        "MY_KEY": "k2",
+    }
     cfg = resolve_config(env=env)
     assert (cfg.base_url, cfg.model, cfg.api_key) == ("http://llm.local/v1", "m1", None)
-    cfg = resolve_config(base_url="https://x.example/v1", model="m2", api_key_env="MY_KEY",
-                         env=env)
+    cfg = resolve_config(base_url="https://x.example/v1", model="m2", api_key_env="MY_KEY", env=env)
     assert (cfg.base_url, cfg.model, cfg.api_key) == ("https://x.example/v1", "m2", "k2")
     assert "k2" not in repr(cfg)
     with pytest.raises(ModelError, match="LOOPGATE_OPENAI_BASE_URL"):
@@ -476,17 +604,35 @@ def test_openai_config_comes_from_params_or_the_environment(monkeypatch) -> None
 
 def test_nodes_on_the_openai_provider(chat: ChatServer) -> None:
     chat.reply('{"label": "shipping", "confidence": 0.7}')
-    out = run_node("ai_classify", ctx_for(item={"m": "Where is my parcel"}),
-                   text="{{ item.m }}", provider="openai", labels=["refund", "shipping"],
-                   base_url=chat.url, model="tiny-chat")
+    out = run_node(
+        "ai_classify",
+        ctx_for(item={"m": "Where is my parcel"}),
+        text="{{ item.m }}",
+        provider="openai",
+        labels=["refund", "shipping"],
+        base_url=chat.url,
+        model="tiny-chat",
+    )
     assert isinstance(out, Continue)
-    assert out.output == {"label": "shipping", "confidence": 0.7, "scores": {"shipping": 0.7},
-                          "model": "tiny-chat-2026-01", "model_version": None,
-                          "provider": "openai", "text": "Where is my parcel"}
+    assert out.output == {
+        "label": "shipping",
+        "confidence": 0.7,
+        "scores": {"shipping": 0.7},
+        "model": "tiny-chat-2026-01",
+        "model_version": None,
+        "provider": "openai",
+        "text": "Where is my parcel",
+    }
     chat.reply("Dear Ada, it ships today.")
-    out = run_node("ai_generate", ctx_for(item={"name": "Ada"}, node_id="reply"),
-                   template="Tell {{ item.name }} it ships today", system="Tone: {{ 'warm' }}",
-                   provider="openai", base_url=chat.url, model="tiny-chat")
+    out = run_node(
+        "ai_generate",
+        ctx_for(item={"name": "Ada"}, node_id="reply"),
+        template="Tell {{ item.name }} it ships today",
+        system="Tone: {{ 'warm' }}",
+        provider="openai",
+        base_url=chat.url,
+        model="tiny-chat",
+    )
     assert isinstance(out, Continue) and out.output["text"] == "Dear Ada, it ships today."
     assert out.output["prompt"] == "Tell Ada it ships today"
     assert chat.requests[-1]["body"]["messages"][0]["content"] == "Tone: warm"
@@ -494,12 +640,20 @@ def test_nodes_on_the_openai_provider(chat: ChatServer) -> None:
 
 def test_nodes_on_the_openai_provider_fail_clearly(chat: ChatServer, monkeypatch) -> None:
     chat.fail(401, "invalid api key")
-    out = run_node("ai_classify", ctx_for(item={"m": "x"}), text="{{ item.m }}",
-                   provider="openai", labels=["a", "b"], base_url=chat.url, model="tiny-chat")
+    out = run_node(
+        "ai_classify",
+        ctx_for(item={"m": "x"}),
+        text="{{ item.m }}",
+        provider="openai",
+        labels=["a", "b"],
+        base_url=chat.url,
+        model="tiny-chat",
+    )
     assert isinstance(out, Fail)
     assert out.error.startswith("node intent: openai model tiny-chat: ")
     assert "invalid api key" in out.error and "sk-test-123" not in out.error
-    out = run_node("ai_generate", ctx_for(item={}, node_id="reply"), template="hi",
-                   provider="openai")
+    out = run_node(
+        "ai_generate", ctx_for(item={}, node_id="reply"), template="hi", provider="openai"
+    )
     assert isinstance(out, Fail) and "node reply" in out.error
     assert "LOOPGATE_OPENAI_BASE_URL" in out.error
