@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from builder.session import current_user, has_role, sign_out, sync_cookie, sync_cookie
+from builder.session import current_user, has_role, sign_out, sync_cookie
 
 st.set_page_config(page_title="Loopgate", page_icon="⏸️", layout="wide")
 

@@ -17,7 +17,9 @@ class Sandbox:
 
     def __init__(self) -> None:
         self.store = Store(":memory:")
-        self.engine = Engine(self.store, services=default_services(self.store))
+        services = default_services(self.store)
+        services.settings["dry_run"] = True  # webhooks report what they would send
+        self.engine = Engine(self.store, services=services)
         self.store.create_user(TESTER, password_hash=None, roles=["admin"], teams=[])
 
     def start(self, spec: WorkflowSpec, item: dict[str, Any]) -> RunResult:

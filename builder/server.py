@@ -53,8 +53,12 @@ class Sweeper(threading.Thread):
             return
         failed = [r for r in results if r.status != "sent"]
         if results:
-            log.info("outbox: %d sent, %d failed%s", len(results) - len(failed), len(failed),
-                     f" ({failed[-1].error})" if failed else "")
+            log.info(
+                "outbox: %d sent, %d failed%s",
+                len(results) - len(failed),
+                len(failed),
+                f" ({failed[-1].error})" if failed else "",
+            )
 
 
 def create_app(db: Path, url: str, *, seed: bool = True, sweep_interval: float = 30.0) -> st.App:
@@ -81,24 +85,43 @@ def create_app(db: Path, url: str, *, seed: bool = True, sweep_interval: float =
     def on_script_error(exc: Exception) -> bool:
         # Never a traceback in the UI: log it, show a message that says what to do.
         log.error("page error", exc_info=exc)
-        st.error(f"Something went wrong on this page ({type(exc).__name__}: {exc}). Nothing was "
-                 "lost; reload the page, and report it if it happens again.")
+        st.error(
+            f"Something went wrong on this page ({type(exc).__name__}: {exc}). Nothing was "
+            "lost; reload the page, and report it if it happens again."
+        )
         return True
 
     api = create_api(resources.engine, resources.secret)
-    return st.App(str(APP_SCRIPT), lifespan=lifespan, routes=[Mount("/api", app=api)],
-                  on_script_error=on_script_error)
+    return st.App(
+        str(APP_SCRIPT),
+        lifespan=lifespan,
+        routes=[Mount("/api", app=api)],
+        on_script_error=on_script_error,
+    )
 
 
 @click.command("serve")
 @click.option("--port", type=int, default=8501, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--db", type=click.Path(dir_okay=False), default=None,
-              help="The database file (default: $LOOPGATE_DB or ./loopgate.duckdb).")
-@click.option("--no-seed", is_flag=True, help="Do not add the examples and demo accounts to a new database.")
-@click.option("--sweep-interval", type=float, default=30.0, show_default=True,
-              help="Seconds between deadline sweeps.")
-def serve_command(port: int, host: str, db: str | None, no_seed: bool, sweep_interval: float) -> None:
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The database file (default: $LOOPGATE_DB or ./loopgate.duckdb).",
+)
+@click.option(
+    "--no-seed", is_flag=True, help="Do not add the examples and demo accounts to a new database."
+)
+@click.option(
+    "--sweep-interval",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds between deadline sweeps.",
+)
+def serve_command(
+    port: int, host: str, db: str | None, no_seed: bool, sweep_interval: float
+) -> None:
     """Start the app: UI, HTTP API (/api, docs at /api/docs) and the deadline sweeper."""
     path = Path(db or default_db_path()).resolve()
     os.environ["LOOPGATE_DB"] = str(path)
@@ -111,12 +134,14 @@ def serve_command(port: int, host: str, db: str | None, no_seed: bool, sweep_int
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     click.echo(f"Loopgate on {url}  (database {path}; API docs {url}/api/docs)")
     app = create_app(path, url, seed=not no_seed, sweep_interval=sweep_interval)
-    app.run(config={
-        "server.port": port,
-        "server.address": host,
-        "server.headless": True,
-        "browser.gatherUsageStats": False,
-        "server.fileWatcherType": "none",
-        "client.toolbarMode": "minimal",
-        "client.showErrorDetails": "none",
-    })
+    app.run(
+        config={
+            "server.port": port,
+            "server.address": host,
+            "server.headless": True,
+            "browser.gatherUsageStats": False,
+            "server.fileWatcherType": "none",
+            "client.toolbarMode": "minimal",
+            "client.showErrorDetails": "none",
+        }
+    )

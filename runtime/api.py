@@ -6,6 +6,7 @@ It needs the ``app`` extra (FastAPI). The server mounts it next to the UI.
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +28,9 @@ from runtime.errors import (
 )
 from runtime.forward import run_forwarded
 from runtime.nodes.base import Decision
+from runtime.outbox import send_queued
 
+log = logging.getLogger("loopgate.api")
 _STATUS = [
     (NotFoundError, 404),
     (AccessError, 403),
@@ -132,7 +135,9 @@ def create_api(get_engine: Callable[[], Engine], get_secret: Callable[[], str | 
         user: dict = Depends(current_user),
         eng: Engine = Depends(engine),
     ) -> dict[str, Any]:
-        return eng.decide(review_id, decision, by=user["name"]).model_dump(mode="json")
+        result = eng.decide(review_id, decision, by=user["name"]).model_dump(mode="json")
+        send_queued(eng.store, log.warning)  # mail what the run queued, now it is committed
+        return result
 
     @api.get("/runs")
     def runs(

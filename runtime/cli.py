@@ -8,10 +8,9 @@ import os
 import sys
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import IO
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
@@ -21,7 +20,7 @@ from runtime.settings import default_db_path
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 
 
-class CliExit(Exception):  # noqa: N818 - it is an exit, not an error
+class CliExit(Exception):
     """Ends a command with an exit code (1: a user error, already explained on stderr)."""
 
     def __init__(self, code: int):
@@ -113,14 +112,26 @@ def command(group: click.Group, name: str, *, json_flag: bool = True, **kwargs: 
                 ctx.close()
 
         opts = [
-            click.option("--db", type=click.Path(dir_okay=False), default=None,
-                         help="The database file (default: $LOOPGATE_DB or ./loopgate.duckdb)."),
-            click.option("--wait", type=float, default=0.0, show_default=True,
-                         help="Seconds to wait while another process holds the database."),
+            click.option(
+                "--db",
+                type=click.Path(dir_okay=False),
+                default=None,
+                help="The database file (default: $LOOPGATE_DB or ./loopgate.duckdb).",
+            ),
+            click.option(
+                "--wait",
+                type=float,
+                default=0.0,
+                show_default=True,
+                help="Seconds to wait while another process holds the database.",
+            ),
         ]
         if json_flag:
-            opts.append(click.option("--json", "as_json", is_flag=True,
-                                     help="Print one JSON object per line."))
+            opts.append(
+                click.option(
+                    "--json", "as_json", is_flag=True, help="Print one JSON object per line."
+                )
+            )
         for opt in opts:
             run = opt(run)
         return group.command(name, **kwargs)(run)
@@ -139,7 +150,9 @@ def cli() -> None:
 
 @command(cli, "validate")
 @click.argument("files", nargs=-1, required=True)
-@click.option("--strict", is_flag=True, help="Fail on warnings too (e.g. an unguarded sensitive action).")
+@click.option(
+    "--strict", is_flag=True, help="Fail on warnings too (e.g. an unguarded sensitive action)."
+)
 def validate_cmd(ctx: Ctx, files: tuple[str, ...], strict: bool) -> None:
     """Check workflow files; print every problem as FILE: node <id>: message."""
     from runtime.compiler import check
@@ -182,8 +195,19 @@ def _workflow_arg(ctx: Ctx, ref: str):
 def _print_result(ctx: Ctx, res: Any, prefix: str = "") -> None:
     if ctx.json:
         data = res.model_dump(mode="json")
-        keep = ["run_id", "status", "waiting_on", "review_id", "outputs", "workflow_id",
-                "workflow_version", "team", "result", "error", "step_count"]
+        keep = [
+            "run_id",
+            "status",
+            "waiting_on",
+            "review_id",
+            "outputs",
+            "workflow_id",
+            "workflow_version",
+            "team",
+            "result",
+            "error",
+            "step_count",
+        ]
         _json_line({k: data.get(k) for k in keep if k in data})
         return
     if res.status == "waiting":
@@ -206,15 +230,34 @@ def _send_outbox(ctx: Ctx) -> None:
 @command(cli, "run")
 @click.argument("workflow")
 @click.option("--item", "item_json", help="One item as JSON.")
-@click.option("--items", "items_file", type=click.Path(dir_okay=False),
-              help="A .jsonl, .json or .csv file of items.")
+@click.option(
+    "--items",
+    "items_file",
+    type=click.Path(dir_okay=False),
+    help="A .jsonl, .json or .csv file of items.",
+)
 @click.option("--by", help="The user starting the runs.")
-@click.option("--batch-id", help="Idempotency: items already started under this id are not started again.")
+@click.option(
+    "--batch-id", help="Idempotency: items already started under this id are not started again."
+)
 @click.option("--again", is_flag=True, help="Start the items file anew even if it ran before.")
-@click.option("--batch-size", type=click.IntRange(1, 100_000), default=500, show_default=True,
-              help="Runs group-committed per transaction.")
-def run_cmd(ctx: Ctx, workflow: str, item_json: str | None, items_file: str | None,
-            by: str | None, batch_id: str | None, again: bool, batch_size: int) -> None:
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 100_000),
+    default=500,
+    show_default=True,
+    help="Runs group-committed per transaction.",
+)
+def run_cmd(
+    ctx: Ctx,
+    workflow: str,
+    item_json: str | None,
+    items_file: str | None,
+    by: str | None,
+    batch_id: str | None,
+    again: bool,
+    batch_size: int,
+) -> None:
     """Start runs of WORKFLOW (a YAML file or a stored workflow id)."""
     from runtime.engine import BatchItemError
     from runtime.items import parse_item, read_items
@@ -236,13 +279,17 @@ def run_cmd(ctx: Ctx, workflow: str, item_json: str | None, items_file: str | No
             batch_id += ":" + os.urandom(4).hex()
     existing = len(ctx.store.batch_runs(batch_id))
     if existing and not ctx.json:
-        echo(f"note: {existing} item(s) of {items_file} were started before; showing their "
-                   "runs (use --again to start them anew)", err=True)
+        echo(
+            f"note: {existing} item(s) of {items_file} were started before; showing their "
+            "runs (use --again to start them anew)",
+            err=True,
+        )
     from tqdm import tqdm
 
     quiet = len(items) <= 50 or _streams.get() is not None
-    bar = tqdm(total=len(items), unit="item", file=sys.stderr, disable=True if quiet else None,
-               leave=False)
+    bar = tqdm(
+        total=len(items), unit="item", file=sys.stderr, disable=True if quiet else None, leave=False
+    )
     bad: list[str] = []
 
     def on_result(index: int, res: Any) -> None:
@@ -255,8 +302,9 @@ def run_cmd(ctx: Ctx, workflow: str, item_json: str | None, items_file: str | No
         bar.n = done
         bar.refresh()
 
-    ctx.engine.start_many(wf, items, by=by, batch_id=batch_id, progress=progress,
-                          on_result=on_result)
+    ctx.engine.start_many(
+        wf, items, by=by, batch_id=batch_id, progress=progress, on_result=on_result
+    )
     bar.close()
     _send_outbox(ctx)
     if bad:
@@ -271,19 +319,23 @@ def run_cmd(ctx: Ctx, workflow: str, item_json: str | None, items_file: str | No
 @click.option("--workflow", "workflow_id", help="Only this workflow's reviews.")
 @click.option("--assignee", help="Only reviews assigned to this user.")
 @click.option("--limit", type=int, default=100, show_default=True)
-def reviews_cmd(ctx: Ctx, team: str | None, workflow_id: str | None, assignee: str | None,
-                limit: int) -> None:
+def reviews_cmd(
+    ctx: Ctx, team: str | None, workflow_id: str | None, assignee: str | None, limit: int
+) -> None:
     """List pending reviews, most urgent and oldest first."""
-    rows = ctx.store.list_pending_reviews(team=team, workflow_id=workflow_id, assignee=assignee,
-                                          limit=limit)
+    rows = ctx.store.list_pending_reviews(
+        team=team, workflow_id=workflow_id, assignee=assignee, limit=limit
+    )
     for r in rows:
         if ctx.json:
             r = {k: v for k, v in r.items() if k != "context"}
             _json_line(r)
         else:
             due = f" due {r['deadline']:%Y-%m-%d %H:%M}" if r["deadline"] else ""
-            echo(f"{r['id']}  {r['workflow_id']}/{r['node_id']}  {r['kind']}  "
-                       f"team={r['team'] or '-'}  {r['priority']}{due}  run {r['run_id']}")
+            echo(
+                f"{r['id']}  {r['workflow_id']}/{r['node_id']}  {r['kind']}  "
+                f"team={r['team'] or '-'}  {r['priority']}{due}  run {r['run_id']}"
+            )
             text = r["note"] or r["instructions"]
             if text:
                 echo(f"    {text}")
@@ -293,16 +345,28 @@ def reviews_cmd(ctx: Ctx, team: str | None, workflow_id: str | None, assignee: s
 
 @command(cli, "decide")
 @click.argument("review_id")
-@click.option("--action", required=True,
-              type=click.Choice(["approve", "reject", "edit", "escalate", "submit", "accept", "revise"]))
+@click.option(
+    "--action",
+    required=True,
+    type=click.Choice(["approve", "reject", "edit", "escalate", "submit", "accept", "revise"]),
+)
 @click.option("--data", "data_json", help="JSON object: edited fields or a submitted form.")
 @click.option("--reason", help="Reason code (reject).")
 @click.option("--note", help="Free text; the correction for revise; the note for escalate.")
 @click.option("--rating", type=click.IntRange(1, 5), help="1-5 (feedback).")
 @click.option("--team", help="Target team (escalate).")
 @click.option("--by", required=True, help="The user deciding.")
-def decide_cmd(ctx: Ctx, review_id: str, action: str, data_json: str | None, reason: str | None,
-               note: str | None, rating: int | None, team: str | None, by: str) -> None:
+def decide_cmd(
+    ctx: Ctx,
+    review_id: str,
+    action: str,
+    data_json: str | None,
+    reason: str | None,
+    note: str | None,
+    rating: int | None,
+    team: str | None,
+    by: str,
+) -> None:
     """Decide a pending review and run the workflow on to its next stop."""
     from runtime.nodes.base import Decision
 
@@ -313,8 +377,10 @@ def decide_cmd(ctx: Ctx, review_id: str, action: str, data_json: str | None, rea
         except json.JSONDecodeError as exc:
             _fail(f"--data is not valid JSON ({exc.msg} at column {exc.colno})")
         if not isinstance(data, dict):
-            _fail("--data must be a JSON object like {\"amount\": 120}")
-    decision = Decision(action=action, data=data, reason=reason, note=note, rating=rating, team=team)
+            _fail('--data must be a JSON object like {"amount": 120}')
+    decision = Decision(
+        action=action, data=data, reason=reason, note=note, rating=rating, team=team
+    )
     _print_result(ctx, ctx.engine.decide(review_id, decision, by=by))
     _send_outbox(ctx)
 
@@ -330,8 +396,15 @@ def decide_cmd(ctx: Ctx, review_id: str, action: str, data_json: str | None, rea
 @click.option("--wait", type=float, default=0.0)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line.")
 @click.pass_context
-def runs_group(cctx: click.Context, status: str | None, workflow_id: str | None, limit: int,
-               db: str | None, wait: float, as_json: bool) -> None:
+def runs_group(
+    cctx: click.Context,
+    status: str | None,
+    workflow_id: str | None,
+    limit: int,
+    db: str | None,
+    wait: float,
+    as_json: bool,
+) -> None:
     """List runs (newest first); `runs show RUN_ID` inspects one."""
     if cctx.invoked_subcommand:
         return
@@ -344,8 +417,10 @@ def runs_group(cctx: click.Context, status: str | None, workflow_id: str | None,
             else:
                 where = f" at {r['current_node']}" if r["current_node"] else ""
                 extra = r["error"] or r["result"] or ""
-                echo(f"{r['id']}  {r['workflow_id']} v{r['workflow_version']}  "
-                           f"{r['status']}{where}  {r['step_count']} steps  {extra}".rstrip())
+                echo(
+                    f"{r['id']}  {r['workflow_id']} v{r['workflow_version']}  "
+                    f"{r['status']}{where}  {r['step_count']} steps  {extra}".rstrip()
+                )
         if not rows and not as_json:
             echo("no runs")
     except LoopgateError as exc:
@@ -368,9 +443,12 @@ def runs_show_cmd(ctx: Ctx, run_id: str) -> None:
         _json_line({**run, "events": events, "pending_review": pending})
         return
     echo(f"run {run['id']}  workflow {run['workflow_id']} v{run['workflow_version']}")
-    echo(f"status {run['status']}" + (f" at {run['current_node']}" if run["current_node"] else "")
-               + (f"  error: {run['error']}" if run["error"] else "")
-               + (f"  result: {run['result']}" if run["result"] else ""))
+    echo(
+        f"status {run['status']}"
+        + (f" at {run['current_node']}" if run["current_node"] else "")
+        + (f"  error: {run['error']}" if run["error"] else "")
+        + (f"  result: {run['result']}" if run["result"] else "")
+    )
     if pending:
         echo(f"waiting for review {pending['id']} (team {pending['team'] or '-'})")
     echo(f"item {json.dumps(run['item'], default=_default)}")
@@ -380,10 +458,15 @@ def runs_show_cmd(ctx: Ctx, run_id: str) -> None:
         if ev["kind"] in ("step", "audit"):
             branch = f" -> {data.get('branch')}" if data.get("branch") else ""
             out = json.dumps(data.get("output"), default=_default)
-            echo(f"  {ev['occurred_at']:%H:%M:%S}  {ev['node_id']} ({data.get('type')}){branch}{who}  {out}")
+            echo(
+                f"  {ev['occurred_at']:%H:%M:%S}  {ev['node_id']} ({data.get('type')})"
+                f"{branch}{who}  {out}"
+            )
         else:
-            echo(f"  {ev['occurred_at']:%H:%M:%S}  [{ev['kind']}] {ev['node_id'] or ''}{who}  "
-                       f"{json.dumps(data, default=_default)}")
+            echo(
+                f"  {ev['occurred_at']:%H:%M:%S}  [{ev['kind']}] {ev['node_id'] or ''}{who}  "
+                f"{json.dumps(data, default=_default)}"
+            )
 
 
 @command(cli, "retry")
@@ -407,6 +490,7 @@ def sweep_cmd(ctx: Ctx, now_text: str | None) -> None:
             _fail(f"--now {now_text!r} is not an ISO time like 2026-11-25T09:00:00")
         if now.tzinfo is not None:
             from datetime import UTC
+
             now = now.astimezone(UTC).replace(tzinfo=None)
     report = ctx.engine.sweep(now)
     _send_outbox(ctx)
@@ -415,8 +499,10 @@ def sweep_cmd(ctx: Ctx, now_text: str | None) -> None:
         for res in report.runs:
             _print_result(ctx, res)
         return
-    echo(f"timed out {len(report.timed_out)}, decided by default {len(report.decided)}, "
-               f"escalated {len(report.escalated)}")
+    echo(
+        f"timed out {len(report.timed_out)}, decided by default {len(report.decided)}, "
+        f"escalated {len(report.escalated)}"
+    )
     for res in report.runs:
         _print_result(ctx, res, prefix="  ")
     for msg in report.failed:
@@ -452,15 +538,18 @@ def audit_verify_cmd(ctx: Ctx) -> None:
 @click.option("--actor")
 @click.option("--search", "text")
 @click.option("--limit", type=int, default=50, show_default=True)
-def audit_list_cmd(ctx: Ctx, run_id: str | None, kind: str | None, actor: str | None,
-                   text: str | None, limit: int) -> None:
+def audit_list_cmd(
+    ctx: Ctx, run_id: str | None, kind: str | None, actor: str | None, text: str | None, limit: int
+) -> None:
     """Newest audit events first."""
     for ev in ctx.store.audit_events(run_id=run_id, kind=kind, actor=actor, text=text, limit=limit):
         if ctx.json:
             _json_line(ev)
         else:
-            echo(f"{ev['seq']:>6}  {ev['occurred_at']:%Y-%m-%d %H:%M:%S}  {ev['kind']:<18} "
-                       f"{ev['run_id'] or '-'}  {ev['node_id'] or '-'}  {ev['actor'] or '-'}")
+            echo(
+                f"{ev['seq']:>6}  {ev['occurred_at']:%Y-%m-%d %H:%M:%S}  {ev['kind']:<18} "
+                f"{ev['run_id'] or '-'}  {ev['node_id'] or '-'}  {ev['actor'] or '-'}"
+            )
 
 
 @command(cli, "export", json_flag=False)
@@ -491,14 +580,18 @@ def workflows_list_cmd(ctx: Ctx) -> None:
         if ctx.json:
             _json_line(w)
         else:
-            echo(f"{w['id']}  v{w['version']} ({w['versions']} versions)  {w['status']}  {w['name']}")
+            echo(
+                f"{w['id']}  v{w['version']} ({w['versions']} versions)  {w['status']}  {w['name']}"
+            )
 
 
 @command(workflows_group, "save")
 @click.argument("files", nargs=-1, required=True)
 @click.option("--by", help="The user saving.")
 @click.option("--message", "-m", help="What changed.")
-def workflows_save_cmd(ctx: Ctx, files: tuple[str, ...], by: str | None, message: str | None) -> None:
+def workflows_save_cmd(
+    ctx: Ctx, files: tuple[str, ...], by: str | None, message: str | None
+) -> None:
     """Save workflow files as new versions (unchanged files keep their version)."""
     from runtime.spec import load_yaml
 
@@ -528,19 +621,39 @@ cli.add_command(users_group)
 
 @command(users_group, "add", json_flag=False)
 @click.argument("name")
-@click.option("--role", "roles", multiple=True, required=True,
-              type=click.Choice(["admin", "designer", "reviewer", "operator", "auditor"]))
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(["admin", "designer", "reviewer", "operator", "auditor"]),
+)
 @click.option("--team", "teams", multiple=True)
-@click.option("--password", envvar="LOOPGATE_PASSWORD",
-              help="Sign-in password (or $LOOPGATE_PASSWORD); none: CLI and token use only.")
+@click.option(
+    "--password",
+    envvar="LOOPGATE_PASSWORD",
+    help="Sign-in password (or $LOOPGATE_PASSWORD); none: CLI and token use only.",
+)
 @click.option("--display-name")
-def users_add_cmd(ctx: Ctx, name: str, roles: tuple[str, ...], teams: tuple[str, ...],
-                  password: str | None, display_name: str | None) -> None:
+def users_add_cmd(
+    ctx: Ctx,
+    name: str,
+    roles: tuple[str, ...],
+    teams: tuple[str, ...],
+    password: str | None,
+    display_name: str | None,
+) -> None:
     """Create a user."""
     from runtime.auth import add_user
 
-    add_user(ctx.store, name, roles=list(roles), teams=list(teams), password=password,
-             display_name=display_name)
+    add_user(
+        ctx.store,
+        name,
+        roles=list(roles),
+        teams=list(teams),
+        password=password,
+        display_name=display_name,
+    )
     echo(f"user {name} added ({', '.join(roles)}; teams: {', '.join(teams) or 'none'})")
 
 
@@ -551,8 +664,10 @@ def users_list_cmd(ctx: Ctx) -> None:
         if ctx.json:
             _json_line(u)
         else:
-            echo(f"{u['name']}  roles={','.join(u['roles'])}  teams={','.join(u['teams']) or '-'}"
-                       + ("  (disabled)" if u["disabled"] else ""))
+            echo(
+                f"{u['name']}  roles={','.join(u['roles'])}  teams={','.join(u['teams']) or '-'}"
+                + ("  (disabled)" if u["disabled"] else "")
+            )
 
 
 @command(users_group, "token", json_flag=False)
@@ -592,8 +707,11 @@ def run_args(argv: list[str]) -> int:
     except Exception as exc:  # the promise: never a traceback
         if os.environ.get("LOOPGATE_DEBUG"):
             raise
-        echo(f"error: internal error: {type(exc).__name__}: {exc} "
-             "(set LOOPGATE_DEBUG=1 to see the traceback, and please report it)", err=True)
+        echo(
+            f"error: internal error: {type(exc).__name__}: {exc} "
+            "(set LOOPGATE_DEBUG=1 to see the traceback, and please report it)",
+            err=True,
+        )
         return 2
     return 0
 

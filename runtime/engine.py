@@ -107,7 +107,10 @@ class _Run:
             "status": self.status,
             "current_node": self.current_node,
             "item": self.item,
-            "state": {"steps": self.steps, "review": self.review, "visits": self.visits},
+            # A finished run needs no resume state: its step outputs live in the audit trail
+            # (`steps` view), so they are not stored a second time.
+            "state": {} if self.status == "succeeded"
+            else {"steps": self.steps, "review": self.review, "visits": self.visits},
             "step_count": self.step_count,
             "error": self.error,
             "result": self.result,
@@ -1075,6 +1078,8 @@ class Engine:
     def get_run(self, run_id: str) -> RunResult:
         row = self.store.get_run(run_id)
         run = _Run.from_row(row)
+        if run.status == "succeeded":
+            run.steps = self.store.run_outputs(run_id)
         if run.status == "waiting":
             pending = self.store.pending_review_for_run(run_id)
             if pending:

@@ -20,8 +20,7 @@ class Services:
     settings: dict[str, Any]
     # The AI nodes' classifiers, created on first use (importing them loads scikit-learn).
     _models: ModelRegistry | None = field(default=None, init=False, repr=False)
-    _models_lock: threading.Lock = field(default_factory=threading.Lock, init=False,
-                                         repr=False)
+    _models_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def models(self) -> ModelRegistry:

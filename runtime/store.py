@@ -32,36 +32,145 @@ ExportKind = Literal["audit", "decisions", "feedback", "runs", "reviews"]
 ExportFormat = Literal["csv", "parquet", "jsonl"]
 
 RUN_COLUMNS = [
-    "id", "workflow_id", "workflow_version", "status", "current_node", "item", "state",
-    "step_count", "error", "result", "batch_id", "idempotency_key", "started_by",
-    "created_at", "updated_at", "finished_at",
+    "id",
+    "workflow_id",
+    "workflow_version",
+    "status",
+    "current_node",
+    "item",
+    "state",
+    "step_count",
+    "error",
+    "result",
+    "batch_id",
+    "idempotency_key",
+    "started_by",
+    "created_at",
+    "updated_at",
+    "finished_at",
 ]
 RUN_UPDATE_COLUMNS = [
-    "id", "status", "current_node", "item", "state", "step_count", "error", "result",
-    "updated_at", "finished_at",
+    "id",
+    "status",
+    "current_node",
+    "item",
+    "state",
+    "step_count",
+    "error",
+    "result",
+    "updated_at",
+    "finished_at",
 ]
 REVIEW_COLUMNS = [
-    "id", "run_id", "workflow_id", "workflow_version", "node_id", "kind", "status", "team",
-    "assignee", "priority", "instructions", "note", "reason_codes", "actions", "form", "display",
-    "context", "visits", "deadline", "on_timeout", "escalate_to", "escalated_from", "created_at",
+    "id",
+    "run_id",
+    "workflow_id",
+    "workflow_version",
+    "node_id",
+    "kind",
+    "status",
+    "team",
+    "assignee",
+    "priority",
+    "instructions",
+    "note",
+    "reason_codes",
+    "actions",
+    "form",
+    "display",
+    "context",
+    "visits",
+    "deadline",
+    "on_timeout",
+    "escalate_to",
+    "escalated_from",
+    "created_at",
 ]
 EVENT_COLUMNS = [
-    "seq", "occurred_at", "kind", "run_id", "review_id", "node_id", "actor", "data",
-    "prev_hash", "hash",
+    "seq",
+    "occurred_at",
+    "kind",
+    "run_id",
+    "review_id",
+    "node_id",
+    "actor",
+    "data",
+    "prev_hash",
+    "hash",
 ]
-OUTBOX_COLUMNS = ["id", "run_id", "node_id", "channel", "recipient", "subject", "body", "status",
-                  "attempts", "last_error", "idempotency_key", "created_at", "sent_at"]
-RECORD_COLUMNS = ["table_name", "key", "value", "deleted", "run_id", "node_id", "idempotency_key",
-                  "updated_at"]
+OUTBOX_COLUMNS = [
+    "id",
+    "run_id",
+    "node_id",
+    "channel",
+    "recipient",
+    "subject",
+    "body",
+    "status",
+    "attempts",
+    "last_error",
+    "idempotency_key",
+    "created_at",
+    "sent_at",
+]
+RECORD_COLUMNS = [
+    "table_name",
+    "key",
+    "value",
+    "deleted",
+    "run_id",
+    "node_id",
+    "idempotency_key",
+    "updated_at",
+]
 FEEDBACK_COLUMNS = [
-    "id", "run_id", "review_id", "workflow_id", "checkpoint_id", "node_id", "path", "input",
-    "ai_output", "human_output", "reviewer", "action", "reason", "note", "rating", "model",
-    "model_version", "created_at",
+    "id",
+    "run_id",
+    "review_id",
+    "workflow_id",
+    "checkpoint_id",
+    "node_id",
+    "path",
+    "input",
+    "ai_output",
+    "human_output",
+    "reviewer",
+    "action",
+    "reason",
+    "note",
+    "rating",
+    "model",
+    "model_version",
+    "created_at",
 ]
-_CLAIM_COLUMNS = ["run_id", "workflow_id", "workflow_version", "node_id", "kind", "team",
-                  "reason_codes", "form", "actions", "visits", "created_at", "priority", "deadline"]
-_JSON_COLUMNS = {"item", "state", "form", "display", "context", "data", "spec", "input",
-                 "ai_output", "human_output", "value"}
+_CLAIM_COLUMNS = [
+    "run_id",
+    "workflow_id",
+    "workflow_version",
+    "node_id",
+    "kind",
+    "team",
+    "reason_codes",
+    "form",
+    "actions",
+    "visits",
+    "created_at",
+    "priority",
+    "deadline",
+]
+_JSON_COLUMNS = {
+    "item",
+    "state",
+    "form",
+    "display",
+    "context",
+    "data",
+    "spec",
+    "input",
+    "ai_output",
+    "human_output",
+    "value",
+}
 _SMALL_BATCH = 12  # up to this many rows: one INSERT ... VALUES; above: one INSERT from Arrow
 
 
@@ -109,13 +218,22 @@ class WriteBatch:
     outbox: list[dict[str, Any]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.runs or self.reviews or self.events or self.feedback or self.records
-                    or self.outbox)
+        return bool(
+            self.runs or self.reviews or self.events or self.feedback or self.records or self.outbox
+        )
 
 
-def chain_hash(prev: bytes, seq: int, at: datetime, kind: str, run_id: str | None,
-               review_id: str | None, node_id: str | None, actor: str | None,
-               data: str | None) -> bytes:
+def chain_hash(
+    prev: bytes,
+    seq: int,
+    at: datetime,
+    kind: str,
+    run_id: str | None,
+    review_id: str | None,
+    node_id: str | None,
+    actor: str | None,
+    data: str | None,
+) -> bytes:
     """The hash of one audit row: sha256 over the previous hash and the row's fields."""
     body = dumps([seq, at.isoformat(), kind, run_id, review_id, node_id, actor, data])
     return hashlib.sha256(prev + body.encode()).digest()
@@ -181,9 +299,8 @@ class Store:
 
     def close(self) -> None:
         """Close the file (the write lock is released)."""
-        with self._lock:
-            with contextlib.suppress(Exception):
-                self._con.close()
+        with self._lock, contextlib.suppress(Exception):
+            self._con.close()
 
     def __enter__(self) -> Store:
         return self
@@ -219,7 +336,9 @@ class Store:
                 "CREATE TABLE IF NOT EXISTS schema_version ("
                 "version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)"
             )
-            current = w.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+            current = w.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[
+                0
+            ]
             if current > len(MIGRATIONS):
                 raise StoreError(
                     f"{self.path} has schema version {current}, newer than this Loopgate "
@@ -234,7 +353,8 @@ class Store:
                         if statement.strip():
                             w.execute(statement)
                     w.execute(
-                        "INSERT INTO schema_version VALUES (?, ?, ?)", [version, description, utcnow()]
+                        "INSERT INTO schema_version VALUES (?, ?, ?)",
+                        [version, description, utcnow()],
                     )
                     w.execute("COMMIT")
                 except Exception:
@@ -263,8 +383,14 @@ class Store:
                 self._head_seq, self._head_hash = head
                 raise
 
-    def _insert(self, cur: duckdb.DuckDBPyConnection, table: str, columns: list[str],
-                rows: list[Sequence[Any]], verb: str = "INSERT") -> None:
+    def _insert(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        table: str,
+        columns: list[str],
+        rows: list[Sequence[Any]],
+        verb: str = "INSERT",
+    ) -> None:
         if not rows:
             return
         cols = ", ".join(columns)
@@ -296,7 +422,8 @@ class Store:
             cur.execute(
                 f"UPDATE runs SET {sets} FROM (VALUES {', '.join([marks] * len(rows))}) "
                 f"AS v({', '.join(cols)}) WHERE runs.id = v.id",
-                [x for row in rows for x in row])
+                [x for row in rows for x in row],
+            )
             return
         frame = pa.table({c: list(a) for c, a in zip(cols, zip(*rows, strict=True), strict=True)})
         cur.register("_lg_runs", frame)
@@ -308,10 +435,15 @@ class Store:
     def write(self, cur: duckdb.DuckDBPyConnection, batch: WriteBatch) -> None:
         """Write a batch inside an open transaction (see :meth:`transaction`)."""
         if batch.runs:
-            new = [[_cell(c, r.get(c)) for c in RUN_COLUMNS] for r in batch.runs.values() if r["_new"]]
+            new = [
+                [_cell(c, r.get(c)) for c in RUN_COLUMNS] for r in batch.runs.values() if r["_new"]
+            ]
             self._insert(cur, "runs", RUN_COLUMNS, new)
-            old = [[_cell(c, r.get(c)) for c in RUN_UPDATE_COLUMNS]
-                   for r in batch.runs.values() if not r["_new"]]
+            old = [
+                [_cell(c, r.get(c)) for c in RUN_UPDATE_COLUMNS]
+                for r in batch.runs.values()
+                if not r["_new"]
+            ]
             self._update_runs(cur, old)
         if batch.reviews:
             rows = [[_cell(c, r.get(c)) for c in REVIEW_COLUMNS] for r in batch.reviews]
@@ -343,18 +475,33 @@ class Store:
             seq += 1
             at = ev.at or now
             data = dumps(ev.data) if ev.data else None
-            digest = chain_hash(prev, seq, at, ev.kind, ev.run_id, ev.review_id, ev.node_id,
-                                ev.actor, data)
-            rows.append([seq, at, ev.kind, ev.run_id, ev.review_id, ev.node_id, ev.actor, data,
-                         prev, digest])
+            digest = chain_hash(
+                prev, seq, at, ev.kind, ev.run_id, ev.review_id, ev.node_id, ev.actor, data
+            )
+            rows.append(
+                [
+                    seq,
+                    at,
+                    ev.kind,
+                    ev.run_id,
+                    ev.review_id,
+                    ev.node_id,
+                    ev.actor,
+                    data,
+                    prev,
+                    digest,
+                ]
+            )
             prev = digest
         self._head_seq, self._head_hash = seq, prev
         return rows
 
     def _load_chain_head(self) -> tuple[int, bytes]:
-        row = self._cur().execute(
-            "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
+        row = (
+            self._cur()
+            .execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+            .fetchone()
+        )
         return (row[0], bytes(row[1])) if row else (0, GENESIS)
 
     def append_events(self, events: list[Event]) -> None:
@@ -363,8 +510,16 @@ class Store:
 
     # ------------------------------------------------------------ workflows
 
-    def save_workflow(self, spec_dict: dict[str, Any], *, digest: str, name: str, status: str,
-                      by: str | None, message: str | None) -> tuple[int, bool]:
+    def save_workflow(
+        self,
+        spec_dict: dict[str, Any],
+        *,
+        digest: str,
+        name: str,
+        status: str,
+        by: str | None,
+        message: str | None,
+    ) -> tuple[int, bool]:
         """Store a workflow version unless the newest one has the same content and status.
 
         Returns:
@@ -374,7 +529,8 @@ class Store:
         with self.transaction() as cur:
             row = cur.execute(
                 "SELECT version, digest, status FROM workflows WHERE id = ? "
-                "ORDER BY version DESC LIMIT 1", [wid]
+                "ORDER BY version DESC LIMIT 1",
+                [wid],
             ).fetchone()
             if row and row[1] == digest and row[2] == status:
                 return row[0], False
@@ -384,14 +540,29 @@ class Store:
                 "INSERT INTO workflows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [wid, version, name, digest, dumps(spec_dict), status, message, by, now],
             )
-            self.write(cur, WriteBatch(events=[Event(
-                kind="workflow.saved", actor=by, at=now,
-                data={"workflow": wid, "version": version, "status": status, "message": message},
-            )]))
+            self.write(
+                cur,
+                WriteBatch(
+                    events=[
+                        Event(
+                            kind="workflow.saved",
+                            actor=by,
+                            at=now,
+                            data={
+                                "workflow": wid,
+                                "version": version,
+                                "status": status,
+                                "message": message,
+                            },
+                        )
+                    ]
+                ),
+            )
         return version, True
 
-    def get_workflow(self, workflow_id: str, version: int | None = None, *,
-                     published: bool = False) -> dict[str, Any]:
+    def get_workflow(
+        self, workflow_id: str, version: int | None = None, *, published: bool = False
+    ) -> dict[str, Any]:
         """A stored workflow version (the newest when version is None).
 
         Args:
@@ -406,18 +577,24 @@ class Store:
                 f"SELECT * FROM workflows WHERE id = ?{status} ORDER BY version DESC LIMIT 1",
                 [workflow_id],
             )
-            if not rows and published and self._rows(
-                    "SELECT 1 FROM workflows WHERE id = ? LIMIT 1", [workflow_id]):
+            if (
+                not rows
+                and published
+                and self._rows("SELECT 1 FROM workflows WHERE id = ? LIMIT 1", [workflow_id])
+            ):
                 raise NotFoundError(
                     f"workflow {workflow_id} has no published version yet; fix its problems and "
-                    "save it in the Builder, or `loopgate workflows save FILE.yaml`")
+                    "save it in the Builder, or `loopgate workflows save FILE.yaml`"
+                )
         else:
             rows = self._rows(
                 "SELECT * FROM workflows WHERE id = ? AND version = ?", [workflow_id, version]
             )
         if not rows:
             what = f"workflow {workflow_id}" + (f" version {version}" if version else "")
-            raise NotFoundError(f"{what} is not in {self.path}; list them with `loopgate workflows`")
+            raise NotFoundError(
+                f"{what} is not in {self.path}; list them with `loopgate workflows`"
+            )
         return rows[0]
 
     def list_workflows(self) -> list[dict[str, Any]]:
@@ -432,7 +609,8 @@ class Store:
     def list_workflow_versions(self, workflow_id: str) -> list[dict[str, Any]]:
         return self._rows(
             "SELECT id, version, name, status, message, created_by, created_at, digest "
-            "FROM workflows WHERE id = ? ORDER BY version DESC", [workflow_id]
+            "FROM workflows WHERE id = ? ORDER BY version DESC",
+            [workflow_id],
         )
 
     # ------------------------------------------------------------ runs
@@ -444,23 +622,35 @@ class Store:
             raise NotFoundError(f"run {run_id} does not exist in {self.path}")
         return rows[0]
 
-    def list_runs(self, *, status: str | None = None, workflow_id: str | None = None,
-                  limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    def list_runs(
+        self,
+        *,
+        status: str | None = None,
+        workflow_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
         where, params = _where(status=status, workflow_id=workflow_id)
         return self._rows(
             "SELECT id, workflow_id, workflow_version, status, current_node, step_count, error, "
             f"result, created_at, updated_at, finished_at FROM runs {where} "
-            "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", [*params, limit, offset]
+            "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
         )
 
     def run_ids_by_status(self, status: str) -> list[str]:
-        return [r[0] for r in self._cur().execute(
-            "SELECT id FROM runs WHERE status = ? ORDER BY id", [status]).fetchall()]
+        return [
+            r[0]
+            for r in self._cur()
+            .execute("SELECT id FROM runs WHERE status = ? ORDER BY id", [status])
+            .fetchall()
+        ]
 
     def batch_runs(self, batch_id: str) -> dict[str, dict[str, Any]]:
         """Runs already started for a batch, by idempotency key."""
         rows = self._rows(
-            "SELECT idempotency_key, id, status, current_node FROM runs WHERE batch_id = ?", [batch_id]
+            "SELECT idempotency_key, id, status, current_node FROM runs WHERE batch_id = ?",
+            [batch_id],
         )
         return {r["idempotency_key"]: r for r in rows}
 
@@ -468,19 +658,41 @@ class Store:
         """A run's audit events in order (its steps, reviews and decisions)."""
         return self._rows(
             "SELECT seq, occurred_at, kind, review_id, node_id, actor, data FROM audit_events "
-            "WHERE run_id = ? ORDER BY seq", [run_id]
+            "WHERE run_id = ? ORDER BY seq",
+            [run_id],
         )
 
+    def run_outputs(self, run_id: str) -> dict[str, Any]:
+        """Each node's latest output in a run, from the audit trail."""
+        rows = self._rows(
+            "SELECT node_id, output FROM steps WHERE run_id = ? ORDER BY seq", [run_id]
+        )
+        return {
+            r["node_id"]: json.loads(r["output"]) if isinstance(r["output"], str) else r["output"]
+            for r in rows
+        }
+
     def count_runs(self) -> dict[str, int]:
-        return dict(self._cur().execute(
-            "SELECT status, count(*) FROM runs GROUP BY status").fetchall())
+        return dict(
+            self._cur().execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall()
+        )
 
     # ------------------------------------------------------------ reviews
 
-    def claim_review(self, cur: duckdb.DuckDBPyConnection, review_id: str, *, by: str,
-                     at: datetime, action: str, data: dict[str, Any] | None, reason: str | None,
-                     note: str | None, rating: int | None,
-                     status: str = "decided") -> dict[str, Any]:
+    def claim_review(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        review_id: str,
+        *,
+        by: str,
+        at: datetime,
+        action: str,
+        data: dict[str, Any] | None,
+        reason: str | None,
+        note: str | None,
+        rating: int | None,
+        status: str = "decided",
+    ) -> dict[str, Any]:
         """Mark a pending review decided, inside an open transaction; exactly one caller wins.
 
         Raises:
@@ -491,7 +703,17 @@ class Store:
             "UPDATE reviews SET status = ?, decided_by = ?, decided_at = ?, action = ?, data = ?, "
             "reason = ?, decision_note = ?, rating = ? WHERE id = ? AND status = 'pending' "
             f"RETURNING {', '.join(_CLAIM_COLUMNS)}",
-            [status, by, at, action, dumps(data) if data else None, reason, note, rating, review_id],
+            [
+                status,
+                by,
+                at,
+                action,
+                dumps(data) if data else None,
+                reason,
+                note,
+                rating,
+                review_id,
+            ],
         ).fetchone()
         if row is None:
             self._refuse_claim(cur, review_id)
@@ -501,24 +723,44 @@ class Store:
         rec["context"] = self._run_contexts(cur, [rec["run_id"]])[rec["run_id"]]
         return rec
 
-    def _run_contexts(self, cur: duckdb.DuckDBPyConnection,
-                      run_ids: list[str]) -> dict[str, dict[str, Any]]:
+    def _run_contexts(
+        self, cur: duckdb.DuckDBPyConnection, run_ids: list[str]
+    ) -> dict[str, dict[str, Any]]:
         """What resuming a waiting run needs, read from the runs (one statement)."""
         rows = cur.execute(
             "SELECT id, item, state, step_count, created_at, batch_id, idempotency_key, "
-            "started_by FROM runs WHERE id IN (SELECT unnest(?))", [run_ids]).fetchall()
+            "started_by FROM runs WHERE id IN (SELECT unnest(?))",
+            [run_ids],
+        ).fetchall()
         out = {}
         for rid, item, state, steps, created, batch, key, by in rows:
             st = loads(state) or {}
-            out[rid] = {"item": loads(item), "steps": st.get("steps", {}),
-                        "review": st.get("review"), "visits": st.get("visits", {}),
-                        "step_count": steps, "created_at": created.isoformat(),
-                        "batch_id": batch, "idempotency_key": key, "started_by": by}
+            out[rid] = {
+                "item": loads(item),
+                "steps": st.get("steps", {}),
+                "review": st.get("review"),
+                "visits": st.get("visits", {}),
+                "step_count": steps,
+                "created_at": created.isoformat(),
+                "batch_id": batch,
+                "idempotency_key": key,
+                "started_by": by,
+            }
         return out
 
-    def claim_reviews(self, cur: duckdb.DuckDBPyConnection, review_ids: list[str], *, by: str,
-                      at: datetime, action: str, data: dict[str, Any] | None, reason: str | None,
-                      note: str | None, rating: int | None) -> dict[str, dict[str, Any]]:
+    def claim_reviews(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        review_ids: list[str],
+        *,
+        by: str,
+        at: datetime,
+        action: str,
+        data: dict[str, Any] | None,
+        reason: str | None,
+        note: str | None,
+        rating: int | None,
+    ) -> dict[str, dict[str, Any]]:
         """Claim many pending reviews with one statement; returns the claimed ones by id."""
         rows = cur.execute(
             "UPDATE reviews SET status = 'decided', decided_by = ?, decided_at = ?, action = ?, "
@@ -557,13 +799,25 @@ class Store:
             )
         return rows[0]
 
-    def list_pending_reviews(self, *, team: str | None = None, teams: list[str] | None = None,
-                             workflow_id: str | None = None, assignee: str | None = None,
-                             priority: str | None = None, limit: int = 100,
-                             offset: int = 0) -> list[dict[str, Any]]:
+    def list_pending_reviews(
+        self,
+        *,
+        team: str | None = None,
+        teams: list[str] | None = None,
+        workflow_id: str | None = None,
+        assignee: str | None = None,
+        priority: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
         """Pending reviews, most urgent and oldest first."""
-        where, params = _where(status="pending", team=team, workflow_id=workflow_id,
-                               assignee=assignee, priority=priority)
+        where, params = _where(
+            status="pending",
+            team=team,
+            workflow_id=workflow_id,
+            assignee=assignee,
+            priority=priority,
+        )
         if teams is not None:
             where += " AND (team IS NULL OR list_contains(?, team))"
             params.append(teams)
@@ -572,7 +826,8 @@ class Store:
             "priority, instructions, note, reason_codes, actions, form, display, visits, "
             f"deadline, on_timeout, created_at, escalated_from FROM reviews {where} "
             "ORDER BY CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 "
-            "ELSE 3 END, created_at, id LIMIT ? OFFSET ?", [*params, limit, offset]
+            "ELSE 3 END, created_at, id LIMIT ? OFFSET ?",
+            [*params, limit, offset],
         )
         return self._with_context(rows)
 
@@ -586,34 +841,43 @@ class Store:
         return rows
 
     def count_pending_reviews(self) -> int:
-        return self._cur().execute(
-            "SELECT count(*) FROM reviews WHERE status = 'pending'").fetchone()[0]
+        return (
+            self._cur()
+            .execute("SELECT count(*) FROM reviews WHERE status = 'pending'")
+            .fetchone()[0]
+        )
 
     def due_reviews(self, now: datetime) -> list[dict[str, Any]]:
         """Pending reviews whose deadline has passed."""
         return self._rows(
             "SELECT id, run_id, node_id, kind, team, on_timeout, escalate_to, deadline "
             "FROM reviews WHERE status = 'pending' AND deadline IS NOT NULL AND deadline <= ? "
-            "ORDER BY deadline, id", [now]
+            "ORDER BY deadline, id",
+            [now],
         )
 
     def pending_review_for_run(self, run_id: str) -> dict[str, Any] | None:
         rows = self._rows(
-            "SELECT id, node_id, team FROM reviews WHERE run_id = ? AND status = 'pending'", [run_id]
+            "SELECT id, node_id, team FROM reviews WHERE run_id = ? AND status = 'pending'",
+            [run_id],
         )
         return rows[0] if rows else None
 
-    def cancel_reviews(self, cur: duckdb.DuckDBPyConnection, run_id: str, by: str,
-                       at: datetime) -> list[str]:
+    def cancel_reviews(
+        self, cur: duckdb.DuckDBPyConnection, run_id: str, by: str, at: datetime
+    ) -> list[str]:
         rows = cur.execute(
             "UPDATE reviews SET status = 'cancelled', decided_by = ?, decided_at = ? "
-            "WHERE run_id = ? AND status = 'pending' RETURNING id", [by, at, run_id]
+            "WHERE run_id = ? AND status = 'pending' RETURNING id",
+            [by, at, run_id],
         ).fetchall()
         return [r[0] for r in rows]
 
     # ------------------------------------------------------------ feedback
 
-    def list_feedback(self, *, workflow_id: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    def list_feedback(
+        self, *, workflow_id: str | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
         where, params = _where(workflow_id=workflow_id)
         return self._rows(
             f"SELECT * FROM feedback {where} ORDER BY created_at, id LIMIT ?", [*params, limit]
@@ -625,19 +889,30 @@ class Store:
         """A live record of the built-in record store, or None."""
         rows = self._rows(
             "SELECT * FROM records WHERE table_name = ? AND key = ? "
-            "ORDER BY updated_at DESC LIMIT 1", [table, key])
+            "ORDER BY updated_at DESC LIMIT 1",
+            [table, key],
+        )
         return rows[0] if rows and not rows[0]["deleted"] else None
 
     def list_records(self, table: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
         where, params = _where(table_name=table)
         return self._rows(
             f"SELECT * FROM current_records {where} ORDER BY table_name, key LIMIT ?",
-            [*params, limit])
+            [*params, limit],
+        )
 
     # ------------------------------------------------------------ users
 
-    def create_user(self, name: str, *, password_hash: str | None, roles: list[str],
-                    teams: list[str], display_name: str | None = None, by: str | None = None) -> None:
+    def create_user(
+        self,
+        name: str,
+        *,
+        password_hash: str | None,
+        roles: list[str],
+        teams: list[str],
+        display_name: str | None = None,
+        by: str | None = None,
+    ) -> None:
         with self.transaction() as cur:
             exists = cur.execute("SELECT 1 FROM users WHERE name = ?", [name]).fetchone()
             if exists:
@@ -645,11 +920,22 @@ class Store:
             now = utcnow()
             cur.execute(
                 "INSERT INTO users (name, display_name, password_hash, roles, teams, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)", [name, display_name, password_hash, roles, teams, now]
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [name, display_name, password_hash, roles, teams, now],
             )
-            self.write(cur, WriteBatch(events=[Event(
-                kind="user.created", actor=by, at=now,
-                data={"user": name, "roles": roles, "teams": teams})]))
+            self.write(
+                cur,
+                WriteBatch(
+                    events=[
+                        Event(
+                            kind="user.created",
+                            actor=by,
+                            at=now,
+                            data={"user": name, "roles": roles, "teams": teams},
+                        )
+                    ]
+                ),
+            )
 
     def update_user(self, name: str, **fields: Any) -> None:
         allowed = {"display_name", "password_hash", "roles", "teams", "token_hash", "disabled"}
@@ -660,14 +946,25 @@ class Store:
             return
         sets = ", ".join(f"{k} = ?" for k in fields)
         with self.transaction() as cur:
-            row = cur.execute(f"UPDATE users SET {sets} WHERE name = ? RETURNING name",
-                              [*fields.values(), name]).fetchone()
+            row = cur.execute(
+                f"UPDATE users SET {sets} WHERE name = ? RETURNING name", [*fields.values(), name]
+            ).fetchone()
             if row is None:
                 raise NotFoundError(f"user {name} does not exist")
             safe = {k: v for k, v in fields.items() if k not in ("password_hash", "token_hash")}
             changed = sorted(fields)
-            self.write(cur, WriteBatch(events=[Event(
-                kind="user.updated", at=utcnow(), data={"user": name, "changed": changed, **safe})]))
+            self.write(
+                cur,
+                WriteBatch(
+                    events=[
+                        Event(
+                            kind="user.updated",
+                            at=utcnow(),
+                            data={"user": name, "changed": changed, **safe},
+                        )
+                    ]
+                ),
+            )
 
     def get_user(self, name: str) -> dict[str, Any] | None:
         rows = self._rows("SELECT * FROM users WHERE name = ?", [name])
@@ -679,13 +976,22 @@ class Store:
 
     def list_users(self) -> list[dict[str, Any]]:
         return self._rows(
-            "SELECT name, display_name, roles, teams, disabled, created_at FROM users ORDER BY name")
+            "SELECT name, display_name, roles, teams, disabled, created_at FROM users ORDER BY name"
+        )
 
     # ------------------------------------------------------------ audit
 
-    def audit_events(self, *, kind: str | None = None, run_id: str | None = None,
-                     actor: str | None = None, text: str | None = None, since: datetime | None = None,
-                     limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+    def audit_events(
+        self,
+        *,
+        kind: str | None = None,
+        run_id: str | None = None,
+        actor: str | None = None,
+        text: str | None = None,
+        since: datetime | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
         where, params = _where(kind=kind, run_id=run_id, actor=actor)
         if since is not None:
             where += " AND occurred_at >= ?"
@@ -720,29 +1026,49 @@ class Store:
             for seq, at, kind, run_id, review_id, node_id, actor, data, prev_hash, digest in rows:
                 expected_seq += 1
                 if seq != expected_seq:
-                    return False, checked, (
-                        f"audit row {expected_seq} is missing (next row is {seq}): rows were deleted")
+                    return (
+                        False,
+                        checked,
+                        (
+                            f"audit row {expected_seq} is missing (next row is {seq}): "
+                            "rows were deleted"
+                        ),
+                    )
                 if bytes(prev_hash) != prev:
-                    return False, checked, (
-                        f"audit row {seq} ({kind}) does not link to row {seq - 1}: "
-                        "a row before it was altered or removed")
+                    return (
+                        False,
+                        checked,
+                        (
+                            f"audit row {seq} ({kind}) does not link to row {seq - 1}: "
+                            "a row before it was altered or removed"
+                        ),
+                    )
                 want = chain_hash(prev, seq, at, kind, run_id, review_id, node_id, actor, data)
                 if bytes(digest) != want:
-                    return False, checked, (
-                        f"audit row {seq} ({kind}, run {run_id or '-'}) was altered after it was "
-                        "written: its hash does not match its content")
+                    return (
+                        False,
+                        checked,
+                        (
+                            f"audit row {seq} ({kind}, run {run_id or '-'}) was altered after "
+                            "it was written: its hash does not match its content"
+                        ),
+                    )
                 prev = bytes(digest)
                 checked += 1
         if checked != self._head_seq and not self.read_only:
-            return False, checked, f"the audit trail ends at row {checked}, expected {self._head_seq}"
+            return (
+                False,
+                checked,
+                f"the audit trail ends at row {checked}, expected {self._head_seq}",
+            )
         return True, checked, f"audit trail intact: {checked} rows"
 
     # ------------------------------------------------------------ export
 
     _EXPORTS: dict[str, str] = {
         "audit": "SELECT seq, occurred_at, kind, run_id, review_id, node_id, actor, "
-                 "CAST(data AS VARCHAR) AS data, hex(prev_hash) AS prev_hash, hex(hash) AS hash "
-                 "FROM audit_events ORDER BY seq",
+        "CAST(data AS VARCHAR) AS data, hex(prev_hash) AS prev_hash, hex(hash) AS hash "
+        "FROM audit_events ORDER BY seq",
         "decisions": "SELECT * FROM decisions ORDER BY decided_at, review_id",
         "feedback": "SELECT * FROM feedback ORDER BY created_at, id",
         "runs": "SELECT * FROM runs ORDER BY created_at, id",
@@ -757,8 +1083,11 @@ class Store:
         """
         if kind not in self._EXPORTS:
             raise StoreError(f"unknown export {kind!r}; choose {', '.join(self._EXPORTS)}")
-        options = {"csv": "FORMAT csv, HEADER true", "parquet": "FORMAT parquet",
-                   "jsonl": "FORMAT json"}
+        options = {
+            "csv": "FORMAT csv, HEADER true",
+            "parquet": "FORMAT parquet",
+            "jsonl": "FORMAT json",
+        }
         if fmt not in options:
             raise StoreError(f"unknown format {fmt!r}; choose csv, parquet or jsonl")
         target = Path(out)
@@ -790,45 +1119,67 @@ class Store:
 
     # ------------------------------------------------------------ outbox
 
-    def list_outbox(self, status: str | None = None, *, run_id: str | None = None,
-                    limit: int = 100) -> list[dict[str, Any]]:
+    def list_outbox(
+        self, status: str | None = None, *, run_id: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
         """Outbox messages, newest first, optionally of one status or run."""
         where, params = _where(status=status, run_id=run_id)
         sql = f"SELECT * FROM outbox {where} ORDER BY created_at DESC, id DESC LIMIT ?"
         return self._rows(sql, [*params, limit])
 
-    def pending_outbox(self, now: datetime, limit: int = 100, *, max_attempts: int = 5,
-                       force: bool = False) -> list[dict[str, Any]]:
+    def pending_outbox(
+        self, now: datetime, limit: int = 100, *, max_attempts: int = 5, force: bool = False
+    ) -> list[dict[str, Any]]:
         """Messages due for sending, oldest first: every pending one, and failed ones with
         tries left whose next attempt time has come (a failed row without a next attempt
         time was given up). ``force``: every failed one too."""
         if force:
             return self._rows(
                 "SELECT * FROM outbox WHERE status IN ('pending', 'failed') "
-                "ORDER BY created_at, id LIMIT ?", [limit])
+                "ORDER BY created_at, id LIMIT ?",
+                [limit],
+            )
         return self._rows(
             "SELECT * FROM outbox WHERE status = 'pending' OR (status = 'failed' "
             "AND attempts < ? AND next_attempt_at <= ?) "
-            "ORDER BY created_at, id LIMIT ?", [max_attempts, now, limit])
+            "ORDER BY created_at, id LIMIT ?",
+            [max_attempts, now, limit],
+        )
 
-    def mark_outbox(self, outbox_id: str, *, status: str, attempts: int, last_error: str | None,
-                    sent_at: datetime | None, next_attempt_at: datetime | None,
-                    event: Event) -> None:
+    def mark_outbox(
+        self,
+        outbox_id: str,
+        *,
+        status: str,
+        attempts: int,
+        last_error: str | None,
+        sent_at: datetime | None,
+        next_attempt_at: datetime | None,
+        event: Event,
+    ) -> None:
         """Record one delivery attempt and its audit event in one transaction."""
         with self.transaction() as cur:
             cur.execute(
                 "UPDATE outbox SET status = ?, attempts = ?, last_error = ?, sent_at = ?, "
                 "next_attempt_at = ? WHERE id = ?",
-                [status, attempts, last_error, sent_at, next_attempt_at, outbox_id])
+                [status, attempts, last_error, sent_at, next_attempt_at, outbox_id],
+            )
             self.write(cur, WriteBatch(events=[event]))
-
 
     # ------------------------------------------------------------ models
 
-    def save_model(self, name: str, *, provider: str, labels: list[str],
-                   metrics: dict[str, Any], blob: bytes, source: str,
-                   created_by: str | None = None,
-                   training: dict[str, Any] | None = None) -> int:
+    def save_model(
+        self,
+        name: str,
+        *,
+        provider: str,
+        labels: list[str],
+        metrics: dict[str, Any],
+        blob: bytes,
+        source: str,
+        created_by: str | None = None,
+        training: dict[str, Any] | None = None,
+    ) -> int:
         """Store a new version of a model: one more than its newest (1 for a new name).
 
         Written in a transaction of its own on a cursor of its own, so a node may call it
@@ -862,9 +1213,19 @@ class Store:
                         "INSERT INTO models (name, version, provider, labels, metrics, "
                         "created_at, created_by, source, blob, training) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [name, version, provider, list(labels), dumps(metrics), utcnow(),
-                         created_by, source, bytes(blob),
-                         None if training is None else dumps(training)])
+                        [
+                            name,
+                            version,
+                            provider,
+                            list(labels),
+                            dumps(metrics),
+                            utcnow(),
+                            created_by,
+                            source,
+                            bytes(blob),
+                            None if training is None else dumps(training),
+                        ],
+                    )
                     cur.execute("COMMIT")
                 except BaseException:
                     with contextlib.suppress(Exception):
@@ -881,10 +1242,12 @@ class Store:
         None when there is no such model or version."""
         if version is None:
             rows = self._rows(
-                "SELECT * FROM models WHERE name = ? ORDER BY version DESC LIMIT 1", [name])
+                "SELECT * FROM models WHERE name = ? ORDER BY version DESC LIMIT 1", [name]
+            )
         else:
             rows = self._rows(
-                "SELECT * FROM models WHERE name = ? AND version = ?", [name, version])
+                "SELECT * FROM models WHERE name = ? AND version = ?", [name, version]
+            )
         if not rows:
             return None
         row = rows[0]
@@ -896,8 +1259,9 @@ class Store:
 
     def latest_model_version(self, name: str) -> int | None:
         """The newest version of a model, or None when the store has none."""
-        row = self._cur().execute(
-            "SELECT max(version) FROM models WHERE name = ?", [name]).fetchone()
+        row = (
+            self._cur().execute("SELECT max(version) FROM models WHERE name = ?", [name]).fetchone()
+        )
         return None if row is None or row[0] is None else int(row[0])
 
     def list_models(self, name: str | None = None) -> list[dict[str, Any]]:
@@ -906,7 +1270,9 @@ class Store:
         rows = self._rows(
             "SELECT name, version, provider, labels, metrics, created_at, created_by, source, "
             "octet_length(blob) AS size FROM models WHERE ? IS NULL OR name = ? "
-            "ORDER BY name, version DESC", [name, name])
+            "ORDER BY name, version DESC",
+            [name, name],
+        )
         for row in rows:
             if isinstance(row["metrics"], str):
                 row["metrics"] = json.loads(row["metrics"])
@@ -926,11 +1292,14 @@ class Store:
             "  FROM steps WHERE run_id IN (SELECT run_id FROM fb)) "
             "SELECT fb.*, out.output AS step_output FROM fb "
             "LEFT JOIN out ON out.run_id = fb.run_id AND out.node_id = fb.node_id AND out.rn = 1 "
-            "ORDER BY fb.created_at, fb.id", [name])
+            "ORDER BY fb.created_at, fb.id",
+            [name],
+        )
         for row in rows:
             if isinstance(row["step_output"], str):
                 row["step_output"] = json.loads(row["step_output"])
         return rows
+
 
 def _cell(column: str, value: Any) -> Any:
     if column == "model_version" and value is not None:

@@ -28,8 +28,22 @@ def running_server(db: Path, *extra: str) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "LOOPGATE_DB": str(db)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runtime.cli", "serve", "--port", str(port), "--db", str(db), *extra],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "runtime.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            str(db),
+            *extra,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

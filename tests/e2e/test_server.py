@@ -31,11 +31,13 @@ def test_api_and_cli_forwarding_while_the_server_holds_the_file(tmp_path: Path) 
         assert mine and all(r["team"] != "risk" for r in mine)  # rae is not in risk
 
         review = pending[0]["id"]
-        done = httpx.post(f"{url}/api/reviews/{review}/decision", headers=auth,
-                          json={"action": "approve"})
+        done = httpx.post(
+            f"{url}/api/reviews/{review}/decision", headers=auth, json={"action": "approve"}
+        )
         assert done.status_code == 200, done.text
-        again = httpx.post(f"{url}/api/reviews/{review}/decision", headers=auth,
-                           json={"action": "approve"})
+        again = httpx.post(
+            f"{url}/api/reviews/{review}/decision", headers=auth, json={"action": "approve"}
+        )
         assert again.status_code == 409 and "already decided by rae" in again.json()["error"]
 
         dev_token = loopgate(db, "users", "token", "dev").out.strip()
@@ -47,12 +49,16 @@ def test_api_and_cli_forwarding_while_the_server_holds_the_file(tmp_path: Path) 
         assert started.status_code == 200, started.text
         run = started.json()["runs"][0]
         assert run["status"] == "waiting" and run["waiting_on"] == "manager"
-        bad = httpx.post(f"{url}/api/workflows/expense-approval/runs",
-                         headers={"Authorization": f"Bearer {dev_token}"},
-                         json={"item": {"employee": "kim"}})
+        bad = httpx.post(
+            f"{url}/api/workflows/expense-approval/runs",
+            headers={"Authorization": f"Bearer {dev_token}"},
+            json={"item": {"employee": "kim"}},
+        )
         assert bad.status_code == 422 and "amount" in bad.text
         # The reviewer's decision through the forwarded CLI reaches the same run.
-        res = loopgate(db, "decide", run["review_id"], "--action", "approve", "--by", "rae", "--json")
+        res = loopgate(
+            db, "decide", run["review_id"], "--action", "approve", "--by", "rae", "--json"
+        )
         assert res.lines[0]["status"] == "succeeded"
         assert "intact" in loopgate(db, "audit", "verify").out
     # Stopped: the address file is gone and the CLI opens the file itself again.
