@@ -152,10 +152,16 @@ def import_yaml(text: str) -> list[str]:
     except SpecError as exc:
         return [str(p) for p in exc.problems]
     ed = editor()
-    st.session_state[_KEY] = Editor(spec, canvas.spec_to_state(spec, previous=ed.state))
-    st.session_state[_KEY].say(
-        "info", f"Imported {spec.id}; it is not saved until you save a version."
-    )
+    new = Editor(spec, canvas.spec_to_state(spec, previous=ed.state))
+    st.session_state[_KEY] = new
+    _, problems = check(spec)  # the file as written: problems the canvas could not even show
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        listing = "\n".join(f"- {p}" for p in problems)
+        new.say("warning", f"Imported {spec.id} with {len(errors)} error(s); nothing is saved "
+                f"until you fix them and save a version:\n{listing}")
+    else:
+        new.say("info", f"Imported {spec.id}; it is not saved until you save a version.")
     return []
 
 

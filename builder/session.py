@@ -17,7 +17,8 @@ from runtime.auth import authenticate
 
 _KEY = "lg_user"
 _COOKIE = "lg_session"
-_PENDING = "lg_cookie_pending"
+_TOKEN = "lg_token"
+_SIGNED_OUT = "lg_signed_out"
 SESSION_SECONDS = 12 * 3600
 
 
@@ -35,11 +36,8 @@ def _token(name: str) -> str | None:
 
 
 def _from_cookie() -> str | None:
-    try:
-        token = st.context.cookies.get(_COOKIE)
-    except Exception:  # no browser context (page tests)
-        return None
-    if not isinstance(token, str) or token.count(".") < 2:
+    token = _browser_cookie()
+    if not token or token.count(".") < 2:
         return None
     payload, _, sig = token.rpartition(".")
     name, _, expiry = payload.rpartition(".")
@@ -51,7 +49,11 @@ def _from_cookie() -> str | None:
 
 def current_user() -> dict[str, Any] | None:
     """The signed-in user (re-read from the store so role changes apply at once)."""
-    name = st.session_state.get(_KEY) or _from_cookie()
+    name = st.session_state.get(_KEY)
+    if not name and not st.session_state.get(_SIGNED_OUT):
+        name = _from_cookie()
+        if name:
+            st.session_state[_TOKEN] = _browser_cookie()
     if not name:
         return None
     user = resources.engine().store.get_user(name)
@@ -69,30 +71,43 @@ def sign_in(name: str, password: str) -> str | None:
     except AccessError as exc:
         return str(exc)
     st.session_state[_KEY] = user["name"]
-    st.session_state[_PENDING] = _token(user["name"])
+    st.session_state[_TOKEN] = _token(user["name"])
+    st.session_state.pop(_SIGNED_OUT, None)
     return None
 
 
 def sign_out() -> None:
     for key in list(st.session_state.keys()):
         del st.session_state[key]
-    st.session_state[_PENDING] = ""
+    st.session_state[_SIGNED_OUT] = True  # the browser's cookie must not sign us back in
 
 
 def sync_cookie() -> None:
-    """Write (or clear) the session cookie after a sign-in or sign-out; call once per page."""
-    if _PENDING not in st.session_state:
-        return
-    token = st.session_state.pop(_PENDING)
-    if token is None:
-        return
-    age = SESSION_SECONDS if token else 0
+    """Keep the browser's session cookie in step with this session; call once per run.
+
+    The cookie setter is rendered on every run (with the same arguments, so the browser
+    keeps one frame) because a frame removed by the next rerun may not have run yet.
+    """
+    if st.session_state.get(_SIGNED_OUT):
+        token, age = "", 0
+    else:
+        token, age = st.session_state.get(_TOKEN), SESSION_SECONDS
+        if not token or _browser_cookie() == token:
+            return
     # A component frame is same-origin, so it can set the app's cookie (Streamlit cannot).
     components.html(
         f"<script>document.cookie = '{_COOKIE}={token}; path=/; max-age={age}; SameSite=Strict';"
         "</script>",
         height=0,
     )
+
+
+def _browser_cookie() -> str | None:
+    try:
+        value = st.context.cookies.get(_COOKIE)
+    except Exception:  # no browser context (page tests)
+        return None
+    return value if isinstance(value, str) else None
 
 
 def require_user(*roles: str) -> dict[str, Any]:
