@@ -109,7 +109,8 @@ class _Run:
             "item": self.item,
             # A finished run needs no resume state: its step outputs live in the audit trail
             # (`steps` view), so they are not stored a second time.
-            "state": {} if self.status == "succeeded"
+            "state": {}
+            if self.status == "succeeded"
             else {"steps": self.steps, "review": self.review, "visits": self.visits},
             "step_count": self.step_count,
             "error": self.error,
@@ -496,17 +497,7 @@ class Engine:
                 break
             node = wf.nodes[run.current_node]
             visits = run.visits.get(node.id, 0) + 1
-            ctx = RunContext(
-                run_id=run.id,
-                workflow_id=wf.id,
-                node_id=node.id,
-                item=run.item,
-                steps=run.steps,
-                review=run.review,
-                now=now,
-                visits=visits,
-                services=self.services,
-            )
+            ctx = self._context(run, wf, node, now, visits)
             try:
                 outcome = node.type.run(ctx, node.params)
             except LoopgateError as exc:
@@ -531,6 +522,38 @@ class Engine:
                 break
         run.updated_at = now
         batch.runs[run.id] = run.row()
+
+    def _context(
+        self, run: _Run, wf: Workflow, node: CompiledNode, now: datetime, visits: int
+    ) -> RunContext:
+        return RunContext(
+            run_id=run.id,
+            workflow_id=wf.id,
+            node_id=node.id,
+            item=run.item,
+            steps=run.steps,
+            review=run.review,
+            now=now,
+            visits=visits,
+            services=self.services,
+        )
+
+    def _continue(
+        self,
+        run: _Run,
+        wf: Workflow,
+        node: CompiledNode,
+        outcome: Continue,
+        batch: WriteBatch,
+        now: datetime,
+        actor: str,
+    ) -> None:
+        """Record a checkpoint's decided step, then run on to the next stop."""
+        if self._step(run, wf, node, outcome, batch, now, actor=actor):
+            self._advance(run, wf, batch, now)
+        else:
+            run.updated_at = now
+            batch.runs[run.id] = run.row()
 
     def _step(
         self,
@@ -789,14 +812,7 @@ class Engine:
                 f"review {claim['id']} ({claim['kind']} at node {node.id}) cannot take "
                 f"{decision.action!r}; allowed: {', '.join(claim['actions'])}"
             )
-        review = PendingReview(
-            id=claim["id"],
-            kind=claim["kind"],
-            team=claim["team"],
-            reason_codes=list(claim["reason_codes"] or []),
-            form=claim["form"],
-            actions=list(claim["actions"]),
-        )
+        review = _pending(claim)
         decided = {
             "review_id": claim["id"],
             "action": decision.action,
@@ -820,27 +836,13 @@ class Engine:
             return self._escalate(run, wf, node, claim, target, decision.note, batch, now, by)
         before = copy.deepcopy(run.steps)
         item_before = copy.deepcopy(run.item)
-        ctx = RunContext(
-            run_id=run.id,
-            workflow_id=wf.id,
-            node_id=node.id,
-            item=run.item,
-            steps=run.steps,
-            review=run.review,
-            now=now,
-            visits=claim["visits"],
-            services=self.services,
-        )
+        ctx = self._context(run, wf, node, now, claim["visits"])
         outcome = node.type.resume(ctx, node.params, review, decision, by)
         run.review = {"node": node.id, **outcome.output}
         batch.feedback += _feedback_rows(
             run, wf, node, claim, decision, by, outcome.output, before, item_before, now
         )
-        if self._step(run, wf, node, outcome, batch, now, actor=by):
-            self._advance(run, wf, batch, now)
-        else:
-            run.updated_at = now
-            batch.runs[run.id] = run.row()
+        self._continue(run, wf, node, outcome, batch, now, by)
         return run
 
     def _escalate(
@@ -855,17 +857,7 @@ class Engine:
         now: datetime,
         by: str,
     ) -> _Run:
-        ctx = RunContext(
-            run_id=run.id,
-            workflow_id=wf.id,
-            node_id=node.id,
-            item=run.item,
-            steps=run.steps,
-            review=run.review,
-            now=now,
-            visits=claim["visits"],
-            services=self.services,
-        )
+        ctx = self._context(run, wf, node, now, claim["visits"])
         outcome = node.type.run(ctx, node.params)
         if not isinstance(outcome, Wait):
             raise DecisionError(f"node {node.id} cannot be escalated")
@@ -967,32 +959,11 @@ class Engine:
                 if action == "reject"
                 else None,
             )
-            review = PendingReview(
-                id=claim["id"],
-                kind=claim["kind"],
-                team=claim["team"],
-                reason_codes=reason_codes,
-                form=claim["form"],
-                actions=list(claim["actions"]),
-            )
-            ctx = RunContext(
-                run_id=run.id,
-                workflow_id=wf.id,
-                node_id=node.id,
-                item=run.item,
-                steps=run.steps,
-                review=run.review,
-                now=now,
-                visits=claim["visits"],
-                services=self.services,
-            )
+            review = _pending(claim)
+            ctx = self._context(run, wf, node, now, claim["visits"])
             outcome = node.type.resume(ctx, node.params, review, decision, SYSTEM)
         run.review = {"node": node.id, **outcome.output}
-        if self._step(run, wf, node, outcome, batch, now, actor=SYSTEM):
-            self._advance(run, wf, batch, now)
-        else:
-            run.updated_at = now
-            batch.runs[run.id] = run.row()
+        self._continue(run, wf, node, outcome, batch, now, SYSTEM)
         return run
 
     # ------------------------------------------------------------ retry, cancel, recover
@@ -1085,6 +1056,17 @@ class Engine:
             if pending:
                 run.review_id, run.team = pending["id"], pending["team"]
         return run.result_model()
+
+
+def _pending(claim: dict[str, Any]) -> PendingReview:
+    return PendingReview(
+        id=claim["id"],
+        kind=claim["kind"],
+        team=claim["team"],
+        reason_codes=list(claim["reason_codes"] or []),
+        form=claim["form"],
+        actions=list(claim["actions"]),
+    )
 
 
 def _merge(into: WriteBatch, other: WriteBatch) -> None:
