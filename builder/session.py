@@ -17,7 +17,7 @@ from runtime.auth import authenticate
 
 _KEY = "lg_user"
 _COOKIE = "lg_session"
-_TOKEN = "lg_token"
+_COOKIE_VALUE = "lg_cookie_value"
 _SIGNED_OUT = "lg_signed_out"
 SESSION_SECONDS = 12 * 3600
 
@@ -53,7 +53,7 @@ def current_user() -> dict[str, Any] | None:
     if not name and not st.session_state.get(_SIGNED_OUT):
         name = _from_cookie()
         if name:
-            st.session_state[_TOKEN] = _browser_cookie()
+            st.session_state[_COOKIE_VALUE] = _browser_cookie()
     if not name:
         return None
     user = resources.engine().store.get_user(name)
@@ -71,7 +71,7 @@ def sign_in(name: str, password: str) -> str | None:
     except AccessError as exc:
         return str(exc)
     st.session_state[_KEY] = user["name"]
-    st.session_state[_TOKEN] = _token(user["name"])
+    st.session_state[_COOKIE_VALUE] = _token(user["name"])
     st.session_state.pop(_SIGNED_OUT, None)
     return None
 
@@ -91,7 +91,7 @@ def sync_cookie() -> None:
     if st.session_state.get(_SIGNED_OUT):
         token, age = "", 0
     else:
-        token, age = st.session_state.get(_TOKEN), SESSION_SECONDS
+        token, age = st.session_state.get(_COOKIE_VALUE), SESSION_SECONDS
         if not token or _browser_cookie() == token:
             return
     # A component frame is same-origin, so it can set the app's cookie (Streamlit cannot).
