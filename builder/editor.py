@@ -158,8 +158,11 @@ def import_yaml(text: str) -> list[str]:
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         listing = "\n".join(f"- {p}" for p in problems)
-        new.say("warning", f"Imported {spec.id} with {len(errors)} error(s); nothing is saved "
-                f"until you fix them and save a version:\n{listing}")
+        new.say(
+            "warning",
+            f"Imported {spec.id} with {len(errors)} error(s); nothing is saved "
+            f"until you fix them and save a version:\n{listing}",
+        )
     else:
         new.say("info", f"Imported {spec.id}; it is not saved until you save a version.")
     return []

@@ -40,6 +40,12 @@ def demo_accounts_hint() -> str | None:
     return f"Demo accounts: {names}; password `{DEMO_PASSWORD}`."
 
 
+def my_queue(user: dict[str, Any]) -> int:
+    """How many pending reviews the user's teams (all, for an admin) have, up to 1,000."""
+    teams = None if "admin" in user["roles"] else list(user["teams"])
+    return len(resources.engine().store.list_pending_reviews(teams=teams, limit=1000))
+
+
 def overview() -> dict[str, Any]:
     """Counts and workflow list for the home page."""
     store = resources.engine().store

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from builder.home_view import overview
+from builder.home_view import my_queue, overview
 from builder.session import has_role, require_user
 
 st.title("⏸️ Loopgate")
@@ -15,6 +15,13 @@ c1.metric("Workflows", len(data["workflows"]))
 c2.metric("Waiting for review", data["pending"])
 c3.metric("Runs", data["total_runs"])
 c4.metric("Failed runs", data["runs"].get("failed", 0))
+
+if has_role(user, "reviewer") and user["teams"]:
+    st.info(
+        f"**{my_queue(user)}** review(s) wait for your teams ({', '.join(user['teams'])}). "
+        "Decide them with `loopgate reviews --team TEAM` and `loopgate decide`, or through "
+        "the HTTP API (`/api/docs`)."
+    )
 
 st.subheader("Workflows")
 if not data["workflows"]:
