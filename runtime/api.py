@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -132,9 +132,18 @@ def create_api(get_engine: Callable[[], Engine], get_secret: Callable[[], str | 
     def decide(
         review_id: str,
         decision: Decision,
+        response: Response,
+        wait: bool = True,
         user: dict = Depends(current_user),
         eng: Engine = Depends(engine),
     ) -> dict[str, Any]:
+        """Decide a review. By default this answers once the run has reached its next stop,
+        with where it stands. With ``wait=false`` it answers 202 as soon as the decision is
+        durable (journaled), and the run goes on in the background."""
+        if not wait:
+            receipt = eng.record_decision(review_id, decision, by=user["name"])
+            response.status_code = 202
+            return receipt.model_dump(mode="json")
         result = eng.decide(review_id, decision, by=user["name"]).model_dump(mode="json")
         send_queued(eng.store, log.warning)  # mail what the run queued, now it is committed
         return result

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +23,7 @@ from runtime.errors import (
     NotFoundError,
     ReviewNotPendingError,
     RunError,
+    StoreError,
 )
 from runtime.ids import new_id, new_review_id, new_run_id
 from runtime.nodes.base import (
@@ -34,6 +37,8 @@ from runtime.nodes.base import (
 )
 from runtime.spec import WorkflowSpec, parse_spec
 from runtime.store import Event, Store, WriteBatch
+
+log = logging.getLogger("loopgate.engine")
 
 SYSTEM = "system"
 _PRIORITY_UP = {"low": "normal", "normal": "high", "high": "urgent", "urgent": "urgent"}
@@ -54,6 +59,16 @@ class RunResult(BaseModel):
     error: str | None = None
     step_count: int = 0
     outputs: dict[str, Any] = Field(default_factory=dict)
+
+
+class DecisionReceipt(BaseModel):
+    """A decision that is durable (journaled); its run goes on in the background."""
+
+    review_id: str
+    run_id: str
+    action: str
+    decided_by: str
+    decided_at: datetime
 
 
 class BatchItemError(BaseModel):
@@ -185,11 +200,45 @@ class _Run:
         )
 
 
+@dataclass(slots=True)
+class _Journaled:
+    """A decision in the journal, waiting for the engine to apply it."""
+
+    seq: int
+    review_id: str
+    by: str
+    at: datetime
+    decision: Decision
+    run_id: str = ""
+    waited: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+    result: RunResult | None = None
+    error: LoopgateError | None = None
+
+    def entry(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "review_id": self.review_id,
+            "decided_by": self.by,
+            "decided_at": self.at,
+            "decision": self.decision.model_dump(mode="json", exclude_none=True),
+        }
+
+
 class Engine:
     """Runs workflows against a store.
 
     Every public method commits before it returns: what a caller sees as done is durable.
+
+    Decisions go through a journal: :meth:`record_decision` makes one durable with a single
+    write and returns; a background thread applies journaled decisions (claims the reviews,
+    runs the workflows on to their next stop) many per transaction. :meth:`decide` waits
+    for its decision to be applied. Decisions left in the journal by a process that
+    stopped are applied when an engine next opens the store.
     """
+
+    card_cache_size = 50_000
+    apply_linger = 0.05  # seconds a recorded (not awaited) decision may wait for company
 
     def __init__(
         self,
@@ -210,6 +259,17 @@ class Engine:
         self._workflows: dict[tuple[str, int], Workflow] = {}
         self._users: dict[str, dict[str, Any] | None] = {}
         self._cache_lock = threading.Lock()
+        # Reviews this engine created, with what deciding them needs (all of it fixed while
+        # the review is pending), so a decision needs no read: review id -> claim.
+        self._cards: dict[str, dict[str, Any]] = {}
+        self._apply_cond = threading.Condition()
+        self._apply_queue: list[_Journaled] = []
+        self._applying = 0
+        self._applier_running = False
+        self._flushing = 0
+        self._journal_done: list[int] = []  # applied journal rows not yet removed
+        if not store.read_only:
+            self._replay_journal()
 
     # ------------------------------------------------------------ workflows
 
@@ -351,7 +411,7 @@ class Engine:
         batch = WriteBatch()
         self._begin(run, wf, batch, now)
         self._advance(run, wf, batch, now)
-        self.store.commit(batch)
+        self._commit(batch)
         return run.result_model()
 
     def start_many(
@@ -386,7 +446,7 @@ class Engine:
 
         def flush() -> None:
             nonlocal batch, chunk, done
-            self.store.commit(batch)
+            self._commit(batch)
             for index, run in chunk:
                 res = run.result_model()
                 results[index] = res
@@ -692,35 +752,306 @@ class Engine:
     def decide(self, review_id: str, decision: Decision | dict[str, Any], *, by: str) -> RunResult:
         """Apply a person's decision and run on to the next pause or the end.
 
+        The decision is journaled (durable) first, then applied; this returns once its run
+        has reached its next stop, with where it stands.
+
         Raises:
             ReviewNotPendingError: already decided (names who and when) or expired.
             NotFoundError: no such review.
             AccessError: the user may not decide this review.
             DecisionError: the decision does not fit the checkpoint (nothing is changed).
         """
+        journaled = self._journal(review_id, decision, by, waited=True)
+        journaled.done.wait()
+        if journaled.error is not None:
+            raise journaled.error
+        assert journaled.result is not None
+        return journaled.result
+
+    def record_decision(
+        self, review_id: str, decision: Decision | dict[str, Any], *, by: str
+    ) -> DecisionReceipt:
+        """Make a decision durable and return at once; its run goes on in the background.
+
+        The same checks as :meth:`decide` run first, so a decision that is refused is
+        refused here. Use :meth:`flush` to wait until every recorded decision is applied.
+        """
+        journaled = self._journal(review_id, decision, by)
+        return DecisionReceipt(
+            review_id=review_id,
+            run_id=journaled.run_id,
+            action=journaled.decision.action,
+            decided_by=by,
+            decided_at=journaled.at,
+        )
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every recorded decision has been applied; False on timeout."""
+        with self._apply_cond:
+            self._flushing += 1
+            self._apply_cond.notify_all()
+            try:
+                return self._apply_cond.wait_for(
+                    lambda: not self._apply_queue and not self._applying, timeout
+                )
+            finally:
+                self._flushing -= 1
+
+    def _journal(
+        self, review_id: str, decision: Decision | dict[str, Any], by: str, waited: bool = False
+    ) -> _Journaled:
         if not isinstance(decision, Decision):
             decision = Decision.model_validate(decision)
         if by == SYSTEM:
             raise AccessError("'system' is reserved for deadlines; decide as a user")
         self.authorize(by, roles=("admin", "reviewer", "designer"), what="decide reviews")
+        self.store.check_not_held(review_id)  # "already decided" before any other complaint
+        claim = self._cards.get(review_id) or self.store.review_claim(review_id)
+        self._validate(claim, decision, by)
+        now = self.clock()
+        seq = self.store.journal_decision(
+            review_id,
+            by=by,
+            at=now,
+            decision=decision.model_dump(mode="json", exclude_none=True),
+        )
+        journaled = _Journaled(
+            seq=seq,
+            review_id=review_id,
+            by=by,
+            at=now,
+            decision=decision,
+            run_id=claim["run_id"],
+            waited=waited,
+        )
+        self._submit(journaled)
+        return journaled
+
+    def _validate(self, claim: dict[str, Any], decision: Decision, by: str) -> None:
+        """Every check a decision must pass, without changing anything."""
+        self._check_may_decide(by, claim)
+        wf = self.workflow(claim["workflow_id"], claim["workflow_version"])
+        node = wf.nodes[claim["node_id"]]
+        _check_action(claim, node, decision)
+        if decision.action == "escalate":
+            return
+        ctx = claim["context"]
+        trial = RunContext(
+            run_id=claim["run_id"],
+            workflow_id=wf.id,
+            node_id=node.id,
+            item=copy.deepcopy(ctx["item"]),
+            steps=copy.deepcopy(ctx["steps"]),
+            review=ctx.get("review"),
+            now=self.clock(),
+            visits=claim["visits"],
+            services=self.services,
+        )
+        node.type.resume(trial, node.params, _pending(claim), decision, by)
+
+    # ------------------------------------------------------------ applying the journal
+
+    def _submit(self, journaled: _Journaled) -> None:
+        with self._apply_cond:
+            self._apply_queue.append(journaled)
+            if not self._applier_running:
+                self._applier_running = True
+                threading.Thread(
+                    target=self._apply_loop, name="loopgate-decisions", daemon=True
+                ).start()
+            self._apply_cond.notify_all()
+
+    def _apply_loop(self) -> None:
+        """Apply journaled decisions as they come, as many per transaction as are queued."""
+        while True:
+            with self._apply_cond:
+                if not self._apply_queue:
+                    self._apply_cond.wait(timeout=2.0)
+                if not self._apply_queue:
+                    self._applier_running = False
+                    self._apply_cond.notify_all()
+                    done, self._journal_done = self._journal_done, []
+                    break
+                # Nobody waits on recorded decisions: gather more of them per commit.
+                linger = time.monotonic() + self.apply_linger
+                while (
+                    len(self._apply_queue) < self.batch_size
+                    and not self._flushing
+                    and not any(j.waited for j in self._apply_queue)
+                    and (left := linger - time.monotonic()) > 0
+                ):
+                    self._apply_cond.wait(timeout=left)
+                todo = self._apply_queue[: self.batch_size]
+                del self._apply_queue[: self.batch_size]
+                self._applying = len(todo)
+            try:
+                self._apply(todo)
+            finally:
+                with self._apply_cond:
+                    self._applying = 0
+                    self._apply_cond.notify_all()
+        try:  # idle: tidy the journal
+            self.store.forget_journal(done)
+        except Exception as exc:  # the store may be closed; a replay tidies up instead
+            log.debug("journal not tidied: %s", exc)
+
+    def _apply(self, todo: list[_Journaled]) -> None:
+        """Apply journaled decisions in one transaction, retrying a failed commit.
+
+        A batch that cannot be committed stays in the journal and held: nobody can decide
+        those reviews again, and the next engine to open the store applies them.
+        """
+        problem: Exception | None = None
+        for attempt in range(3):
+            try:
+                batch = self._apply_once(todo)
+                break
+            except Exception as exc:  # the database failed; the journal still has them
+                problem = exc
+                log.warning("applying %d decision(s) failed: %s", len(todo), exc)
+                time.sleep(0.05 * 2**attempt)
+        else:
+            for j in todo:
+                j.error = StoreError(
+                    f"the decision on {j.review_id} is recorded but its run could not go on "
+                    f"({problem}); it is applied when Loopgate next opens {self.store.path}"
+                )
+                j.done.set()
+            return
+        self._remember(batch)
+        ids = [j.review_id for j in todo]
+        self.store.release_reviews(ids)
+        with self._cache_lock:
+            for rid in ids:
+                self._cards.pop(rid, None)
+        for j in todo:
+            j.done.set()
+
+    def _apply_once(self, todo: list[_Journaled]) -> WriteBatch:
+        batch = WriteBatch()
+        failed: list[int] = []
+        # Journal rows of decisions applied earlier go in the same commit, a few hundred at
+        # a time (a replay skips applied rows anyway).
+        forget = self._journal_done[:] if len(self._journal_done) >= self.batch_size else []
+        with self._cache_lock:
+            known = {
+                j.review_id: self._cards[j.review_id]["context"]
+                for j in todo
+                if j.review_id in self._cards
+            }
         with self.store.transaction() as cur:
-            now = self.clock()
-            claim = self.store.claim_review(
-                cur,
-                review_id,
-                by=by,
-                at=now,
-                action=decision.action,
-                data=decision.data or None,
-                reason=decision.reason,
-                note=decision.note,
-                rating=decision.rating,
-            )
-            self._check_may_decide(by, claim)
-            batch = WriteBatch()
-            run = self._resume(claim, decision, by, batch, now)
+            claims = self.store.apply_decisions(cur, [j.entry() for j in todo], contexts=known)
+            for j in todo:
+                j.result = j.error = None
+                claim = claims.get(j.review_id)
+                problem: LoopgateError | None = None
+                if claim is None:
+                    try:
+                        self.store._refuse_claim(cur, j.review_id)
+                    except LoopgateError as exc:
+                        problem = exc
+                else:
+                    sub = WriteBatch()
+                    try:
+                        run = self._resume(claim, j.decision, j.by, sub, j.at)
+                    except LoopgateError as exc:
+                        problem = exc
+                    except Exception as exc:  # a node's bug must not lose the others
+                        problem = RunError(
+                            f"applying the decision on {j.review_id} failed: "
+                            f"{type(exc).__name__}: {exc}"
+                        )
+                    if problem is None:
+                        _merge(batch, sub)
+                        j.result = run.result_model()
+                        continue
+                    self._unclaim(cur, j.review_id)
+                failed.append(j.seq)
+                j.error = problem or RunError(f"review {j.review_id} could not be decided")
+                batch.events.append(
+                    Event(
+                        kind="review.decision_failed",
+                        review_id=j.review_id,
+                        run_id=claim["run_id"] if claim else None,
+                        actor=j.by,
+                        at=j.at,
+                        data={"action": j.decision.action, "error": str(j.error)},
+                    )
+                )
             self.store.write(cur, batch)
-        return run.result_model()
+            self.store.forget_journal(forget + failed, cur)
+        del self._journal_done[: len(forget)]
+        self._journal_done += [j.seq for j in todo if j.error is None]
+        return batch
+
+    def _replay_journal(self) -> None:
+        """Apply decisions a stopped process journaled but did not apply."""
+        entries = self.store.journal_entries()
+        if not entries:
+            return
+        todo = []
+        applied = []
+        mine = set(self.store.held_review_ids())  # other engines' decisions in flight
+        for e in entries:
+            if e["review_id"] in mine:
+                continue
+            if e["review_status"] != "pending":
+                applied.append(e["seq"])
+                continue
+            held, _busy = self.store.hold_reviews(
+                [e["review_id"]], status="decided", by=e["decided_by"], at=e["decided_at"]
+            )
+            if held:  # else another engine in this process is applying it
+                todo.append(
+                    _Journaled(
+                        seq=e["seq"],
+                        review_id=e["review_id"],
+                        by=e["decided_by"],
+                        at=e["decided_at"],
+                        decision=Decision.model_validate(e["decision"]),
+                    )
+                )
+        for start in range(0, len(todo), self.batch_size):
+            chunk = todo[start : start + self.batch_size]
+            self._apply(chunk)
+            for j in chunk:
+                if j.error is not None:
+                    log.warning("journaled decision on %s: %s", j.review_id, j.error)
+        self.store.forget_journal(applied + self._journal_done)
+        self._journal_done.clear()
+        if todo:
+            log.info("applied %d journaled decision(s) left by a stopped process", len(todo))
+
+    def _commit(self, batch: WriteBatch) -> None:
+        self.store.commit(batch)
+        self._remember(batch)
+
+    def _remember(self, batch: WriteBatch) -> None:
+        """Keep what deciding each new review needs (see ``_cards``); call after commit."""
+        if not batch.reviews:
+            return
+        with self._cache_lock:
+            for r in batch.reviews:
+                run = batch.runs.get(r["run_id"])
+                if run is None or run["status"] != "waiting":
+                    continue
+                state = run["state"]
+                self._cards[r["id"]] = {
+                    **{k: r[k] for k in _CARD_KEYS},
+                    "context": {
+                        "item": run["item"],
+                        "steps": state["steps"],
+                        "review": state["review"],
+                        "visits": state["visits"],
+                        "step_count": run["step_count"],
+                        "created_at": run["created_at"].isoformat(),
+                        "batch_id": run["batch_id"],
+                        "idempotency_key": run["idempotency_key"],
+                        "started_by": run["started_by"],
+                    },
+                }
+            while len(self._cards) > self.card_cache_size:
+                del self._cards[next(iter(self._cards))]
 
     def decide_many(
         self,
@@ -742,36 +1073,46 @@ class Engine:
         total = len(review_ids)
         for start in range(0, total, self.batch_size):
             chunk = review_ids[start : start + self.batch_size]
-            with self.store.transaction() as cur:
-                now = self.clock()
-                claims = self.store.claim_reviews(
-                    cur,
-                    chunk,
-                    by=by,
-                    at=now,
-                    action=decision.action,
-                    data=decision.data or None,
-                    reason=decision.reason,
-                    note=decision.note,
-                    rating=decision.rating,
-                )
+            now = self.clock()
+            held, busy = self.store.hold_reviews(chunk, status="decided", by=by, at=now)
+            try:
                 batch = WriteBatch()
-                for offset, review_id in enumerate(chunk):
-                    claim = claims.pop(review_id, None)  # an id listed twice is decided once
-                    try:
-                        if claim is None:
-                            self.store._refuse_claim(cur, review_id)
-                        self._check_may_decide(by, claim)
-                        sub = WriteBatch()
-                        run = self._resume(claim, decision, by, sub, now)
-                    except LoopgateError as exc:
-                        if claim is not None:
-                            self._unclaim(cur, review_id)
-                        out.append(BatchItemError(index=start + offset, error=str(exc)))
-                        continue
-                    _merge(batch, sub)
-                    out.append(run.result_model())
-                self.store.write(cur, batch)
+                with self.store.transaction() as cur:
+                    claims = self.store.claim_reviews(
+                        cur,
+                        held,
+                        by=by,
+                        at=now,
+                        action=decision.action,
+                        data=decision.data or None,
+                        reason=decision.reason,
+                        note=decision.note,
+                        rating=decision.rating,
+                    )
+                    for offset, review_id in enumerate(chunk):
+                        claim = claims.pop(review_id, None)  # an id listed twice is decided once
+                        try:
+                            if review_id in busy:
+                                raise busy.pop(review_id)
+                            if claim is None:
+                                self.store._refuse_claim(cur, review_id)
+                            self._check_may_decide(by, claim)
+                            sub = WriteBatch()
+                            run = self._resume(claim, decision, by, sub, now)
+                        except LoopgateError as exc:
+                            if claim is not None:
+                                self._unclaim(cur, review_id)
+                            out.append(BatchItemError(index=start + offset, error=str(exc)))
+                            continue
+                        _merge(batch, sub)
+                        out.append(run.result_model())
+                    self.store.write(cur, batch)
+                self._remember(batch)
+            finally:
+                self.store.release_reviews(held)
+            with self._cache_lock:
+                for rid in held:
+                    self._cards.pop(rid, None)
             if progress:
                 progress(min(start + len(chunk), total), total)
         return out
@@ -807,11 +1148,7 @@ class Engine:
         wf = self.workflow(claim["workflow_id"], claim["workflow_version"])
         run = _Run.from_review(claim)
         node = wf.nodes[claim["node_id"]]
-        if decision.action not in claim["actions"]:
-            raise DecisionError(
-                f"review {claim['id']} ({claim['kind']} at node {node.id}) cannot take "
-                f"{decision.action!r}; allowed: {', '.join(claim['actions'])}"
-            )
+        _check_action(claim, node, decision)
         review = _pending(claim)
         decided = {
             "review_id": claim["id"],
@@ -831,8 +1168,6 @@ class Engine:
         )
         if decision.action == "escalate":
             target = decision.team or node.params.escalate_to  # type: ignore[attr-defined]
-            if not target:
-                raise DecisionError("escalate needs a team to send the review to (--team)")
             return self._escalate(run, wf, node, claim, target, decision.note, batch, now, by)
         before = copy.deepcopy(run.steps)
         item_before = copy.deepcopy(run.item)
@@ -887,20 +1222,32 @@ class Engine:
         report = SweepReport()
         due = self.store.due_reviews(now)
         for start in range(0, len(due), self.batch_size):
-            with self.store.transaction() as cur:
+            rows = due[start : start + self.batch_size]
+            # A review someone is deciding right now is theirs: the deadline skips it.
+            held, _busy = self.store.hold_reviews(
+                [r["id"] for r in rows], status="expired", by=SYSTEM, at=now
+            )
+            mine = set(held)
+            try:
                 batch = WriteBatch()
-                for row in due[start : start + self.batch_size]:
-                    sub = WriteBatch()
-                    try:
-                        run = self._expire(cur, row, now, sub, report)
-                    except (ReviewNotPendingError, NotFoundError):
-                        continue
-                    except LoopgateError as exc:
-                        report.failed.append(f"{row['id']}: {exc}")
-                        continue
-                    _merge(batch, sub)
-                    report.runs.append(run.result_model())
-                self.store.write(cur, batch)
+                with self.store.transaction() as cur:
+                    for row in rows:
+                        if row["id"] not in mine:
+                            continue
+                        sub = WriteBatch()
+                        try:
+                            run = self._expire(cur, row, now, sub, report)
+                        except (ReviewNotPendingError, NotFoundError):
+                            continue
+                        except LoopgateError as exc:
+                            report.failed.append(f"{row['id']}: {exc}")
+                            continue
+                        _merge(batch, sub)
+                        report.runs.append(run.result_model())
+                    self.store.write(cur, batch)
+                self._remember(batch)
+            finally:
+                self.store.release_reviews(held)
         return report
 
     def _expire(
@@ -1000,17 +1347,30 @@ class Engine:
         if run.step_count >= wf.spec.max_steps:
             run.step_count = 0  # a retry gets a fresh step budget
         self._advance(run, wf, batch, now)
-        self.store.commit(batch)
+        self._commit(batch)
         return run.result_model()
 
     def cancel(self, run_id: str, *, by: str, reason: str | None = None) -> RunResult:
         """Stop a waiting or running run; its pending reviews are cancelled."""
         self.authorize(by, roles=("admin", "designer", "operator"), what="cancel runs")
+        self.flush()  # a decision already recorded on this run goes first
+        now = self.clock()
+        pending = self.store.pending_review_for_run(run_id)
+        held, busy = self.store.hold_reviews(
+            [pending["id"]] if pending else [], status="cancelled", by=by, at=now
+        )
+        try:
+            if busy:
+                raise RunError(f"run {run_id} cannot be cancelled now: {next(iter(busy.values()))}")
+            return self._cancel(run_id, by, reason, now)
+        finally:
+            self.store.release_reviews(held)
+
+    def _cancel(self, run_id: str, by: str, reason: str | None, now: datetime) -> RunResult:
         row = self.store.get_run(run_id)
         if row["status"] not in ("waiting", "running"):
             raise RunError(f"run {run_id} is {row['status']}; only waiting runs can be cancelled")
         run = _Run.from_row(row)
-        now = self.clock()
         with self.store.transaction() as cur:
             cancelled = self.store.cancel_reviews(cur, run_id, by, now)
             run.status = "failed"
@@ -1040,7 +1400,7 @@ class Engine:
             now = self.clock()
             batch = WriteBatch()
             self._advance(run, wf, batch, now)
-            self.store.commit(batch)
+            self._commit(batch)
             out.append(run.result_model())
         return out
 
@@ -1056,6 +1416,36 @@ class Engine:
             if pending:
                 run.review_id, run.team = pending["id"], pending["team"]
         return run.result_model()
+
+
+_CARD_KEYS = (
+    "id",
+    "run_id",
+    "workflow_id",
+    "workflow_version",
+    "node_id",
+    "kind",
+    "team",
+    "reason_codes",
+    "form",
+    "actions",
+    "visits",
+    "created_at",
+    "priority",
+    "deadline",
+)
+
+
+def _check_action(claim: dict[str, Any], node: CompiledNode, decision: Decision) -> None:
+    if decision.action not in claim["actions"]:
+        raise DecisionError(
+            f"review {claim['id']} ({claim['kind']} at node {node.id}) cannot take "
+            f"{decision.action!r}; allowed: {', '.join(claim['actions'])}"
+        )
+    if decision.action == "escalate" and not (
+        decision.team or getattr(node.params, "escalate_to", None)
+    ):
+        raise DecisionError("escalate needs a team to send the review to (--team)")
 
 
 def _pending(claim: dict[str, Any]) -> PendingReview:

@@ -57,13 +57,40 @@ def is_template(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
+_PATH = re.compile(r"^[A-Za-z]\w*(?:\.[A-Za-z]\w*)*$")
+
+
 @functools.lru_cache(maxsize=4096)
 def _compile_template(source: str):
     match = _SINGLE_EXPR.match(source)
     if match:
         # A value that is exactly one {{ expression }} keeps its type (numbers stay numbers).
-        return "expr", _env.compile_expression(match.group("expr").strip(), undefined_to_none=False)
+        expr = match.group("expr").strip()
+        compiled = _env.compile_expression(expr, undefined_to_none=False)
+        if _PATH.match(expr):
+            return "path", (tuple(expr.split(".")), compiled)
+        return "expr", compiled
     return "text", _env.from_string(source)
+
+
+_MISSING = object()
+
+
+def _lookup(path: tuple[str, ...], data: dict[str, Any]) -> Any:
+    """``{{ a.b.c }}`` over plain dicts, as the sandbox would resolve it, without Jinja's
+    per-call cost; anything else (a missing key, a key that is also a dict method, a
+    non-dict on the way) returns _MISSING and goes through Jinja."""
+    value: Any = data
+    for part in path:
+        if type(value) is not dict or part in _DICT_ATTRS:
+            return _MISSING
+        value = value.get(part, _MISSING)
+        if value is _MISSING:
+            return _MISSING
+    return value
+
+
+_DICT_ATTRS = frozenset(dir(dict))
 
 
 def check_template(source: str, node_ids: set[str] | None = None) -> str | None:
@@ -113,6 +140,11 @@ def render(source: Any, data: dict[str, Any]) -> Any:
         return source
     try:
         kind, compiled = _compile_template(source)
+        if kind == "path":
+            value = _lookup(compiled[0], data)
+            if value is not _MISSING:
+                return value
+            kind, compiled = "expr", compiled[1]
         if kind == "expr":
             value = compiled(**data)
             if isinstance(value, Undefined):

@@ -181,4 +181,16 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "decision journal: a decision is durable with one write; runs resume from it",
+        """
+        CREATE TABLE decision_journal (
+            seq BIGINT NOT NULL,
+            review_id VARCHAR NOT NULL,
+            decided_by VARCHAR NOT NULL,
+            decided_at TIMESTAMP NOT NULL,
+            decision JSON NOT NULL
+        );
+        """,
+    ),
 ]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import os
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -170,6 +171,7 @@ _JSON_COLUMNS = {
     "ai_output",
     "human_output",
     "value",
+    "decision",
 }
 _SMALL_BATCH = 12  # up to this many rows: one INSERT ... VALUES; above: one INSERT from Arrow
 
@@ -239,6 +241,25 @@ def chain_hash(
     return hashlib.sha256(prev + body.encode()).digest()
 
 
+@dataclass
+class _FileState:
+    """What every Store on one file in this process shares (see ``Store._lock``)."""
+
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    # Reviews being decided (journaled, or claimed by an open batch): id -> (status, by,
+    # at). Exactly one decider wins because every path that resolves a review holds it
+    # here first (see :meth:`Store.hold_reviews`).
+    held: dict[str, tuple[str, str, datetime]] = field(default_factory=dict)
+    held_lock: threading.Lock = field(default_factory=threading.Lock)
+    head_seq: int = 0
+    head_hash: bytes = GENESIS
+    journal_seq: int = 0
+    users: int = 0
+
+
+_OPEN: dict[str, _FileState] = {}
+_OPEN_LOCK = threading.Lock()
+
 _LOCK_RE = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
 
 
@@ -267,12 +288,39 @@ class Store:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._con = self._connect(wait, read_only)
         self._local = threading.local()
-        self._lock = threading.RLock()
         self._w = self._con.cursor()
+        self._j = self._con.cursor()  # the journal's own cursor: it never waits on a batch
         self.read_only = read_only
-        if not read_only:
-            self._migrate()
-        self._head_seq, self._head_hash = self._load_chain_head()
+        self._key = None if read_only or self.path == ":memory:" else os.path.realpath(self.path)
+        with _OPEN_LOCK:
+            fs = _OPEN.get(self._key) if self._key else None
+            if fs is None:
+                fs = _FileState()
+                if not read_only:
+                    self._fs = fs
+                    self._migrate()
+                    fs.journal_seq = self._load_journal_seq()
+                self._fs = fs
+                fs.head_seq, fs.head_hash = self._load_chain_head()
+                if self._key:
+                    _OPEN[self._key] = fs
+            self._fs = fs
+            fs.users += 1
+
+    # State shared by every Store open on the same file in this process (DuckDB lets one
+    # process open a file twice): the write lock, the audit chain's head, held reviews.
+    _lock = property(lambda self: self._fs.lock)
+    _held = property(lambda self: self._fs.held)
+    _held_lock = property(lambda self: self._fs.held_lock)
+    _head_seq = property(
+        lambda self: self._fs.head_seq, lambda self, v: setattr(self._fs, "head_seq", v)
+    )
+    _head_hash = property(
+        lambda self: self._fs.head_hash, lambda self, v: setattr(self._fs, "head_hash", v)
+    )
+    _journal_seq = property(
+        lambda self: self._fs.journal_seq, lambda self, v: setattr(self._fs, "journal_seq", v)
+    )
 
     # ------------------------------------------------------------ connection
 
@@ -301,6 +349,10 @@ class Store:
         """Close the file (the write lock is released)."""
         with self._lock, contextlib.suppress(Exception):
             self._con.close()
+        with _OPEN_LOCK:
+            self._fs.users -= 1
+            if self._key and self._fs.users <= 0 and _OPEN.get(self._key) is self._fs:
+                del _OPEN[self._key]
 
     def __enter__(self) -> Store:
         return self
@@ -732,21 +784,7 @@ class Store:
             "started_by FROM runs WHERE id IN (SELECT unnest(?))",
             [run_ids],
         ).fetchall()
-        out = {}
-        for rid, item, state, steps, created, batch, key, by in rows:
-            st = loads(state) or {}
-            out[rid] = {
-                "item": loads(item),
-                "steps": st.get("steps", {}),
-                "review": st.get("review"),
-                "visits": st.get("visits", {}),
-                "step_count": steps,
-                "created_at": created.isoformat(),
-                "batch_id": batch,
-                "idempotency_key": key,
-                "started_by": by,
-            }
-        return out
+        return {row[0]: _context(*row[1:]) for row in rows}
 
     def claim_reviews(
         self,
@@ -769,15 +807,28 @@ class Store:
             f"RETURNING id, {', '.join(_CLAIM_COLUMNS)}",
             [by, at, action, dumps(data) if data else None, reason, note, rating, review_ids],
         ).fetchall()
+        return self._claims(cur, rows)
+
+    def _claims(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        rows: list[tuple[Any, ...]],
+        known: dict[str, dict[str, Any]] | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """Claimed review rows (id first, then the claim columns) with their runs' contexts
+        (taken from ``known``, by review id, or read)."""
         out = {}
         for row in rows:
             rec = dict(zip(_CLAIM_COLUMNS, row[1:], strict=True))
             rec["form"] = loads(rec["form"]) or []
             rec["id"] = row[0]
             out[row[0]] = rec
-        contexts = self._run_contexts(cur, [r["run_id"] for r in out.values()]) if out else {}
+        known = known or {}
+        unknown = [r["run_id"] for r in out.values() if r["id"] not in known]
+        contexts = self._run_contexts(cur, unknown) if unknown else {}
         for rec in out.values():
-            rec["context"] = contexts[rec["run_id"]]
+            ctx = known.get(rec["id"])
+            rec["context"] = copy.deepcopy(ctx) if ctx is not None else contexts[rec["run_id"]]
         return out
 
     def _refuse_claim(self, cur: duckdb.DuckDBPyConnection, review_id: str) -> None:
@@ -790,6 +841,182 @@ class Store:
             )
         at = row[2].isoformat(timespec="seconds") + "Z" if row[2] else None
         raise ReviewNotPendingError(review_id, row[0], row[1], at)
+
+    # ------------------------------------------------------------ decision journal
+
+    def hold_reviews(
+        self, review_ids: Sequence[str], *, status: str, by: str, at: datetime
+    ) -> tuple[list[str], dict[str, ReviewNotPendingError]]:
+        """Hold reviews for a decision path before it claims them in a transaction.
+
+        Returns the ids now held by the caller and, for the others, why not (another
+        decision holds them). Release with :meth:`release_reviews` after the commit.
+        """
+        held, busy = [], {}
+        with self._held_lock:
+            for rid in dict.fromkeys(review_ids):
+                other = self._held.get(rid)
+                if other is not None:
+                    busy[rid] = _not_pending(rid, other)
+                    continue
+                self._held[rid] = (status, by, at)
+                held.append(rid)
+        return held, busy
+
+    def release_reviews(self, review_ids: Iterable[str]) -> None:
+        with self._held_lock:
+            for rid in review_ids:
+                self._held.pop(rid, None)
+
+    def check_not_held(self, review_id: str) -> None:
+        """Raise ReviewNotPendingError when another decision holds this review."""
+        other = self._held.get(review_id)
+        if other is not None:
+            raise _not_pending(review_id, other)
+
+    def held_review_ids(self) -> list[str]:
+        with self._held_lock:
+            return list(self._held)
+
+    def journal_decision(
+        self, review_id: str, *, by: str, at: datetime, decision: dict[str, Any]
+    ) -> int:
+        """Make a decision durable with one statement: a journal row, written only if the
+        review is pending and no other decision holds it. The review stays held until the
+        engine has applied the decision (:meth:`apply_decisions`).
+
+        Raises:
+            ReviewNotPendingError: decided or held by someone else (names who and when).
+            NotFoundError: there is no such review.
+        """
+        with self._held_lock:
+            other = self._held.get(review_id)
+            if other is not None:
+                raise _not_pending(review_id, other)
+            seq = self._journal_seq + 1
+            try:
+                written = self._j.execute(
+                    "INSERT INTO decision_journal SELECT ?, ?, ?, ?, ? FROM reviews "
+                    "WHERE id = ? AND status = 'pending'",
+                    [seq, review_id, by, at, dumps(decision), review_id],
+                ).fetchone()[0]
+            except duckdb.Error as exc:
+                raise StoreError(
+                    f"could not record the decision on {review_id} in {self.path}: {exc}"
+                ) from None
+            if not written:
+                self._refuse_claim(self._j, review_id)
+            self._journal_seq = seq
+            self._held[review_id] = ("decided", by, at)
+        return seq
+
+    def journal_entries(self) -> list[dict[str, Any]]:
+        """The journal, oldest first, each row with its review's status now: a row whose
+        review is still pending was not applied (its process stopped first)."""
+        return self._rows(
+            "SELECT j.seq, j.review_id, j.decided_by, j.decided_at, j.decision, "
+            "coalesce(r.status, 'missing') AS review_status "
+            "FROM decision_journal j LEFT JOIN reviews r ON r.id = j.review_id ORDER BY j.seq"
+        )
+
+    def forget_journal(self, seqs: list[int], cur: duckdb.DuckDBPyConnection | None = None) -> None:
+        """Remove applied rows from the journal (in ``cur``'s transaction, or in its own)."""
+        if not seqs:
+            return
+        sql = "DELETE FROM decision_journal WHERE seq IN (SELECT unnest(?))"
+        if cur is not None:
+            cur.execute(sql, [seqs])
+            return
+        with self.transaction() as own:
+            own.execute(sql, [seqs])
+
+    def _load_journal_seq(self) -> int:
+        row = self._cur().execute("SELECT max(seq) FROM decision_journal").fetchone()
+        return row[0] or 0
+
+    def apply_decisions(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        entries: list[dict[str, Any]],
+        *,
+        contexts: dict[str, dict[str, Any]] | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """Apply journaled decisions to their reviews in an open transaction, one statement
+        for all. Returns the claims by review id; a review no longer pending is left out.
+
+        ``contexts`` are runs' contexts the caller already holds, by review id; only the
+        others are read. The journal rows stay until :meth:`forget_journal` (a replay
+        skips a row whose review is no longer pending).
+        """
+        if not entries:
+            return {}
+        cols = ["id", "decided_by", "decided_at", "action", "data", "reason", "note", "rating"]
+        rows = []
+        for e in entries:
+            d = e["decision"]
+            rows.append(
+                [
+                    e["review_id"],
+                    e["decided_by"],
+                    e["decided_at"],
+                    d["action"],
+                    dumps(d["data"]) if d.get("data") else None,
+                    d.get("reason"),
+                    d.get("note"),
+                    d.get("rating"),
+                ]
+            )
+        update = (
+            "UPDATE reviews SET status = 'decided', decided_by = v.decided_by, "
+            "decided_at = v.decided_at, action = v.action, data = v.data, "
+            "reason = v.reason, decision_note = v.note, rating = v.rating "
+            "FROM {source} WHERE reviews.id = v.id AND reviews.status = 'pending' "
+            f"RETURNING reviews.id, {', '.join('reviews.' + c for c in _CLAIM_COLUMNS)}"
+        )
+        if len(rows) <= _SMALL_BATCH:
+            marks = "(?, ?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, CAST(? AS INTEGER))"
+            source = f"(VALUES {', '.join([marks] * len(rows))}) AS v({', '.join(cols)})"
+            claimed = cur.execute(
+                update.format(source=source), [x for row in rows for x in row]
+            ).fetchall()
+        else:
+            types = [pa.string(), pa.string(), pa.timestamp("us"), pa.string(), pa.string()]
+            types += [pa.string(), pa.string(), pa.int32()]
+            frame = pa.table(
+                {
+                    c: pa.array([r[i] for r in rows], t)
+                    for i, (c, t) in enumerate(zip(cols, types, strict=True))
+                }
+            )
+            cur.register("_lg_decisions", frame)
+            try:
+                claimed = cur.execute(update.format(source="_lg_decisions AS v")).fetchall()
+            finally:
+                cur.unregister("_lg_decisions")
+        return self._claims(cur, claimed, contexts or {})
+
+    def review_claim(self, review_id: str) -> dict[str, Any]:
+        """A pending review with its run's context, as a decision needs it (one read).
+
+        Raises:
+            ReviewNotPendingError: decided, expired or cancelled (says by whom and when).
+            NotFoundError: there is no such review.
+        """
+        cur = self._cur()
+        row = cur.execute(
+            f"SELECT {', '.join('r.' + c for c in _CLAIM_COLUMNS)}, r.status, u.item, u.state, "
+            "u.step_count, u.created_at, u.batch_id, u.idempotency_key, u.started_by "
+            "FROM reviews r JOIN runs u ON u.id = r.run_id WHERE r.id = ?",
+            [review_id],
+        ).fetchone()
+        if row is None or row[len(_CLAIM_COLUMNS)] != "pending":
+            self._refuse_claim(cur, review_id)
+        n = len(_CLAIM_COLUMNS)
+        rec = dict(zip(_CLAIM_COLUMNS, row[:n], strict=True))
+        rec["form"] = loads(rec["form"]) or []
+        rec["id"] = review_id
+        rec["context"] = _context(*row[n + 1 :])
+        return rec
 
     def get_review(self, review_id: str) -> dict[str, Any]:
         rows = self._with_context(self._rows("SELECT * FROM reviews WHERE id = ?", [review_id]))
@@ -821,6 +1048,10 @@ class Store:
         if teams is not None:
             where += " AND (team IS NULL OR list_contains(?, team))"
             params.append(teams)
+        held = self.held_review_ids()
+        if held:  # being decided right now: no longer on anyone's queue
+            where += " AND id NOT IN (SELECT unnest(?))"
+            params.append(held)
         rows = self._rows(
             "SELECT id, run_id, workflow_id, workflow_version, node_id, kind, team, assignee, "
             "priority, instructions, note, reason_codes, actions, form, display, visits, "
@@ -841,9 +1072,14 @@ class Store:
         return rows
 
     def count_pending_reviews(self) -> int:
+        held = self.held_review_ids()
         return (
             self._cur()
-            .execute("SELECT count(*) FROM reviews WHERE status = 'pending'")
+            .execute(
+                "SELECT count(*) FROM reviews WHERE status = 'pending' "
+                "AND NOT list_contains(?, id)",
+                [held],
+            )
             .fetchone()[0]
         )
 
@@ -1299,6 +1535,36 @@ class Store:
             if isinstance(row["step_output"], str):
                 row["step_output"] = json.loads(row["step_output"])
         return rows
+
+
+def _context(
+    item: Any,
+    state: Any,
+    step_count: int,
+    created_at: datetime,
+    batch_id: str | None,
+    idempotency_key: str | None,
+    started_by: str | None,
+) -> dict[str, Any]:
+    """What resuming a waiting run needs, from its row."""
+    st = loads(state) if isinstance(state, str) else (state or {})
+    st = st or {}
+    return {
+        "item": loads(item) if isinstance(item, str) else item,
+        "steps": st.get("steps", {}),
+        "review": st.get("review"),
+        "visits": st.get("visits", {}),
+        "step_count": step_count,
+        "created_at": created_at.isoformat(),
+        "batch_id": batch_id,
+        "idempotency_key": idempotency_key,
+        "started_by": started_by,
+    }
+
+
+def _not_pending(review_id: str, held: tuple[str, str, datetime]) -> ReviewNotPendingError:
+    status, by, at = held
+    return ReviewNotPendingError(review_id, status, by, at.isoformat(timespec="seconds") + "Z")
 
 
 def _cell(column: str, value: Any) -> Any:

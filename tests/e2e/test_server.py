@@ -39,6 +39,23 @@ def test_api_and_cli_forwarding_while_the_server_holds_the_file(tmp_path: Path) 
             f"{url}/api/reviews/{review}/decision", headers=auth, json={"action": "approve"}
         )
         assert again.status_code == 409 and "already decided by rae" in again.json()["error"]
+        # wait=false answers once the decision is durable; a second decision is refused
+        # at once, though the run may still be going on.
+        quick = pending[1]["id"]
+        receipt = httpx.post(
+            f"{url}/api/reviews/{quick}/decision?wait=false",
+            headers=auth,
+            json={"action": "approve"},
+        )
+        assert receipt.status_code == 202, receipt.text
+        assert receipt.json()["decided_by"] == "rae"
+        assert receipt.json()["run_id"] == pending[1]["run_id"]
+        twice = httpx.post(
+            f"{url}/api/reviews/{quick}/decision", headers=auth, json={"action": "reject"}
+        )
+        assert twice.status_code == 409 and "already decided by rae" in twice.json()["error"]
+        left = {r["id"] for r in httpx.get(f"{url}/api/reviews", headers=auth).json()}
+        assert quick not in left and review not in left
 
         dev_token = loopgate(db, "users", "token", "dev").out.strip()
         started = httpx.post(
