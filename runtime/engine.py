@@ -886,6 +886,12 @@ class Engine:
                 self._applying = len(todo)
             try:
                 self._apply(todo)
+            except Exception as exc:  # never leave a waiting decide() hanging
+                log.exception("applying decisions failed")
+                for j in todo:
+                    if not j.done.is_set():
+                        j.error = RunError(f"the decision on {j.review_id} failed: {exc}")
+                        j.done.set()
             finally:
                 with self._apply_cond:
                     self._applying = 0

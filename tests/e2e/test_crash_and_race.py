@@ -200,3 +200,84 @@ def test_two_processes_decide_one_review_exactly_one_wins(waiting_review: tuple[
     con = duckdb.connect(str(db), read_only=True)
     n = con.execute("SELECT count(*) FROM audit_events WHERE kind = 'review.decided'").fetchone()[0]
     assert n == 1
+
+
+_RECORDER = """
+import sys
+from runtime.engine import Engine
+from runtime.services import default_services
+from runtime.store import Store
+
+store = Store(sys.argv[1])
+engine = Engine(store, services=default_services(store))
+engine.batch_size = 40  # applied 40 at a time; the rest wait in the journal
+engine.apply_linger = 60.0
+for review_id in sys.argv[2:]:
+    engine.record_decision(review_id, {"action": "approve"}, by="rev0")
+    print(review_id, flush=True)  # acknowledged: durable from here on
+engine.flush()
+"""
+
+
+def test_sigkill_while_recording_decisions_loses_no_acknowledged_one(tmp_path: Path) -> None:
+    db = tmp_path / "journal.duckdb"
+    store = Store(db)
+    engine = Engine(store, services=default_services(store))
+    from runtime.auth import add_user
+
+    add_user(store, "rev0", roles=["reviewer"], teams=["managers"])
+    runs = engine.start_many(
+        load_yaml(EXAMPLES / "expense-approval.yaml"),
+        [{"employee": f"e{i}", "amount": 300 + i, "category": "travel"} for i in range(400)],
+    )
+    ids = [r.review_id for r in runs]
+    store.close()
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _RECORDER, str(db), *ids],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    acknowledged = []
+    for line in proc.stdout:
+        acknowledged.append(line.strip())
+        if len(acknowledged) >= 150:
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    con = duckdb.connect(str(db), read_only=True)
+    unapplied = con.execute(
+        "SELECT count(*) FROM decision_journal j JOIN reviews r ON r.id = j.review_id "
+        "WHERE r.status = 'pending'"
+    ).fetchone()[0]
+    con.close()
+    assert unapplied > 0, "the kill must leave decisions journaled but not applied"
+
+    store = Store(db)
+    engine = Engine(store, services=default_services(store))  # applies what was left
+    q = store.execute_readonly
+    decided = {
+        r["review_id"]: r["n"]
+        for r in q(
+            "SELECT review_id, count(*) AS n FROM audit_events "
+            "WHERE kind = 'review.decided' GROUP BY review_id"
+        )
+    }
+    assert all(decided.get(rid) == 1 for rid in acknowledged)
+    assert all(n == 1 for n in decided.values())
+    statuses = {r["id"]: r["status"] for r in q("SELECT id, status FROM runs")}
+    assert all(statuses[r.run_id] == "succeeded" for r in runs if r.review_id in decided)
+    assert sum(s == "waiting" for s in statuses.values()) == len(ids) - len(decided)
+    dupes = q(
+        "SELECT count(*) AS n FROM (SELECT run_id, step FROM steps GROUP BY ALL "
+        "HAVING count(*) > 1)"
+    )
+    assert dupes[0]["n"] == 0
+    assert q("SELECT count(*) AS n FROM decision_journal")[0]["n"] == 0
+    ok, _, message = store.verify_audit_chain()
+    assert ok, message
+    store.close()
