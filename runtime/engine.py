@@ -20,7 +20,6 @@ from runtime.errors import (
     DecisionError,
     ItemError,
     LoopgateError,
-    NotFoundError,
     ReviewNotPendingError,
     RunError,
     StoreError,
@@ -36,7 +35,7 @@ from runtime.nodes.base import (
     utcnow,
 )
 from runtime.spec import WorkflowSpec, parse_spec
-from runtime.store import Event, Store, WriteBatch
+from runtime.store import Event, Store, WriteBatch, refusal
 
 log = logging.getLogger("loopgate.engine")
 
@@ -934,61 +933,84 @@ class Engine:
             j.done.set()
 
     def _apply_once(self, todo: list[_Journaled]) -> WriteBatch:
+        """Run each decided run on (outside the write lock: a node may call a webhook), then
+        settle the reviews and write everything in one short transaction."""
         batch = WriteBatch()
         failed: list[int] = []
         # Journal rows of decisions applied earlier go in the same commit, a few hundred at
         # a time (a replay skips applied rows anyway).
         forget = self._journal_done[:] if len(self._journal_done) >= self.batch_size else []
-        with self._cache_lock:
-            known = {
-                j.review_id: self._cards[j.review_id]["context"]
-                for j in todo
-                if j.review_id in self._cards
-            }
+        claims = self._claims_for([j.review_id for j in todo])
+        ready: list[tuple[_Journaled, WriteBatch, _Run]] = []
+        for j in todo:
+            j.result = j.error = None
+            claim = claims.get(j.review_id)
+            try:
+                if claim is None or claim.get("status", "pending") != "pending":
+                    raise refusal(j.review_id, claim)
+                sub = WriteBatch()
+                run = self._resume(claim, j.decision, j.by, sub, j.at)
+            except Exception as exc:
+                self._decision_failed(j, claim, exc, batch, failed)
+                continue
+            ready.append((j, sub, run))
         with self.store.transaction() as cur:
-            claims = self.store.apply_decisions(cur, [j.entry() for j in todo], contexts=known)
-            for j in todo:
-                j.result = j.error = None
-                claim = claims.get(j.review_id)
-                problem: LoopgateError | None = None
-                if claim is None:
-                    try:
-                        self.store._refuse_claim(cur, j.review_id)
-                    except LoopgateError as exc:
-                        problem = exc
-                else:
-                    sub = WriteBatch()
-                    try:
-                        run = self._resume(claim, j.decision, j.by, sub, j.at)
-                    except LoopgateError as exc:
-                        problem = exc
-                    except Exception as exc:  # a node's bug must not lose the others
-                        problem = RunError(
-                            f"applying the decision on {j.review_id} failed: "
-                            f"{type(exc).__name__}: {exc}"
-                        )
-                    if problem is None:
-                        _merge(batch, sub)
-                        j.result = run.result_model()
-                        continue
-                    self._unclaim(cur, j.review_id)
-                failed.append(j.seq)
-                j.error = problem or RunError(f"review {j.review_id} could not be decided")
-                batch.events.append(
-                    Event(
-                        kind="review.decision_failed",
-                        review_id=j.review_id,
-                        run_id=claim["run_id"] if claim else None,
-                        actor=j.by,
-                        at=j.at,
-                        data={"action": j.decision.action, "error": str(j.error)},
-                    )
-                )
+            settled = self.store.settle_reviews(
+                cur,
+                [_settle_row(j.review_id, "decided", j.by, j.at, j.decision) for j, _, _ in ready],
+            )
+            for j, sub, run in ready:
+                if j.review_id in settled:
+                    _merge(batch, sub)
+                    j.result = run.result_model()
+                    continue
+                try:  # someone else settled it: cannot happen while it is held
+                    self.store._refuse_claim(cur, j.review_id)
+                except LoopgateError as exc:
+                    self._decision_failed(j, claims.get(j.review_id), exc, batch, failed)
             self.store.write(cur, batch)
             self.store.forget_journal(forget + failed, cur)
         del self._journal_done[: len(forget)]
         self._journal_done += [j.seq for j in todo if j.error is None]
         return batch
+
+    def _decision_failed(
+        self,
+        j: _Journaled,
+        claim: dict[str, Any] | None,
+        exc: Exception,
+        batch: WriteBatch,
+        failed: list[int],
+    ) -> None:
+        """A journaled decision that cannot be applied: said to its decider and audited."""
+        if isinstance(exc, LoopgateError):
+            j.error = exc
+        else:  # a node's bug must not lose the other decisions
+            j.error = RunError(
+                f"applying the decision on {j.review_id} failed: {type(exc).__name__}: {exc}"
+            )
+        failed.append(j.seq)
+        batch.events.append(
+            Event(
+                kind="review.decision_failed",
+                review_id=j.review_id,
+                run_id=claim["run_id"] if claim else None,
+                actor=j.by,
+                at=j.at,
+                data={"action": j.decision.action, "error": str(j.error)},
+            )
+        )
+
+    def _claims_for(self, review_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """What deciding these reviews needs: from ``_cards`` (copied: the caller may change
+        it) or, for the others, one read. A review not found is left out."""
+        with self._cache_lock:
+            cached = {rid: self._cards[rid] for rid in review_ids if rid in self._cards}
+        out = {rid: copy.deepcopy(card) for rid, card in cached.items()}
+        missing = [rid for rid in review_ids if rid not in out]
+        if missing:
+            out.update(self.store.review_claims(missing))
+        return out
 
     def _replay_journal(self) -> None:
         """Apply decisions a stopped process journaled but did not apply."""
@@ -1082,38 +1104,7 @@ class Engine:
             now = self.clock()
             held, busy = self.store.hold_reviews(chunk, status="decided", by=by, at=now)
             try:
-                batch = WriteBatch()
-                with self.store.transaction() as cur:
-                    claims = self.store.claim_reviews(
-                        cur,
-                        held,
-                        by=by,
-                        at=now,
-                        action=decision.action,
-                        data=decision.data or None,
-                        reason=decision.reason,
-                        note=decision.note,
-                        rating=decision.rating,
-                    )
-                    for offset, review_id in enumerate(chunk):
-                        claim = claims.pop(review_id, None)  # an id listed twice is decided once
-                        try:
-                            if review_id in busy:
-                                raise busy.pop(review_id)
-                            if claim is None:
-                                self.store._refuse_claim(cur, review_id)
-                            self._check_may_decide(by, claim)
-                            sub = WriteBatch()
-                            run = self._resume(claim, decision, by, sub, now)
-                        except LoopgateError as exc:
-                            if claim is not None:
-                                self._unclaim(cur, review_id)
-                            out.append(BatchItemError(index=start + offset, error=str(exc)))
-                            continue
-                        _merge(batch, sub)
-                        out.append(run.result_model())
-                    self.store.write(cur, batch)
-                self._remember(batch)
+                out += self._decide_chunk(chunk, start, held, busy, decision, by, now)
             finally:
                 self.store.release_reviews(held)
             with self._cache_lock:
@@ -1123,13 +1114,54 @@ class Engine:
                 progress(min(start + len(chunk), total), total)
         return out
 
-    def _unclaim(self, cur: Any, review_id: str) -> None:
-        cur.execute(
-            "UPDATE reviews SET status = 'pending', decided_by = NULL, decided_at = NULL, "
-            "action = NULL, data = NULL, reason = NULL, decision_note = NULL, rating = NULL "
-            "WHERE id = ?",
-            [review_id],
-        )
+    def _decide_chunk(
+        self,
+        chunk: list[str],
+        start: int,
+        held: list[str],
+        busy: dict[str, ReviewNotPendingError],
+        decision: Decision,
+        by: str,
+        now: datetime,
+    ) -> list[RunResult | BatchItemError]:
+        """Run the held reviews' runs on (outside the write lock), then settle the reviews
+        and write everything in one transaction."""
+        claims = self._claims_for(held)
+        slots: list[RunResult | BatchItemError | None] = [None] * len(chunk)
+        ready: dict[str, tuple[int, WriteBatch, _Run]] = {}
+        for offset, review_id in enumerate(chunk):
+            claim = claims.get(review_id)
+            try:
+                if review_id in busy:
+                    raise busy[review_id]
+                if review_id in ready:  # listed twice: decided once
+                    raise ReviewNotPendingError(review_id, "decided", by, _iso(now))
+                if claim is None or claim.get("status", "pending") != "pending":
+                    raise refusal(review_id, claim)
+                self._check_may_decide(by, claim)
+                sub = WriteBatch()
+                run = self._resume(claim, decision, by, sub, now)
+            except LoopgateError as exc:
+                slots[offset] = BatchItemError(index=start + offset, error=str(exc))
+                continue
+            ready[review_id] = (offset, sub, run)
+        batch = WriteBatch()
+        with self.store.transaction() as cur:
+            settled = self.store.settle_reviews(
+                cur, [_settle_row(rid, "decided", by, now, decision) for rid in ready]
+            )
+            for review_id, (offset, sub, run) in ready.items():
+                if review_id in settled:
+                    _merge(batch, sub)
+                    slots[offset] = run.result_model()
+                    continue
+                try:
+                    self.store._refuse_claim(cur, review_id)
+                except LoopgateError as exc:
+                    slots[offset] = BatchItemError(index=start + offset, error=str(exc))
+            self.store.write(cur, batch)
+        self._remember(batch)
+        return [s for s in slots if s is not None]
 
     def _check_may_decide(self, by: str, claim: dict[str, Any]) -> None:
         user = self.user(by)
@@ -1235,44 +1267,56 @@ class Engine:
             )
             mine = set(held)
             try:
-                batch = WriteBatch()
-                with self.store.transaction() as cur:
-                    for row in rows:
-                        if row["id"] not in mine:
-                            continue
-                        sub = WriteBatch()
-                        try:
-                            run = self._expire(cur, row, now, sub, report)
-                        except (ReviewNotPendingError, NotFoundError):
-                            continue
-                        except LoopgateError as exc:
-                            report.failed.append(f"{row['id']}: {exc}")
-                            continue
-                        _merge(batch, sub)
-                        report.runs.append(run.result_model())
-                    self.store.write(cur, batch)
-                self._remember(batch)
+                self._expire_chunk([r for r in rows if r["id"] in mine], now, report)
             finally:
                 self.store.release_reviews(held)
+            with self._cache_lock:
+                for rid in held:
+                    self._cards.pop(rid, None)
         return report
 
+    def _expire_chunk(self, rows: list[dict[str, Any]], now: datetime, report: SweepReport) -> None:
+        """Run the runs of passed deadlines on (outside the write lock), then settle the
+        reviews and write everything in one transaction."""
+        claims = self._claims_for([r["id"] for r in rows])
+        ready: list[tuple[str, str, WriteBatch, _Run, dict[str, Any]]] = []
+        for row in rows:
+            claim = claims.get(row["id"])
+            if claim is None or claim.get("status", "pending") != "pending":
+                continue
+            sub = WriteBatch()
+            try:
+                run, what, settle = self._expire(claim, row, now, sub)
+            except LoopgateError as exc:
+                report.failed.append(f"{row['id']}: {exc}")
+                continue
+            ready.append((row["id"], what, sub, run, settle))
+        batch = WriteBatch()
+        with self.store.transaction() as cur:
+            settled = self.store.settle_reviews(cur, [r[4] for r in ready])
+            for review_id, what, sub, run, _ in ready:
+                if review_id in settled:
+                    _merge(batch, sub)
+                    getattr(report, what).append(review_id)
+                    report.runs.append(run.result_model())
+            self.store.write(cur, batch)
+        self._remember(batch)
+
     def _expire(
-        self, cur: Any, row: dict[str, Any], now: datetime, batch: WriteBatch, report: SweepReport
-    ) -> _Run:
+        self, claim: dict[str, Any], row: dict[str, Any], now: datetime, batch: WriteBatch
+    ) -> tuple[_Run, str, dict[str, Any]]:
+        """A passed deadline's outcome: the run, the report list it goes in, and how the
+        review is settled."""
         action = row["on_timeout"] or "timeout"
-        status = "decided" if action in ("approve", "reject") else "expired"
-        claim = self.store.claim_review(
-            cur,
-            row["id"],
-            by=SYSTEM,
-            at=now,
-            action=action,
-            data=None,
-            reason="deadline" if action == "reject" else None,
-            note=f"deadline {row['deadline']:%Y-%m-%d %H:%M} passed",
-            rating=None,
-            status=status,
-        )
+        settle = {
+            "id": row["id"],
+            "status": "decided" if action in ("approve", "reject") else "expired",
+            "decided_by": SYSTEM,
+            "decided_at": now,
+            "action": action,
+            "reason": "deadline" if action == "reject" else None,
+            "note": f"deadline {row['deadline']:%Y-%m-%d %H:%M} passed",
+        }
         wf = self.workflow(claim["workflow_id"], claim["workflow_version"])
         node = wf.nodes[claim["node_id"]]
         run = _Run.from_review(claim)
@@ -1288,18 +1332,16 @@ class Engine:
             )
         )
         if action == "escalate":
-            report.escalated.append(row["id"])
-            return self._escalate(
-                run, wf, node, claim, row["escalate_to"], None, batch, now, SYSTEM
-            )
+            run = self._escalate(run, wf, node, claim, row["escalate_to"], None, batch, now, SYSTEM)
+            return run, "escalated", settle
         if action == "timeout":
-            report.timed_out.append(row["id"])
+            what = "timed_out"
             outcome = Continue(
                 "timeout",
                 {"action": "timeout", "by": SYSTEM, "deadline": row["deadline"].isoformat()},
             )
         else:
-            report.decided.append(row["id"])
+            what = "decided"
             reason_codes = list(claim["reason_codes"] or [])
             decision = Decision(
                 action=action,
@@ -1317,7 +1359,7 @@ class Engine:
             outcome = node.type.resume(ctx, node.params, review, decision, SYSTEM)
         run.review = {"node": node.id, **outcome.output}
         self._continue(run, wf, node, outcome, batch, now, SYSTEM)
-        return run
+        return run, what, settle
 
     # ------------------------------------------------------------ retry, cancel, recover
 
@@ -1440,6 +1482,27 @@ _CARD_KEYS = (
     "priority",
     "deadline",
 )
+
+
+def _settle_row(
+    review_id: str, status: str, by: str, at: datetime, decision: Decision
+) -> dict[str, Any]:
+    """How a review is marked when ``decision`` settles it (see Store.settle_reviews)."""
+    return {
+        "id": review_id,
+        "status": status,
+        "decided_by": by,
+        "decided_at": at,
+        "action": decision.action,
+        "data": decision.data or None,
+        "reason": decision.reason,
+        "note": decision.note,
+        "rating": decision.rating,
+    }
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat(timespec="seconds") + "Z"
 
 
 def _check_action(claim: dict[str, Any], node: CompiledNode, decision: Decision) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import json
 import os
@@ -23,6 +22,7 @@ from runtime.errors import (
     DatabaseLockedError,
     NotFoundError,
     ReviewNotPendingError,
+    RunError,
     StoreError,
 )
 from runtime.migrations import MIGRATIONS
@@ -731,50 +731,6 @@ class Store:
 
     # ------------------------------------------------------------ reviews
 
-    def claim_review(
-        self,
-        cur: duckdb.DuckDBPyConnection,
-        review_id: str,
-        *,
-        by: str,
-        at: datetime,
-        action: str,
-        data: dict[str, Any] | None,
-        reason: str | None,
-        note: str | None,
-        rating: int | None,
-        status: str = "decided",
-    ) -> dict[str, Any]:
-        """Mark a pending review decided, inside an open transaction; exactly one caller wins.
-
-        Raises:
-            ReviewNotPendingError: it was decided (says by whom and when) or expired.
-            NotFoundError: there is no such review.
-        """
-        row = cur.execute(
-            "UPDATE reviews SET status = ?, decided_by = ?, decided_at = ?, action = ?, data = ?, "
-            "reason = ?, decision_note = ?, rating = ? WHERE id = ? AND status = 'pending' "
-            f"RETURNING {', '.join(_CLAIM_COLUMNS)}",
-            [
-                status,
-                by,
-                at,
-                action,
-                dumps(data) if data else None,
-                reason,
-                note,
-                rating,
-                review_id,
-            ],
-        ).fetchone()
-        if row is None:
-            self._refuse_claim(cur, review_id)
-        rec = dict(zip(_CLAIM_COLUMNS, row, strict=True))
-        rec["form"] = loads(rec["form"]) or []
-        rec["id"] = review_id
-        rec["context"] = self._run_contexts(cur, [rec["run_id"]])[rec["run_id"]]
-        return rec
-
     def _run_contexts(
         self, cur: duckdb.DuckDBPyConnection, run_ids: list[str]
     ) -> dict[str, dict[str, Any]]:
@@ -785,51 +741,6 @@ class Store:
             [run_ids],
         ).fetchall()
         return {row[0]: _context(*row[1:]) for row in rows}
-
-    def claim_reviews(
-        self,
-        cur: duckdb.DuckDBPyConnection,
-        review_ids: list[str],
-        *,
-        by: str,
-        at: datetime,
-        action: str,
-        data: dict[str, Any] | None,
-        reason: str | None,
-        note: str | None,
-        rating: int | None,
-    ) -> dict[str, dict[str, Any]]:
-        """Claim many pending reviews with one statement; returns the claimed ones by id."""
-        rows = cur.execute(
-            "UPDATE reviews SET status = 'decided', decided_by = ?, decided_at = ?, action = ?, "
-            "data = ?, reason = ?, decision_note = ?, rating = ? "
-            "WHERE id IN (SELECT unnest(?)) AND status = 'pending' "
-            f"RETURNING id, {', '.join(_CLAIM_COLUMNS)}",
-            [by, at, action, dumps(data) if data else None, reason, note, rating, review_ids],
-        ).fetchall()
-        return self._claims(cur, rows)
-
-    def _claims(
-        self,
-        cur: duckdb.DuckDBPyConnection,
-        rows: list[tuple[Any, ...]],
-        known: dict[str, dict[str, Any]] | None = None,
-    ) -> dict[str, dict[str, Any]]:
-        """Claimed review rows (id first, then the claim columns) with their runs' contexts
-        (taken from ``known``, by review id, or read)."""
-        out = {}
-        for row in rows:
-            rec = dict(zip(_CLAIM_COLUMNS, row[1:], strict=True))
-            rec["form"] = loads(rec["form"]) or []
-            rec["id"] = row[0]
-            out[row[0]] = rec
-        known = known or {}
-        unknown = [r["run_id"] for r in out.values() if r["id"] not in known]
-        contexts = self._run_contexts(cur, unknown) if unknown else {}
-        for rec in out.values():
-            ctx = known.get(rec["id"])
-            rec["context"] = copy.deepcopy(ctx) if ctx is not None else contexts[rec["run_id"]]
-        return out
 
     def _refuse_claim(self, cur: duckdb.DuckDBPyConnection, review_id: str) -> None:
         row = cur.execute(
@@ -934,89 +845,101 @@ class Store:
         row = self._cur().execute("SELECT max(seq) FROM decision_journal").fetchone()
         return row[0] or 0
 
-    def apply_decisions(
-        self,
-        cur: duckdb.DuckDBPyConnection,
-        entries: list[dict[str, Any]],
-        *,
-        contexts: dict[str, dict[str, Any]] | None = None,
-    ) -> dict[str, dict[str, Any]]:
-        """Apply journaled decisions to their reviews in an open transaction, one statement
-        for all. Returns the claims by review id; a review no longer pending is left out.
+    def settle_reviews(
+        self, cur: duckdb.DuckDBPyConnection, decisions: list[dict[str, Any]]
+    ) -> set[str]:
+        """Mark pending reviews decided (or expired) in an open transaction, one statement
+        for all; returns the ids that were still pending (only those changed).
 
-        ``contexts`` are runs' contexts the caller already holds, by review id; only the
-        others are read. The journal rows stay until :meth:`forget_journal` (a replay
-        skips a row whose review is no longer pending).
+        Each decision: ``id, status, decided_by, decided_at, action`` and optionally
+        ``data`` (dict), ``reason``, ``note``, ``rating``.
         """
-        if not entries:
-            return {}
-        cols = ["id", "decided_by", "decided_at", "action", "data", "reason", "note", "rating"]
-        rows = []
-        for e in entries:
-            d = e["decision"]
-            rows.append(
-                [
-                    e["review_id"],
-                    e["decided_by"],
-                    e["decided_at"],
-                    d["action"],
-                    dumps(d["data"]) if d.get("data") else None,
-                    d.get("reason"),
-                    d.get("note"),
-                    d.get("rating"),
-                ]
-            )
+        if not decisions:
+            return set()
+        cols = ["id", "status", "decided_by", "decided_at", "action", "data"]
+        cols += ["reason", "note", "rating"]
+        rows = [
+            [
+                d["id"],
+                d["status"],
+                d["decided_by"],
+                d["decided_at"],
+                d["action"],
+                dumps(d["data"]) if d.get("data") else None,
+                d.get("reason"),
+                d.get("note"),
+                d.get("rating"),
+            ]
+            for d in decisions
+        ]
         update = (
-            "UPDATE reviews SET status = 'decided', decided_by = v.decided_by, "
+            "UPDATE reviews SET status = v.status, decided_by = v.decided_by, "
             "decided_at = v.decided_at, action = v.action, data = v.data, "
             "reason = v.reason, decision_note = v.note, rating = v.rating "
             "FROM {source} WHERE reviews.id = v.id AND reviews.status = 'pending' "
-            f"RETURNING reviews.id, {', '.join('reviews.' + c for c in _CLAIM_COLUMNS)}"
+            "RETURNING reviews.id"
         )
         if len(rows) <= _SMALL_BATCH:
-            marks = "(?, ?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, CAST(? AS INTEGER))"
+            marks = "(?, ?, ?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, CAST(? AS INTEGER))"
             source = f"(VALUES {', '.join([marks] * len(rows))}) AS v({', '.join(cols)})"
-            claimed = cur.execute(
-                update.format(source=source), [x for row in rows for x in row]
-            ).fetchall()
-        else:
-            types = [pa.string(), pa.string(), pa.timestamp("us"), pa.string(), pa.string()]
-            types += [pa.string(), pa.string(), pa.int32()]
-            frame = pa.table(
-                {
-                    c: pa.array([r[i] for r in rows], t)
-                    for i, (c, t) in enumerate(zip(cols, types, strict=True))
-                }
+            done = cur.execute(update.format(source=source), [x for r in rows for x in r])
+            return {r[0] for r in done.fetchall()}
+        types = [pa.string()] * 3 + [pa.timestamp("us")] + [pa.string()] * 4 + [pa.int32()]
+        frame = pa.table(
+            {
+                c: pa.array([r[i] for r in rows], t)
+                for i, (c, t) in enumerate(zip(cols, types, strict=True))
+            }
+        )
+        cur.register("_lg_decisions", frame)
+        try:
+            done = cur.execute(update.format(source="_lg_decisions AS v"))
+            return {r[0] for r in done.fetchall()}
+        finally:
+            cur.unregister("_lg_decisions")
+
+    def review_claims(self, review_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Reviews with their runs' contexts, as deciding them needs (one read for all).
+
+        Each has its ``status`` now, plus ``decided_by`` and ``decided_at``; an id that
+        does not exist is left out.
+        """
+        if not review_ids:
+            return {}
+        n = len(_CLAIM_COLUMNS)
+        rows = (
+            self._cur()
+            .execute(
+                f"SELECT r.id, {', '.join('r.' + c for c in _CLAIM_COLUMNS)}, r.status, "
+                "r.decided_by, r.decided_at, u.item, u.state, u.step_count, u.created_at, "
+                "u.batch_id, u.idempotency_key, u.started_by "
+                "FROM reviews r JOIN runs u ON u.id = r.run_id WHERE r.id IN (SELECT unnest(?))",
+                [list(review_ids)],
             )
-            cur.register("_lg_decisions", frame)
-            try:
-                claimed = cur.execute(update.format(source="_lg_decisions AS v")).fetchall()
-            finally:
-                cur.unregister("_lg_decisions")
-        return self._claims(cur, claimed, contexts or {})
+            .fetchall()
+        )
+        out = {}
+        for row in rows:
+            rec = dict(zip(_CLAIM_COLUMNS, row[1 : n + 1], strict=True))
+            rec["form"] = loads(rec["form"]) or []
+            rec["id"] = row[0]
+            rec["status"], rec["decided_by"], rec["decided_at"] = row[n + 1 : n + 4]
+            rec["context"] = _context(*row[n + 4 :])
+            out[row[0]] = rec
+        return out
 
     def review_claim(self, review_id: str) -> dict[str, Any]:
-        """A pending review with its run's context, as a decision needs it (one read).
+        """A pending review with its run's context, as a decision needs it.
 
         Raises:
             ReviewNotPendingError: decided, expired or cancelled (says by whom and when).
             NotFoundError: there is no such review.
         """
-        cur = self._cur()
-        row = cur.execute(
-            f"SELECT {', '.join('r.' + c for c in _CLAIM_COLUMNS)}, r.status, u.item, u.state, "
-            "u.step_count, u.created_at, u.batch_id, u.idempotency_key, u.started_by "
-            "FROM reviews r JOIN runs u ON u.id = r.run_id WHERE r.id = ?",
-            [review_id],
-        ).fetchone()
-        if row is None or row[len(_CLAIM_COLUMNS)] != "pending":
-            self._refuse_claim(cur, review_id)
-        n = len(_CLAIM_COLUMNS)
-        rec = dict(zip(_CLAIM_COLUMNS, row[:n], strict=True))
-        rec["form"] = loads(rec["form"]) or []
-        rec["id"] = review_id
-        rec["context"] = _context(*row[n + 1 :])
-        return rec
+        claim = self.review_claims([review_id]).get(review_id)
+        if claim is None or claim["status"] != "pending":
+            self._refuse_claim(self._cur(), review_id)
+        assert claim is not None
+        return claim
 
     def get_review(self, review_id: str) -> dict[str, Any]:
         rows = self._with_context(self._rows("SELECT * FROM reviews WHERE id = ?", [review_id]))
@@ -1560,6 +1483,21 @@ def _context(
         "idempotency_key": idempotency_key,
         "started_by": started_by,
     }
+
+
+def refusal(review_id: str, claim: dict[str, Any] | None) -> RunError:
+    """Why a review read by :meth:`Store.review_claims` cannot be decided (None: missing)."""
+    if claim is None:
+        return NotFoundError(
+            f"review {review_id} does not exist; list pending ones with `loopgate reviews`"
+        )
+    at = claim["decided_at"]
+    return ReviewNotPendingError(
+        review_id,
+        claim["status"],
+        claim["decided_by"],
+        at.isoformat(timespec="seconds") + "Z" if at else None,
+    )
 
 
 def _not_pending(review_id: str, held: tuple[str, str, datetime]) -> ReviewNotPendingError:

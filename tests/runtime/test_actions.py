@@ -431,6 +431,8 @@ class Receiver(ThreadingHTTPServer):
         self.requests: list[dict[str, Any]] = []
         self.script: dict[str, list[tuple[int, Any, float]]] = {}
         self.lock = threading.Lock()
+        self.arrived = threading.Event()  # set when a request comes in
+        self.hold: threading.Event | None = None  # when set: answer only once it is set
 
     @property
     def url(self) -> str:
@@ -458,6 +460,9 @@ class _Handler(BaseHTTPRequestHandler):
                                          "body": raw.decode()})
             replies = self.server.script.get(self.path, [(200, {"ok": True}, 0.0)])
             status, body, delay = replies.pop(0) if len(replies) > 1 else replies[0]
+        self.server.arrived.set()
+        if self.server.hold is not None:
+            self.server.hold.wait(timeout=20)
         if delay:
             time.sleep(delay)
         data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
@@ -642,6 +647,46 @@ edges:
     assert done.status == "succeeded" and not crashes
     keys = [r["headers"]["Idempotency-Key"] for r in receiver.requests]
     assert keys == [f"{res.run_id}:call:1"] * 2
+
+
+def test_a_webhook_after_a_decision_does_not_hold_up_other_writes(engine, receiver):
+    """The call runs before the write transaction: while the receiver keeps it waiting,
+    other runs start and other reviews are decided."""
+    spec = workflow(f"""
+nodes:
+  - {{id: start, type: trigger}}
+  - {{id: check, type: approval, params: {{team: managers}}}}
+  - id: call
+    type: webhook
+    params: {{url: "{receiver.url}/slow", timeout_seconds: 30, retries: 0}}
+  - {{id: done, type: end}}
+edges:
+  - {{from: start, to: check}}
+  - {{from: check, to: call, branch: approved}}
+  - {{from: check, to: done, branch: rejected}}
+  - {{from: call, to: done, branch: next}}
+  - {{from: call, to: done, branch: error}}
+""", wid="slow-hook")
+    first, second = engine.start_many(spec, [ITEM, ITEM])
+    receiver.hold = threading.Event()
+    out: list[Any] = []
+    deciding = threading.Thread(
+        target=lambda: out.append(
+            engine.decide(first.review_id, {"action": "approve"}, by="mia")
+        )
+    )
+    deciding.start()
+    assert receiver.arrived.wait(timeout=20)
+    try:
+        # While the webhook waits: a new run commits, and a bulk decision goes through.
+        assert engine.start(spec, ITEM).status == "waiting"
+        [other] = engine.decide_many([second.review_id], {"action": "reject"}, by="mia")
+        assert other.status == "succeeded"
+        assert not out, "the first decision is still waiting on its webhook"
+    finally:
+        receiver.hold.set()
+    deciding.join(timeout=30)
+    assert out and out[0].status == "succeeded" and out[0].outputs["call"]["status_code"] == 200
 
 
 def test_webhook_dry_run_sends_nothing(store, receiver):

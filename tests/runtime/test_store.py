@@ -152,7 +152,7 @@ def test_audit_chain_detects_a_rewritten_link(tmp_db):
     assert "audit row 2" in message
 
 
-# ---------------------------------------------------------------- claim_review
+# ---------------------------------------------------------------- settling reviews
 
 
 def _pending_review(engine) -> str:
@@ -161,40 +161,54 @@ def _pending_review(engine) -> str:
     return res.review_id
 
 
-def test_claim_review_exactly_once(engine):
+def _settle(review_id: str, by: str, at: datetime, action: str = "approve") -> dict:
+    return {"id": review_id, "status": "decided", "decided_by": by, "decided_at": at,
+            "action": action, "note": "ok"}
+
+
+def test_a_review_is_settled_exactly_once(engine):
     store = engine.store
     review_id = _pending_review(engine)
-    at = datetime(2026, 1, 5, 9, 30, 0)
-    with store.transaction() as cur:
-        claim = store.claim_review(cur, review_id, by="mia", at=at, action="approve", data=None,
-                                   reason=None, note="ok", rating=None)
-    assert claim["id"] == review_id
+    claim = store.review_claim(review_id)
+    assert claim["id"] == review_id and claim["status"] == "pending"
     assert claim["node_id"] == "check" and claim["kind"] == "approval"
     assert claim["context"]["item"] == {"amount": 70}
+    at = datetime(2026, 1, 5, 9, 30, 0)
+    with store.transaction() as cur:
+        assert store.settle_reviews(cur, [_settle(review_id, "mia", at)]) == {review_id}
     row = store.get_review(review_id)
     assert (row["status"], row["decided_by"], row["action"]) == ("decided", "mia", "approve")
-    with pytest.raises(ReviewNotPendingError) as info, store.transaction() as cur:
-        store.claim_review(cur, review_id, by="admin", at=at, action="reject", data=None,
-                           reason=None, note=None, rating=None)
+    with store.transaction() as cur:  # the loser changes nothing
+        assert store.settle_reviews(cur, [_settle(review_id, "admin", at, "reject")]) == set()
+    assert store.get_review(review_id)["decided_by"] == "mia"
+    with pytest.raises(ReviewNotPendingError) as info:
+        store.review_claim(review_id)
     err = info.value
     assert (err.status, err.decided_by) == ("decided", "mia")
     assert err.decided_at == "2026-01-05T09:30:00Z"
     assert "already decided by mia at 2026-01-05T09:30:00Z" in str(err)
-    assert store.get_review(review_id)["decided_by"] == "mia"  # the loser changed nothing
-    with (
-        pytest.raises(NotFoundError, match="rev_nope does not exist"),
-        store.transaction() as cur,
-    ):
-        store.claim_review(cur, "rev_nope", by="mia", at=at, action="approve", data=None,
-                           reason=None, note=None, rating=None)
+    with pytest.raises(NotFoundError, match="rev_nope does not exist"):
+        store.review_claim("rev_nope")
 
 
-def test_a_claim_in_a_failed_transaction_is_undone(engine):
+def test_settling_many_reviews_is_one_statement_whatever_their_number(engine):
+    store = engine.store
+    ids = [_pending_review(engine) for _ in range(20)]  # above the small-batch VALUES path
+    at = datetime(2026, 1, 5, 9, 30, 0)
+    with store.transaction() as cur:
+        first = store.settle_reviews(cur, [_settle(r, "mia", at) for r in ids[:3]])
+        rest = store.settle_reviews(cur, [_settle(r, "admin", at) for r in ids])
+    assert first == set(ids[:3]) and rest == set(ids[3:])
+    by = {r["id"]: r["decided_by"] for r in store.execute_readonly(
+        "SELECT id, decided_by FROM reviews WHERE id IN (SELECT unnest(?))", [ids])}
+    assert [by[r] for r in ids] == ["mia"] * 3 + ["admin"] * 17
+
+
+def test_a_settle_in_a_failed_transaction_is_undone(engine):
     store = engine.store
     review_id = _pending_review(engine)
     with pytest.raises(RuntimeError), store.transaction() as cur:
-        store.claim_review(cur, review_id, by="mia", at=datetime(2026, 1, 1), action="approve",
-                           data=None, reason=None, note=None, rating=None)
+        store.settle_reviews(cur, [_settle(review_id, "mia", datetime(2026, 1, 1))])
         raise RuntimeError("boom")
     assert store.get_review(review_id)["status"] == "pending"
     assert [r["id"] for r in store.list_pending_reviews()] == [review_id]
