@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import copy
 import hashlib
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -269,6 +272,9 @@ class Engine:
         self._journal_done: list[int] = []  # applied journal rows not yet removed
         if not store.read_only:
             self._replay_journal()
+            # Recorded decisions are applied before the store closes or Python exits.
+            store.before_close.append(self.flush)
+            _ENGINES.add(self)
 
     # ------------------------------------------------------------ workflows
 
@@ -1482,6 +1488,17 @@ _CARD_KEYS = (
     "priority",
     "deadline",
 )
+
+
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_engines() -> None:
+    """At exit, apply what was recorded (the applier is a daemon thread)."""
+    for engine in list(_ENGINES):
+        with contextlib.suppress(Exception):
+            engine.flush(timeout=60)
 
 
 def _settle_row(

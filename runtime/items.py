@@ -39,29 +39,69 @@ def read_items(path: str | Path) -> tuple[list[dict[str, Any]], str]:
         raise ItemError([f"items file not found: {p}"]) from None
     except OSError as exc:
         raise ItemError([f"cannot read {p}: {exc}"]) from None
+    return _parse_items(raw, str(p), p.suffix.lower())
+
+
+def items_from_bytes(raw: bytes, name: str) -> tuple[list[dict[str, Any]], str]:
+    """Items from an uploaded file's content; ``name`` (its file name) picks the format.
+
+    The digest is the same :func:`read_items` gives for that file, so it can key a batch.
+
+    Raises:
+        ItemError: an unknown extension, an empty file, or content that is not items (each
+            problem names the line, row or element).
+    """
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".jsonl", ".ndjson", ".json", ".csv"):
+        raise ItemError([f"{name}: items files must end in .jsonl, .json or .csv"])
+    if not raw.decode("utf-8-sig", errors="replace").strip():
+        raise ItemError([f"{name}: the file is empty; put one item per line"])
+    items, digest = _parse_items(raw, name, suffix)
+    if not items:
+        raise ItemError([f"{name}: the file holds no items"])
+    return items, digest
+
+
+def items_from_text(text: str, name: str) -> tuple[list[dict[str, Any]], str]:
+    """Items from text (UTF-8 encoded for the digest); see :func:`items_from_bytes`."""
+    return items_from_bytes(text.encode("utf-8"), name)
+
+
+def _parse_items(raw: bytes, name: str, suffix: str) -> tuple[list[dict[str, Any]], str]:
     digest = hashlib.sha256(raw).hexdigest()[:16]
     text = raw.decode("utf-8-sig", errors="replace")
-    suffix = p.suffix.lower()
     if suffix == ".csv":
-        rows = list(csv.DictReader(text.splitlines()))
+        try:
+            rows = list(csv.DictReader(text.splitlines()))
+        except csv.Error as exc:
+            raise ItemError([f"{name}: not a valid CSV file ({exc})"]) from None
         items = [{k: (v if v != "" else None) for k, v in row.items() if k} for row in rows]
         return items, digest
     if suffix == ".json":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ItemError([f"{p}: not valid JSON ({exc.msg} at line {exc.lineno})"]) from None
-        if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
-            raise ItemError([f"{p}: a .json items file must hold a list of objects"])
+            raise ItemError([f"{name}: not valid JSON ({exc.msg} at line {exc.lineno})"]) from None
+        if not isinstance(data, list):
+            raise ItemError([f"{name}: a .json items file must hold a list of objects"])
+        bad = [i for i, x in enumerate(data, start=1) if not isinstance(x, dict)]
+        if bad:
+            more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+            raise ItemError(
+                [
+                    f"{name}: a .json items file must hold a list of objects; element(s) "
+                    f"{', '.join(map(str, bad[:5]))}{more} are not objects"
+                ]
+            )
         return data, digest
     if suffix not in (".jsonl", ".ndjson"):
-        raise ItemError([f"{p}: items files must end in .jsonl, .json or .csv"])
+        raise ItemError([f"{name}: items files must end in .jsonl, .json or .csv"])
     items, problems = [], []
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            items.append(parse_item(line, source=f"{p}:{lineno}"))
+            items.append(parse_item(line, source=f"{name}:{lineno}"))
         except ItemError as exc:
             problems += exc.problems
     if problems:

@@ -9,7 +9,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -287,6 +287,7 @@ class Store:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._con = self._connect(wait, read_only)
+        self.before_close: list[Callable[[], None]] = []
         self._local = threading.local()
         self._w = self._con.cursor()
         self._j = self._con.cursor()  # the journal's own cursor: it never waits on a batch
@@ -346,7 +347,12 @@ class Store:
                 raise StoreError(f"cannot open {self.path}: {exc}") from None
 
     def close(self) -> None:
-        """Close the file (the write lock is released)."""
+        """Close the file (the write lock is released), after what must happen first (an
+        engine applies the decisions it has recorded)."""
+        for before in self.before_close:
+            with contextlib.suppress(Exception):
+                before()
+        self.before_close.clear()
         with self._lock, contextlib.suppress(Exception):
             self._con.close()
         with _OPEN_LOCK:

@@ -239,3 +239,43 @@ def test_applied_journal_rows_are_tidied(engine):
     assert engine.flush(timeout=60)
     assert _journal_rows(engine.store) <= 20  # removed a batch at a time, the rest when idle
     assert all(engine.get_run(r.run_id).status == "succeeded" for r in runs)
+
+
+def test_recorded_decisions_are_applied_before_the_store_closes_or_python_exits(tmp_db):
+    import subprocess
+    import sys
+
+    import duckdb
+
+    store = Store(tmp_db)
+    add_user(store, "mia", roles=["reviewer"], teams=["managers"])
+    engine = Engine(store, services=default_services(store))
+    engine.apply_linger = 30.0  # would wait for company long after close() is called
+    runs = _waiting(engine, 4)
+    engine.record_decision(runs[0].review_id, {"action": "approve"}, by="mia")
+    store.close()
+    con = duckdb.connect(str(tmp_db), read_only=True)
+    status = dict(con.execute("SELECT id, status FROM runs").fetchall())
+    con.close()
+    assert status[runs[0].run_id] == "succeeded"
+
+    script = (
+        "import sys\n"
+        "from runtime import open_engine\n"
+        "engine = open_engine(sys.argv[1])\n"
+        "engine.apply_linger = 30.0\n"
+        "engine.record_decision(sys.argv[2], {'action': 'approve'}, by='mia')\n"
+    )  # exits without flush() or close()
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_db), runs[1].review_id],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr
+    con = duckdb.connect(str(tmp_db), read_only=True)
+    status = dict(con.execute("SELECT id, status FROM runs").fetchall())
+    con.close()
+    assert status[runs[1].run_id] == "succeeded"  # applied at exit, not by a later replay
+    assert [status[r.run_id] for r in runs[2:]] == ["waiting", "waiting"]
