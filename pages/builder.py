@@ -3,7 +3,7 @@
 import streamlit as st
 from streamlit_flow import streamlit_flow
 
-from builder import canvas, editor, panels
+from builder import batch_panel, canvas, editor, panels
 from builder.session import require_user
 from builder.test_panel import test_run_panel
 from runtime import LoopgateError
@@ -85,10 +85,15 @@ with right:
         st.caption("Select a node or an edge on the canvas to edit it.")
     panels.problems_panel(problems)
 
-tab_test, tab_versions = st.tabs(["Test run", "Versions"])
+tab_test, tab_items, tab_versions = st.tabs(["Test run", "Run items", "Versions"])
 with tab_test:
     try:
         test_run_panel(ed, spec, runnable=not errors)
+    except LoopgateError as exc:
+        st.error(str(exc))
+with tab_items:
+    try:
+        batch_panel.run_items_panel(ed, user)
     except LoopgateError as exc:
         st.error(str(exc))
 with tab_versions:

@@ -121,3 +121,58 @@ def test_reviewers_do_not_get_the_builder(seeded: None) -> None:
     at = signed_in("rae")
     assert not at.exception
     assert not [b for b in at.button if b.label == "Open in Builder"]
+
+
+def _items_tab_text(at: AppTest) -> str:
+    tab = next(t for t in at.tabs if t.label == "Run items")
+    return "\n".join(
+        str(e.value) for kind in ("caption", "info", "markdown", "error") for e in tab.get(kind)
+    )
+
+
+def test_builder_run_items_tab_says_which_version_runs(seeded: None) -> None:
+    at = builder()
+    assert [t.label for t in at.tabs][:3] == ["Test run", "Run items", "Versions"]
+    wid = at.session_state["bld"].base.id
+    text = _items_tab_text(at)
+    assert "runs the newest published version **v1**" in text and f"`{wid}`" in text
+    # A draft saved on top: v1 still runs, and the tab says the canvas is not what runs.
+    at.button(key="pal_approval").click().run()
+    at.text_input(key="bld_save_msg").input("unfinished")
+    at.button(key="bld_save_go").click().run()
+    assert at.session_state["bld"].status == "draft"
+    text = _items_tab_text(at)
+    assert "version **v1**" in text and "v2 (draft), which is not the version that runs" in text
+
+
+def test_builder_run_items_needs_a_published_version(seeded: None) -> None:
+    at = builder()
+    at.text_input(key="bld_new_id").input("brand-new")
+    at.button(key="bld_new_go").click().run()
+    assert not at.exception
+    assert "`brand-new` has no published version yet" in _items_tab_text(at)
+    assert "save a version without errors first" in _items_tab_text(at).lower()
+    assert not [b for b in at.button if b.label.startswith("Start ")]
+
+
+def test_builder_run_items_summary_survives_reruns(seeded: None) -> None:
+    from builder.batch_panel import BatchItemError, start_batch
+    from runtime.items import read_items
+
+    at = builder()
+    items, digest = read_items(ROOT / "examples" / "items" / "expense-approval.jsonl")
+    summary = start_batch(resources.engine(), "expense-approval", items, digest, "dev")
+    summary.bad = [BatchItemError(index=i, error=f"item: field amount: bad {i}") for i in range(25)]
+    at.session_state["bld_open_pick"] = "expense-approval"
+    at.button(key="bld_open_go").click().run()
+    at.session_state["bld_batch_expense-approval"] = summary
+    at.run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Started"] == "4" and metrics["Waiting for review"] == "2"
+    assert metrics["Succeeded"] == "2" and metrics["Failed"] == "0"
+    assert metrics["Bad items"] == "25"
+    text = _items_tab_text(at)
+    assert "item 1: field amount: bad 0" in text and "and 5 more" in text
+    assert "item 21:" not in text
+    assert "loopgate reviews --workflow expense-approval" in text
