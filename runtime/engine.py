@@ -38,7 +38,7 @@ from runtime.nodes.base import (
     utcnow,
 )
 from runtime.spec import WorkflowSpec, parse_spec
-from runtime.store import Event, Store, WriteBatch, refusal
+from runtime.store import CLAIM_COLUMNS, Event, Store, WriteBatch, refusal
 
 log = logging.getLogger("loopgate.engine")
 
@@ -1472,22 +1472,7 @@ class Engine:
         return run.result_model()
 
 
-_CARD_KEYS = (
-    "id",
-    "run_id",
-    "workflow_id",
-    "workflow_version",
-    "node_id",
-    "kind",
-    "team",
-    "reason_codes",
-    "form",
-    "actions",
-    "visits",
-    "created_at",
-    "priority",
-    "deadline",
-)
+_CARD_KEYS = ("id", *CLAIM_COLUMNS)  # a review as deciding it needs (plus "context")
 
 
 _ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()

@@ -144,7 +144,7 @@ FEEDBACK_COLUMNS = [
     "model_version",
     "created_at",
 ]
-_CLAIM_COLUMNS = [
+CLAIM_COLUMNS = [
     "run_id",
     "workflow_id",
     "workflow_version",
@@ -912,11 +912,11 @@ class Store:
         """
         if not review_ids:
             return {}
-        n = len(_CLAIM_COLUMNS)
+        n = len(CLAIM_COLUMNS)
         rows = (
             self._cur()
             .execute(
-                f"SELECT r.id, {', '.join('r.' + c for c in _CLAIM_COLUMNS)}, r.status, "
+                f"SELECT r.id, {', '.join('r.' + c for c in CLAIM_COLUMNS)}, r.status, "
                 "r.decided_by, r.decided_at, u.item, u.state, u.step_count, u.created_at, "
                 "u.batch_id, u.idempotency_key, u.started_by "
                 "FROM reviews r JOIN runs u ON u.id = r.run_id WHERE r.id IN (SELECT unnest(?))",
@@ -926,7 +926,7 @@ class Store:
         )
         out = {}
         for row in rows:
-            rec = dict(zip(_CLAIM_COLUMNS, row[1 : n + 1], strict=True))
+            rec = dict(zip(CLAIM_COLUMNS, row[1 : n + 1], strict=True))
             rec["form"] = loads(rec["form"]) or []
             rec["id"] = row[0]
             rec["status"], rec["decided_by"], rec["decided_at"] = row[n + 1 : n + 4]

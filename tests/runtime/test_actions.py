@@ -615,15 +615,16 @@ def test_webhook_urls_must_be_http(engine):
     assert res.result == "call_failed" and "http:// or https://" in res.outputs["call"]["error"]
 
 
-def test_a_resumed_webhook_call_sends_the_same_idempotency_key(engine, receiver, monkeypatch):
-    """The call happened but its step was not committed: the second call is recognisable."""
-    spec = workflow(f"""
+def approval_then_hook(url: str, *, wid: str, **params: Any) -> Any:
+    """A manager's approval, then a webhook call."""
+    extra = "".join(f", {k}: {json.dumps(v)}" for k, v in params.items())
+    return workflow(f"""
 nodes:
   - {{id: start, type: trigger}}
   - {{id: check, type: approval, params: {{team: managers}}}}
   - id: call
     type: webhook
-    params: {{url: "{receiver.url}/pay"}}
+    params: {{url: "{url}"{extra}}}
   - {{id: done, type: end}}
 edges:
   - {{from: start, to: check}}
@@ -631,7 +632,12 @@ edges:
   - {{from: check, to: done, branch: rejected}}
   - {{from: call, to: done, branch: next}}
   - {{from: call, to: done, branch: error}}
-""", wid="hook-resume")
+""", wid=wid)
+
+
+def test_a_resumed_webhook_call_sends_the_same_idempotency_key(engine, receiver, monkeypatch):
+    """The call happened but its step was not committed: the second call is recognisable."""
+    spec = approval_then_hook(f"{receiver.url}/pay", wid="hook-resume")
     res = engine.start(spec, ITEM)
     real_write = engine.store.write
     crashes = [RuntimeError("killed before the commit")]
@@ -652,21 +658,9 @@ edges:
 def test_a_webhook_after_a_decision_does_not_hold_up_other_writes(engine, receiver):
     """The call runs before the write transaction: while the receiver keeps it waiting,
     other runs start and other reviews are decided."""
-    spec = workflow(f"""
-nodes:
-  - {{id: start, type: trigger}}
-  - {{id: check, type: approval, params: {{team: managers}}}}
-  - id: call
-    type: webhook
-    params: {{url: "{receiver.url}/slow", timeout_seconds: 30, retries: 0}}
-  - {{id: done, type: end}}
-edges:
-  - {{from: start, to: check}}
-  - {{from: check, to: call, branch: approved}}
-  - {{from: check, to: done, branch: rejected}}
-  - {{from: call, to: done, branch: next}}
-  - {{from: call, to: done, branch: error}}
-""", wid="slow-hook")
+    spec = approval_then_hook(
+        f"{receiver.url}/slow", wid="slow-hook", timeout_seconds=30, retries=0
+    )
     first, second = engine.start_many(spec, [ITEM, ITEM])
     receiver.hold = threading.Event()
     out: list[Any] = []
