@@ -178,7 +178,7 @@ _SMALL_BATCH = 12  # up to this many rows: one INSERT ... VALUES; above: one INS
 
 def dumps(value: Any) -> str:
     """Compact JSON for the store (dates as ISO text)."""
-    return json.dumps(value, separators=(",", ":"), default=_json_default, ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def _json_default(value: Any) -> Any:
@@ -189,6 +189,10 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     return str(value)
+
+
+# One encoder for every call (json.dumps with options builds a new one each time).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_json_default, ensure_ascii=False)
 
 
 def loads(text: str | None) -> Any:
