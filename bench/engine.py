@@ -12,6 +12,7 @@ real file with their normal durability; rounds alternate A/B; medians are printe
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import statistics
@@ -136,6 +137,7 @@ def run_loopgate(
         sync_lat.append(time.perf_counter() - t1)
 
     rest = waiting[len(one) + len(sync) :]
+    gc.collect()  # a collection of the other system's garbage must not land in this phase
     t0 = time.perf_counter()
     bulk = engine.decide_many(rest, {"action": "approve"}, by="bench")
     bulk_s = time.perf_counter() - t0
@@ -259,6 +261,7 @@ def main(argv: list[str] | None = None) -> None:
         lg_runs, lp_runs = [], []
         for _ in range(args.rounds):
             if peer is not None:
+                gc.collect()
                 with tempfile.TemporaryDirectory() as d:
                     res = peer(n, Path(d))
                     # LangGraph has no bulk resume, and its resume returns once the run
@@ -268,6 +271,7 @@ def main(argv: list[str] | None = None) -> None:
                     res["sync_p50_ms"] = res["decision_p50_ms"]
                     res["reruns"] = res.get("reruns_of_interrupted_node", 0)
                     lg_runs.append(res)
+            gc.collect()
             with tempfile.TemporaryDirectory() as d:
                 res = run_loopgate(n, Path(d))
                 res["reruns"] = res["reruns_of_finished_nodes"]
