@@ -231,6 +231,20 @@ class _Journaled:
         }
 
 
+@dataclass(slots=True)
+class _Ready:
+    """A held review whose run went on (outside any transaction), waiting to be settled."""
+
+    settle: dict[str, Any]  # the row for Store.settle_reviews
+    batch: WriteBatch  # what the run did
+    run: _Run
+    tag: Any = None  # the caller's: its journal entry, its slot, its report list
+
+    @property
+    def review_id(self) -> str:
+        return self.settle["id"]
+
+
 class Engine:
     """Runs workflows against a store.
 
@@ -920,7 +934,7 @@ class Engine:
         problem: Exception | None = None
         for attempt in range(3):
             try:
-                batch = self._apply_once(todo)
+                self._apply_once(todo)
                 break
             except Exception as exc:  # the database failed; the journal still has them
                 problem = exc
@@ -934,7 +948,6 @@ class Engine:
                 )
                 j.done.set()
             return
-        self._remember(batch)
         ids = [j.review_id for j in todo]
         self.store.release_reviews(ids)
         with self._cache_lock:
@@ -943,7 +956,7 @@ class Engine:
         for j in todo:
             j.done.set()
 
-    def _apply_once(self, todo: list[_Journaled]) -> WriteBatch:
+    def _apply_once(self, todo: list[_Journaled]) -> None:
         """Run each decided run on (outside the write lock: a node may call a webhook), then
         settle the reviews and write everything in one short transaction."""
         batch = WriteBatch()
@@ -952,7 +965,7 @@ class Engine:
         # a time (a replay skips applied rows anyway).
         forget = self._journal_done[:] if len(self._journal_done) >= self.batch_size else []
         claims = self._claims_for([j.review_id for j in todo])
-        ready: list[tuple[_Journaled, WriteBatch, _Run]] = []
+        ready: list[_Ready] = []
         for j in todo:
             j.result = j.error = None
             claim = claims.get(j.review_id)
@@ -964,26 +977,45 @@ class Engine:
             except Exception as exc:
                 self._decision_failed(j, claim, exc, batch, failed)
                 continue
-            ready.append((j, sub, run))
-        with self.store.transaction() as cur:
-            settled = self.store.settle_reviews(
-                cur,
-                [_settle_row(j.review_id, "decided", j.by, j.at, j.decision) for j, _, _ in ready],
-            )
-            for j, sub, run in ready:
-                if j.review_id in settled:
-                    _merge(batch, sub)
-                    j.result = run.result_model()
-                    continue
-                try:  # someone else settled it: cannot happen while it is held
-                    self.store._refuse_claim(cur, j.review_id)
-                except LoopgateError as exc:
-                    self._decision_failed(j, claims.get(j.review_id), exc, batch, failed)
-            self.store.write(cur, batch)
-            self.store.forget_journal(forget + failed, cur)
+            ready.append(_Ready(_settle_row(j.review_id, j.by, j.at, j.decision), sub, run, j))
+        settled = self._write_settled(
+            ready,
+            batch,
+            lost=lambda r, exc: self._decision_failed(
+                r.tag, claims.get(r.review_id), exc, batch, failed
+            ),
+            also=lambda cur: self.store.forget_journal(forget + failed, cur),
+        )
+        for r in ready:
+            if r.review_id in settled:
+                r.tag.result = r.run.result_model()
         del self._journal_done[: len(forget)]
         self._journal_done += [j.seq for j in todo if j.error is None]
-        return batch
+
+    def _write_settled(
+        self,
+        ready: list[_Ready],
+        batch: WriteBatch,
+        *,
+        lost: Callable[[_Ready, RunError], None],
+        also: Callable[[Any], None] | None = None,
+    ) -> set[str]:
+        """One transaction: settle the held reviews whose runs went on, and write what
+        those runs did together with ``batch``. A review that was no longer pending (it
+        cannot be while held) goes to ``lost`` (inside the transaction, so it may add to
+        ``batch``) and its run's writes are dropped. Returns the settled review ids."""
+        with self.store.transaction() as cur:
+            settled = self.store.settle_reviews(cur, [r.settle for r in ready])
+            for r in ready:
+                if r.review_id in settled:
+                    _merge(batch, r.batch)
+                else:
+                    lost(r, self.store.review_refusal(cur, r.review_id))
+            self.store.write(cur, batch)
+            if also is not None:
+                also(cur)
+        self._remember(batch)
+        return settled
 
     def _decision_failed(
         self,
@@ -1138,7 +1170,7 @@ class Engine:
         and write everything in one transaction."""
         claims = self._claims_for(held)
         slots: list[RunResult | BatchItemError | None] = [None] * len(chunk)
-        ready: dict[str, tuple[int, WriteBatch, _Run]] = {}
+        ready: dict[str, _Ready] = {}
         for offset, review_id in enumerate(chunk):
             claim = claims.get(review_id)
             try:
@@ -1154,23 +1186,16 @@ class Engine:
             except LoopgateError as exc:
                 slots[offset] = BatchItemError(index=start + offset, error=str(exc))
                 continue
-            ready[review_id] = (offset, sub, run)
-        batch = WriteBatch()
-        with self.store.transaction() as cur:
-            settled = self.store.settle_reviews(
-                cur, [_settle_row(rid, "decided", by, now, decision) for rid in ready]
-            )
-            for review_id, (offset, sub, run) in ready.items():
-                if review_id in settled:
-                    _merge(batch, sub)
-                    slots[offset] = run.result_model()
-                    continue
-                try:
-                    self.store._refuse_claim(cur, review_id)
-                except LoopgateError as exc:
-                    slots[offset] = BatchItemError(index=start + offset, error=str(exc))
-            self.store.write(cur, batch)
-        self._remember(batch)
+            settle = _settle_row(review_id, by, now, decision)
+            ready[review_id] = _Ready(settle, sub, run, offset)
+
+        def lost(r: _Ready, exc: RunError) -> None:
+            slots[r.tag] = BatchItemError(index=start + r.tag, error=str(exc))
+
+        settled = self._write_settled(list(ready.values()), WriteBatch(), lost=lost)
+        for r in ready.values():
+            if r.review_id in settled:
+                slots[r.tag] = r.run.result_model()
         return [s for s in slots if s is not None]
 
     def _check_may_decide(self, by: str, claim: dict[str, Any]) -> None:
@@ -1288,7 +1313,7 @@ class Engine:
         """Run the runs of passed deadlines on (outside the write lock), then settle the
         reviews and write everything in one transaction."""
         claims = self._claims_for([r["id"] for r in rows])
-        ready: list[tuple[str, str, WriteBatch, _Run, dict[str, Any]]] = []
+        ready: list[_Ready] = []
         for row in rows:
             claim = claims.get(row["id"])
             if claim is None or claim.get("status", "pending") != "pending":
@@ -1299,17 +1324,12 @@ class Engine:
             except LoopgateError as exc:
                 report.failed.append(f"{row['id']}: {exc}")
                 continue
-            ready.append((row["id"], what, sub, run, settle))
-        batch = WriteBatch()
-        with self.store.transaction() as cur:
-            settled = self.store.settle_reviews(cur, [r[4] for r in ready])
-            for review_id, what, sub, run, _ in ready:
-                if review_id in settled:
-                    _merge(batch, sub)
-                    getattr(report, what).append(review_id)
-                    report.runs.append(run.result_model())
-            self.store.write(cur, batch)
-        self._remember(batch)
+            ready.append(_Ready(settle, sub, run, what))
+        settled = self._write_settled(ready, WriteBatch(), lost=lambda r, exc: None)
+        for r in ready:
+            if r.review_id in settled:
+                getattr(report, r.tag).append(r.review_id)
+                report.runs.append(r.run.result_model())
 
     def _expire(
         self, claim: dict[str, Any], row: dict[str, Any], now: datetime, batch: WriteBatch
@@ -1497,13 +1517,11 @@ def _clone(value: Any) -> Any:
         return copy.deepcopy(value)
 
 
-def _settle_row(
-    review_id: str, status: str, by: str, at: datetime, decision: Decision
-) -> dict[str, Any]:
-    """How a review is marked when ``decision`` settles it (see Store.settle_reviews)."""
+def _settle_row(review_id: str, by: str, at: datetime, decision: Decision) -> dict[str, Any]:
+    """How a review is marked when a person's decision settles it (Store.settle_reviews)."""
     return {
         "id": review_id,
-        "status": status,
+        "status": "decided",
         "decided_by": by,
         "decided_at": at,
         "action": decision.action,

@@ -752,16 +752,13 @@ class Store:
         ).fetchall()
         return {row[0]: _context(*row[1:]) for row in rows}
 
-    def _refuse_claim(self, cur: duckdb.DuckDBPyConnection, review_id: str) -> None:
+    def review_refusal(self, cur: duckdb.DuckDBPyConnection, review_id: str) -> RunError:
+        """Why a review cannot be decided now, read through ``cur`` (see :func:`refusal`)."""
         row = cur.execute(
             "SELECT status, decided_by, decided_at FROM reviews WHERE id = ?", [review_id]
         ).fetchone()
-        if row is None:
-            raise NotFoundError(
-                f"review {review_id} does not exist; list pending ones with `loopgate reviews`"
-            )
-        at = row[2].isoformat(timespec="seconds") + "Z" if row[2] else None
-        raise ReviewNotPendingError(review_id, row[0], row[1], at)
+        keys = ("status", "decided_by", "decided_at")
+        return refusal(review_id, None if row is None else dict(zip(keys, row, strict=True)))
 
     # ------------------------------------------------------------ decision journal
 
@@ -826,7 +823,7 @@ class Store:
                     f"could not record the decision on {review_id} in {self.path}: {exc}"
                 ) from None
             if not written:
-                self._refuse_claim(self._j, review_id)
+                raise self.review_refusal(self._j, review_id)
             self._journal_seq = seq
             self._held[review_id] = ("decided", by, at)
         return seq
@@ -947,8 +944,7 @@ class Store:
         """
         claim = self.review_claims([review_id]).get(review_id)
         if claim is None or claim["status"] != "pending":
-            self._refuse_claim(self._cur(), review_id)
-        assert claim is not None
+            raise refusal(review_id, claim)
         return claim
 
     def get_review(self, review_id: str) -> dict[str, Any]:
