@@ -1059,13 +1059,6 @@ class Store:
         )
         return rows[0] if rows and not rows[0]["deleted"] else None
 
-    def list_records(self, table: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
-        where, params = _where(table_name=table)
-        return self._rows(
-            f"SELECT * FROM current_records {where} ORDER BY table_name, key LIMIT ?",
-            [*params, limit],
-        )
-
     # ------------------------------------------------------------ users
 
     def create_user(
