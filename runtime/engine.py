@@ -12,13 +12,23 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from runtime.compiler import CompiledNode, Workflow, compile_workflow
+from runtime.domain import (
+    Claim,
+    DueReview,
+    Event,
+    ReviewRecord,
+    RunRecord,
+    Settlement,
+    WriteBatch,
+    refusal,
+)
 from runtime.errors import (
     AccessError,
     DecisionError,
@@ -39,7 +49,7 @@ from runtime.nodes.base import (
     utcnow,
 )
 from runtime.spec import WorkflowSpec, parse_spec
-from runtime.store import CLAIM_COLUMNS, Event, Store, WriteBatch, refusal
+from runtime.store import Store
 
 log = logging.getLogger("loopgate.engine")
 
@@ -92,55 +102,11 @@ class SweepReport(BaseModel):
 
 
 @dataclass(slots=True)
-class _Run:
-    """A run's row while the engine works on it."""
+class _Run(RunRecord):
+    """A run while the engine works on it: the record plus where it waits."""
 
-    id: str
-    workflow_id: str
-    workflow_version: int
-    status: str
-    current_node: str | None
-    item: dict[str, Any]
-    steps: dict[str, Any]
-    review: dict[str, Any] | None
-    visits: dict[str, int]
-    step_count: int
-    created_at: datetime
-    updated_at: datetime
-    error: str | None = None
-    result: str | None = None
-    batch_id: str | None = None
-    idempotency_key: str | None = None
-    started_by: str | None = None
-    finished_at: datetime | None = None
     review_id: str | None = None
     team: str | None = None
-    is_new: bool = False
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "workflow_id": self.workflow_id,
-            "workflow_version": self.workflow_version,
-            "status": self.status,
-            "current_node": self.current_node,
-            "item": self.item,
-            # A finished run needs no resume state: its step outputs live in the audit trail
-            # (`steps` view), so they are not stored a second time.
-            "state": {}
-            if self.status == "succeeded"
-            else {"steps": self.steps, "review": self.review, "visits": self.visits},
-            "step_count": self.step_count,
-            "error": self.error,
-            "result": self.result,
-            "batch_id": self.batch_id,
-            "idempotency_key": self.idempotency_key,
-            "started_by": self.started_by,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "finished_at": self.finished_at,
-            "_new": self.is_new,
-        }
 
     def result_model(self) -> RunResult:
         return RunResult(
@@ -158,52 +124,36 @@ class _Run:
         )
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> _Run:
-        state = row["state"] or {}
-        return cls(
-            id=row["id"],
-            workflow_id=row["workflow_id"],
-            workflow_version=row["workflow_version"],
-            status=row["status"],
-            current_node=row["current_node"],
-            item=row["item"],
-            steps=state.get("steps", {}),
-            review=state.get("review"),
-            visits=state.get("visits", {}),
-            step_count=row["step_count"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            error=row["error"],
-            result=row["result"],
-            batch_id=row["batch_id"],
-            idempotency_key=row["idempotency_key"],
-            started_by=row["started_by"],
-            finished_at=row["finished_at"],
-        )
+    def of(cls, record: RunRecord) -> _Run:
+        """The engine's working copy of a stored run."""
+        return cls(**{name: getattr(record, name) for name in _RUN_FIELDS})
 
     @classmethod
-    def from_review(cls, claim: dict[str, Any]) -> _Run:
+    def from_review(cls, claim: Claim) -> _Run:
         """The waiting run behind a review, with its own copy of the data (the claim's
-        context is left as it was: it is what the run looked like before the decision)."""
-        ctx = claim["context"]
-        item, steps, review = _clone((ctx["item"], ctx["steps"], ctx.get("review")))
+        run is left as it was: it is what the run looked like before the decision)."""
+        waiting = claim.run
+        item, steps, review = _clone((waiting.item, waiting.steps, waiting.review))
         return cls(
-            id=claim["run_id"],
-            workflow_id=claim["workflow_id"],
-            workflow_version=claim["workflow_version"],
+            id=claim.run_id,
+            workflow_id=claim.workflow_id,
+            workflow_version=claim.workflow_version,
             status="running",
-            current_node=claim["node_id"],
+            current_node=claim.node_id,
             item=item,
             steps=steps,
             review=review,
-            visits=dict(ctx.get("visits", {})),
-            step_count=ctx["step_count"],
-            created_at=datetime.fromisoformat(ctx["created_at"]),
+            visits=dict(waiting.visits),
+            step_count=waiting.step_count,
+            created_at=waiting.created_at,
             updated_at=utcnow(),
-            batch_id=ctx.get("batch_id"),
-            idempotency_key=ctx.get("idempotency_key"),
-            started_by=ctx.get("started_by"),
+            batch_id=waiting.batch_id,
+            idempotency_key=waiting.idempotency_key,
+            started_by=waiting.started_by,
         )
+
+
+_RUN_FIELDS = tuple(f.name for f in fields(RunRecord))
 
 
 @dataclass(slots=True)
@@ -235,14 +185,14 @@ class _Journaled:
 class _Ready:
     """A held review whose run went on (outside any transaction), waiting to be settled."""
 
-    settle: dict[str, Any]  # the row for Store.settle_reviews
+    settle: Settlement  # how the review is marked
     batch: WriteBatch  # what the run did
     run: _Run
     tag: Any = None  # the caller's: its journal entry, its slot, its report list
 
     @property
     def review_id(self) -> str:
-        return self.settle["id"]
+        return self.settle.id
 
 
 class Engine:
@@ -281,7 +231,7 @@ class Engine:
         self._cache_lock = threading.Lock()
         # Reviews this engine created, with what deciding them needs (all of it fixed while
         # the review is pending), so a decision needs no read: review id -> claim.
-        self._cards: dict[str, dict[str, Any]] = {}
+        self._cards: dict[str, Claim] = {}
         self._apply_cond = threading.Condition()
         self._apply_queue: list[_Journaled] = []
         self._applying = 0
@@ -604,7 +554,7 @@ class Engine:
             if not self._step(run, wf, node, outcome, batch, now):
                 break
         run.updated_at = now
-        batch.runs[run.id] = run.row()
+        batch.runs[run.id] = run
 
     def _context(
         self, run: _Run, wf: Workflow, node: CompiledNode, now: datetime, visits: int
@@ -636,7 +586,7 @@ class Engine:
             self._advance(run, wf, batch, now)
         else:
             run.updated_at = now
-            batch.runs[run.id] = run.row()
+            batch.runs[run.id] = run
 
     def _step(
         self,
@@ -716,31 +666,29 @@ class Engine:
         run.review_id = review_id
         run.team = team or req.team
         batch.reviews.append(
-            {
-                "id": review_id,
-                "run_id": run.id,
-                "workflow_id": wf.id,
-                "workflow_version": wf.version or 0,
-                "node_id": node.id,
-                "kind": req.kind,
-                "status": "pending",
-                "team": run.team,
-                "assignee": None if team else req.assignee,
-                "priority": priority or req.priority,
-                "instructions": req.instructions,
-                "note": note if note is not None else req.note,
-                "reason_codes": req.reason_codes,
-                "actions": list(req.actions),
-                "form": [f.model_dump(mode="json") for f in req.form],
-                "display": req.show,
-                "context": None,  # read from the run when decided (not stored twice)
-                "visits": visits,
-                "deadline": None if escalated_from else req.deadline,
-                "on_timeout": None if escalated_from else req.on_timeout,
-                "escalate_to": req.escalate_to,
-                "escalated_from": escalated_from,
-                "created_at": now,
-            }
+            ReviewRecord(
+                id=review_id,
+                run_id=run.id,
+                workflow_id=wf.id,
+                workflow_version=wf.version or 0,
+                node_id=node.id,
+                kind=req.kind,
+                team=run.team,
+                assignee=None if team else req.assignee,
+                priority=priority or req.priority,
+                instructions=req.instructions,
+                note=note if note is not None else req.note,
+                reason_codes=req.reason_codes,
+                actions=list(req.actions),
+                form=[f.model_dump(mode="json") for f in req.form],
+                display=req.show,
+                visits=visits,
+                deadline=None if escalated_from else req.deadline,
+                on_timeout=None if escalated_from else req.on_timeout,
+                escalate_to=req.escalate_to,
+                escalated_from=escalated_from,
+                created_at=now,
+            )
         )
         batch.events.append(
             Event(
@@ -844,31 +792,30 @@ class Engine:
             by=by,
             at=now,
             decision=decision,
-            run_id=claim["run_id"],
+            run_id=claim.run_id,
             waited=waited,
         )
         self._submit(journaled)
         return journaled
 
-    def _validate(self, claim: dict[str, Any], decision: Decision, by: str) -> None:
+    def _validate(self, claim: Claim, decision: Decision, by: str) -> None:
         """Every check a decision must pass, without changing anything."""
         self._check_may_decide(by, claim)
-        wf = self.workflow(claim["workflow_id"], claim["workflow_version"])
-        node = wf.nodes[claim["node_id"]]
+        wf = self.workflow(claim.workflow_id, claim.workflow_version)
+        node = wf.nodes[claim.node_id]
         _check_action(claim, node, decision)
         if decision.action == "escalate":
             return
-        ctx = claim["context"]
-        item, steps = _clone((ctx["item"], ctx["steps"]))
+        item, steps = _clone((claim.run.item, claim.run.steps))
         trial = RunContext(
-            run_id=claim["run_id"],
+            run_id=claim.run_id,
             workflow_id=wf.id,
             node_id=node.id,
             item=item,
             steps=steps,
-            review=ctx.get("review"),
+            review=claim.run.review,
             now=self.clock(),
-            visits=claim["visits"],
+            visits=claim.visits,
             services=self.services,
         )
         node.type.resume(trial, node.params, _pending(claim), decision, by)
@@ -970,7 +917,7 @@ class Engine:
             j.result = j.error = None
             claim = claims.get(j.review_id)
             try:
-                if claim is None or claim.get("status", "pending") != "pending":
+                if claim is None or claim.status != "pending":
                     raise refusal(j.review_id, claim)
                 sub = WriteBatch()
                 run = self._resume(claim, j.decision, j.by, sub, j.at)
@@ -984,7 +931,7 @@ class Engine:
             lost=lambda r, exc: self._decision_failed(
                 r.tag, claims.get(r.review_id), exc, batch, failed
             ),
-            also=lambda cur: self.store.forget_journal(forget + failed, cur),
+            also=lambda uow: uow.forget_journal(forget + failed),
         )
         for r in ready:
             if r.review_id in settled:
@@ -1004,23 +951,23 @@ class Engine:
         those runs did together with ``batch``. A review that was no longer pending (it
         cannot be while held) goes to ``lost`` (inside the transaction, so it may add to
         ``batch``) and its run's writes are dropped. Returns the settled review ids."""
-        with self.store.transaction() as cur:
-            settled = self.store.settle_reviews(cur, [r.settle for r in ready])
+        with self.store.unit_of_work() as uow:
+            settled = uow.settle([r.settle for r in ready])
             for r in ready:
                 if r.review_id in settled:
-                    _merge(batch, r.batch)
+                    batch.merge(r.batch)
                 else:
-                    lost(r, self.store.review_refusal(cur, r.review_id))
-            self.store.write(cur, batch)
+                    lost(r, uow.refusal(r.review_id))
+            uow.write(batch)
             if also is not None:
-                also(cur)
+                also(uow)
         self._remember(batch)
         return settled
 
     def _decision_failed(
         self,
         j: _Journaled,
-        claim: dict[str, Any] | None,
+        claim: Claim | None,
         exc: Exception,
         batch: WriteBatch,
         failed: list[int],
@@ -1037,14 +984,14 @@ class Engine:
             Event(
                 kind="review.decision_failed",
                 review_id=j.review_id,
-                run_id=claim["run_id"] if claim else None,
+                run_id=claim.run_id if claim else None,
                 actor=j.by,
                 at=j.at,
                 data={"action": j.decision.action, "error": str(j.error)},
             )
         )
 
-    def _claims_for(self, review_ids: list[str]) -> dict[str, dict[str, Any]]:
+    def _claims_for(self, review_ids: list[str]) -> dict[str, Claim]:
         """What deciding these reviews needs: from ``_cards`` or, for the others, one read.
         A review not found is left out. Read-only: ``_Run.from_review`` copies the data."""
         with self._cache_lock:
@@ -1063,22 +1010,22 @@ class Engine:
         applied = []
         mine = set(self.store.held_review_ids())  # other engines' decisions in flight
         for e in entries:
-            if e["review_id"] in mine:
+            if e.review_id in mine:
                 continue
-            if e["review_status"] != "pending":
-                applied.append(e["seq"])
+            if e.review_status != "pending":
+                applied.append(e.seq)
                 continue
             held, _busy = self.store.hold_reviews(
-                [e["review_id"]], status="decided", by=e["decided_by"], at=e["decided_at"]
+                [e.review_id], status="decided", by=e.decided_by, at=e.decided_at
             )
             if held:  # else another engine in this process is applying it
                 todo.append(
                     _Journaled(
-                        seq=e["seq"],
-                        review_id=e["review_id"],
-                        by=e["decided_by"],
-                        at=e["decided_at"],
-                        decision=Decision.model_validate(e["decision"]),
+                        seq=e.seq,
+                        review_id=e.review_id,
+                        by=e.decided_by,
+                        at=e.decided_at,
+                        decision=Decision.model_validate(e.decision),
                     )
                 )
         for start in range(0, len(todo), self.batch_size):
@@ -1102,24 +1049,9 @@ class Engine:
             return
         with self._cache_lock:
             for r in batch.reviews:
-                run = batch.runs.get(r["run_id"])
-                if run is None or run["status"] != "waiting":
-                    continue
-                state = run["state"]
-                self._cards[r["id"]] = {
-                    **{k: r[k] for k in _CARD_KEYS},
-                    "context": {
-                        "item": run["item"],
-                        "steps": state["steps"],
-                        "review": state["review"],
-                        "visits": state["visits"],
-                        "step_count": run["step_count"],
-                        "created_at": run["created_at"].isoformat(),
-                        "batch_id": run["batch_id"],
-                        "idempotency_key": run["idempotency_key"],
-                        "started_by": run["started_by"],
-                    },
-                }
+                run = batch.runs.get(r.run_id)
+                if run is not None and run.status == "waiting":
+                    self._cards[r.id] = Claim.of(r, run)
             while len(self._cards) > self.card_cache_size:
                 del self._cards[next(iter(self._cards))]
 
@@ -1178,7 +1110,7 @@ class Engine:
                     raise busy[review_id]
                 if review_id in ready:  # listed twice: decided once
                     raise ReviewNotPendingError(review_id, "decided", by, _iso(now))
-                if claim is None or claim.get("status", "pending") != "pending":
+                if claim is None or claim.status != "pending":
                     raise refusal(review_id, claim)
                 self._check_may_decide(by, claim)
                 sub = WriteBatch()
@@ -1198,33 +1130,33 @@ class Engine:
                 slots[r.tag] = r.run.result_model()
         return [s for s in slots if s is not None]
 
-    def _check_may_decide(self, by: str, claim: dict[str, Any]) -> None:
+    def _check_may_decide(self, by: str, claim: Claim) -> None:
         user = self.user(by)
         assert user is not None
         roles = set(user["roles"])
         if "admin" in roles:
             return
         if "reviewer" not in roles:
-            if claim["context"].get("started_by") == by:
+            if claim.run.started_by == by:
                 return  # a designer following their own test run to its end
-            raise AccessError(f"user {by} may not decide review {claim['id']} (not a reviewer)")
-        team = claim["team"]
+            raise AccessError(f"user {by} may not decide review {claim.id} (not a reviewer)")
+        team = claim.team
         if team and team not in user["teams"]:
             raise AccessError(
-                f"user {by} may not decide review {claim['id']}: it belongs to team {team}, "
+                f"user {by} may not decide review {claim.id}: it belongs to team {team}, "
                 f"and {by} is in {', '.join(user['teams']) or 'no team'}"
             )
 
     def _resume(
-        self, claim: dict[str, Any], decision: Decision, by: str, batch: WriteBatch, now: datetime
+        self, claim: Claim, decision: Decision, by: str, batch: WriteBatch, now: datetime
     ) -> _Run:
-        wf = self.workflow(claim["workflow_id"], claim["workflow_version"])
+        wf = self.workflow(claim.workflow_id, claim.workflow_version)
         run = _Run.from_review(claim)
-        node = wf.nodes[claim["node_id"]]
+        node = wf.nodes[claim.node_id]
         _check_action(claim, node, decision)
         review = _pending(claim)
         decided = {
-            "review_id": claim["id"],
+            "review_id": claim.id,
             "action": decision.action,
             **decision.model_dump(exclude_none=True, exclude={"action"}),
         }
@@ -1232,7 +1164,7 @@ class Engine:
             Event(
                 kind="review.decided",
                 run_id=run.id,
-                review_id=claim["id"],
+                review_id=claim.id,
                 node_id=node.id,
                 actor=by,
                 at=now,
@@ -1242,8 +1174,8 @@ class Engine:
         if decision.action == "escalate":
             target = decision.team or node.params.escalate_to  # type: ignore[attr-defined]
             return self._escalate(run, wf, node, claim, target, decision.note, batch, now, by)
-        before, item_before = claim["context"]["steps"], claim["context"]["item"]
-        ctx = self._context(run, wf, node, now, claim["visits"])
+        before, item_before = claim.run.steps, claim.run.item
+        ctx = self._context(run, wf, node, now, claim.visits)
         outcome = node.type.resume(ctx, node.params, review, decision, by)
         run.review = {"node": node.id, **outcome.output}
         batch.feedback += _feedback_rows(
@@ -1257,14 +1189,14 @@ class Engine:
         run: _Run,
         wf: Workflow,
         node: CompiledNode,
-        claim: dict[str, Any],
+        claim: Claim,
         team: str,
         note: str | None,
         batch: WriteBatch,
         now: datetime,
         by: str,
     ) -> _Run:
-        ctx = self._context(run, wf, node, now, claim["visits"])
+        ctx = self._context(run, wf, node, now, claim.visits)
         outcome = node.type.run(ctx, node.params)
         if not isinstance(outcome, Wait):
             raise DecisionError(f"node {node.id} cannot be escalated")
@@ -1275,14 +1207,14 @@ class Engine:
             outcome,
             batch,
             now,
-            claim["visits"],
+            claim.visits,
             team=team,
-            priority=_PRIORITY_UP.get(claim["priority"], "high"),
+            priority=_PRIORITY_UP.get(claim.priority, "high"),
             note=note or f"escalated by {by}",
-            escalated_from=claim["id"],
+            escalated_from=claim.id,
         )
         run.updated_at = now
-        batch.runs[run.id] = run.row()
+        batch.runs[run.id] = run
         return run
 
     # ------------------------------------------------------------ deadlines
@@ -1297,11 +1229,11 @@ class Engine:
             rows = due[start : start + self.batch_size]
             # A review someone is deciding right now is theirs: the deadline skips it.
             held, _busy = self.store.hold_reviews(
-                [r["id"] for r in rows], status="expired", by=SYSTEM, at=now
+                [r.id for r in rows], status="expired", by=SYSTEM, at=now
             )
             mine = set(held)
             try:
-                self._expire_chunk([r for r in rows if r["id"] in mine], now, report)
+                self._expire_chunk([r for r in rows if r.id in mine], now, report)
             finally:
                 self.store.release_reviews(held)
             with self._cache_lock:
@@ -1309,20 +1241,20 @@ class Engine:
                     self._cards.pop(rid, None)
         return report
 
-    def _expire_chunk(self, rows: list[dict[str, Any]], now: datetime, report: SweepReport) -> None:
+    def _expire_chunk(self, rows: list[DueReview], now: datetime, report: SweepReport) -> None:
         """Run the runs of passed deadlines on (outside the write lock), then settle the
         reviews and write everything in one transaction."""
-        claims = self._claims_for([r["id"] for r in rows])
+        claims = self._claims_for([r.id for r in rows])
         ready: list[_Ready] = []
         for row in rows:
-            claim = claims.get(row["id"])
-            if claim is None or claim.get("status", "pending") != "pending":
+            claim = claims.get(row.id)
+            if claim is None or claim.status != "pending":
                 continue
             sub = WriteBatch()
             try:
                 run, what, settle = self._expire(claim, row, now, sub)
             except LoopgateError as exc:
-                report.failed.append(f"{row['id']}: {exc}")
+                report.failed.append(f"{row.id}: {exc}")
                 continue
             ready.append(_Ready(settle, sub, run, what))
         settled = self._write_settled(ready, WriteBatch(), lost=lambda r, exc: None)
@@ -1332,46 +1264,46 @@ class Engine:
                 report.runs.append(r.run.result_model())
 
     def _expire(
-        self, claim: dict[str, Any], row: dict[str, Any], now: datetime, batch: WriteBatch
-    ) -> tuple[_Run, str, dict[str, Any]]:
+        self, claim: Claim, row: DueReview, now: datetime, batch: WriteBatch
+    ) -> tuple[_Run, str, Settlement]:
         """A passed deadline's outcome: the run, the report list it goes in, and how the
         review is settled."""
-        action = row["on_timeout"] or "timeout"
-        settle = {
-            "id": row["id"],
-            "status": "decided" if action in ("approve", "reject") else "expired",
-            "decided_by": SYSTEM,
-            "decided_at": now,
-            "action": action,
-            "reason": "deadline" if action == "reject" else None,
-            "note": f"deadline {row['deadline']:%Y-%m-%d %H:%M} passed",
-        }
-        wf = self.workflow(claim["workflow_id"], claim["workflow_version"])
-        node = wf.nodes[claim["node_id"]]
+        action = row.on_timeout or "timeout"
+        settle = Settlement(
+            id=row.id,
+            status="decided" if action in ("approve", "reject") else "expired",
+            decided_by=SYSTEM,
+            decided_at=now,
+            action=action,
+            reason="deadline" if action == "reject" else None,
+            note=f"deadline {row.deadline:%Y-%m-%d %H:%M} passed",
+        )
+        wf = self.workflow(claim.workflow_id, claim.workflow_version)
+        node = wf.nodes[claim.node_id]
         run = _Run.from_review(claim)
         batch.events.append(
             Event(
                 kind="review.expired",
                 run_id=run.id,
-                review_id=row["id"],
+                review_id=row.id,
                 node_id=node.id,
                 actor=SYSTEM,
                 at=now,
-                data={"deadline": row["deadline"].isoformat(), "action": action},
+                data={"deadline": row.deadline.isoformat(), "action": action},
             )
         )
         if action == "escalate":
-            run = self._escalate(run, wf, node, claim, row["escalate_to"], None, batch, now, SYSTEM)
+            run = self._escalate(run, wf, node, claim, row.escalate_to, None, batch, now, SYSTEM)
             return run, "escalated", settle
         if action == "timeout":
             what = "timed_out"
             outcome = Continue(
                 "timeout",
-                {"action": "timeout", "by": SYSTEM, "deadline": row["deadline"].isoformat()},
+                {"action": "timeout", "by": SYSTEM, "deadline": row.deadline.isoformat()},
             )
         else:
             what = "decided"
-            reason_codes = list(claim["reason_codes"] or [])
+            reason_codes = list(claim.reason_codes)
             decision = Decision(
                 action=action,
                 note="decided by default at the deadline",
@@ -1384,7 +1316,7 @@ class Engine:
                 else None,
             )
             review = _pending(claim)
-            ctx = self._context(run, wf, node, now, claim["visits"])
+            ctx = self._context(run, wf, node, now, claim.visits)
             outcome = node.type.resume(ctx, node.params, review, decision, SYSTEM)
         run.review = {"node": node.id, **outcome.output}
         self._continue(run, wf, node, outcome, batch, now, SYSTEM)
@@ -1400,10 +1332,9 @@ class Engine:
         """
         if by is not None:
             self.authorize(by, roles=("admin", "designer", "operator"), what="retry runs")
-        row = self.store.get_run(run_id)
-        if row["status"] != "failed":
-            raise RunError(f"run {run_id} is {row['status']}, only failed runs can be retried")
-        run = _Run.from_row(row)
+        run = _Run.of(self.store.load_run(run_id))
+        if run.status != "failed":
+            raise RunError(f"run {run_id} is {run.status}, only failed runs can be retried")
         wf = self.workflow(run.workflow_id, run.workflow_version)
         if run.current_node not in wf.nodes:
             raise RunError(f"run {run_id} failed before any node ran; start a new run instead")
@@ -1444,17 +1375,16 @@ class Engine:
             self.store.release_reviews(held)
 
     def _cancel(self, run_id: str, by: str, reason: str | None, now: datetime) -> RunResult:
-        row = self.store.get_run(run_id)
-        if row["status"] not in ("waiting", "running"):
-            raise RunError(f"run {run_id} is {row['status']}; only waiting runs can be cancelled")
-        run = _Run.from_row(row)
-        with self.store.transaction() as cur:
-            cancelled = self.store.cancel_reviews(cur, run_id, by, now)
+        run = _Run.of(self.store.load_run(run_id))
+        if run.status not in ("waiting", "running"):
+            raise RunError(f"run {run_id} is {run.status}; only waiting runs can be cancelled")
+        with self.store.unit_of_work() as uow:
+            cancelled = uow.cancel_reviews(run_id, by, now)
             run.status = "failed"
             run.error = f"cancelled by {by}" + (f": {reason}" if reason else "")
             run.finished_at = run.updated_at = now
             batch = WriteBatch(
-                runs={run.id: run.row()},
+                runs={run.id: run},
                 events=[
                     Event(
                         kind="run.cancelled",
@@ -1465,14 +1395,14 @@ class Engine:
                     )
                 ],
             )
-            self.store.write(cur, batch)
+            uow.write(batch)
         return run.result_model()
 
     def recover(self) -> list[RunResult]:
         """Continue runs a crashed process left in ``running`` (committed mid-way)."""
         out = []
         for run_id in self.store.run_ids_by_status("running"):
-            run = _Run.from_row(self.store.get_run(run_id))
+            run = _Run.of(self.store.load_run(run_id))
             wf = self.workflow(run.workflow_id, run.workflow_version)
             now = self.clock()
             batch = WriteBatch()
@@ -1484,8 +1414,7 @@ class Engine:
     # ------------------------------------------------------------ reads
 
     def get_run(self, run_id: str) -> RunResult:
-        row = self.store.get_run(run_id)
-        run = _Run.from_row(row)
+        run = _Run.of(self.store.load_run(run_id))
         if run.status == "succeeded":
             run.steps = self.store.run_outputs(run_id)
         if run.status == "waiting":
@@ -1493,9 +1422,6 @@ class Engine:
             if pending:
                 run.review_id, run.team = pending["id"], pending["team"]
         return run.result_model()
-
-
-_CARD_KEYS = ("id", *CLAIM_COLUMNS)  # a review as deciding it needs (plus "context")
 
 
 _ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -1517,30 +1443,30 @@ def _clone(value: Any) -> Any:
         return copy.deepcopy(value)
 
 
-def _settle_row(review_id: str, by: str, at: datetime, decision: Decision) -> dict[str, Any]:
-    """How a review is marked when a person's decision settles it (Store.settle_reviews)."""
-    return {
-        "id": review_id,
-        "status": "decided",
-        "decided_by": by,
-        "decided_at": at,
-        "action": decision.action,
-        "data": decision.data or None,
-        "reason": decision.reason,
-        "note": decision.note,
-        "rating": decision.rating,
-    }
+def _settle_row(review_id: str, by: str, at: datetime, decision: Decision) -> Settlement:
+    """How a review is marked when a person's decision settles it."""
+    return Settlement(
+        id=review_id,
+        status="decided",
+        decided_by=by,
+        decided_at=at,
+        action=decision.action,
+        data=decision.data or None,
+        reason=decision.reason,
+        note=decision.note,
+        rating=decision.rating,
+    )
 
 
 def _iso(at: datetime) -> str:
     return at.isoformat(timespec="seconds") + "Z"
 
 
-def _check_action(claim: dict[str, Any], node: CompiledNode, decision: Decision) -> None:
-    if decision.action not in claim["actions"]:
+def _check_action(claim: Claim, node: CompiledNode, decision: Decision) -> None:
+    if decision.action not in claim.actions:
         raise DecisionError(
-            f"review {claim['id']} ({claim['kind']} at node {node.id}) cannot take "
-            f"{decision.action!r}; allowed: {', '.join(claim['actions'])}"
+            f"review {claim.id} ({claim.kind} at node {node.id}) cannot take "
+            f"{decision.action!r}; allowed: {', '.join(claim.actions)}"
         )
     if decision.action == "escalate" and not (
         decision.team or getattr(node.params, "escalate_to", None)
@@ -1548,31 +1474,22 @@ def _check_action(claim: dict[str, Any], node: CompiledNode, decision: Decision)
         raise DecisionError("escalate needs a team to send the review to (--team)")
 
 
-def _pending(claim: dict[str, Any]) -> PendingReview:
+def _pending(claim: Claim) -> PendingReview:
     return PendingReview(
-        id=claim["id"],
-        kind=claim["kind"],
-        team=claim["team"],
-        reason_codes=list(claim["reason_codes"] or []),
-        form=claim["form"],
-        actions=list(claim["actions"]),
+        id=claim.id,
+        kind=claim.kind,
+        team=claim.team,
+        reason_codes=list(claim.reason_codes),
+        form=claim.form,
+        actions=list(claim.actions),
     )
-
-
-def _merge(into: WriteBatch, other: WriteBatch) -> None:
-    into.runs.update(other.runs)
-    into.reviews += other.reviews
-    into.events += other.events
-    into.feedback += other.feedback
-    into.records += other.records
-    into.outbox += other.outbox
 
 
 def _feedback_rows(
     run: _Run,
     wf: Workflow,
     node: CompiledNode,
-    claim: dict[str, Any],
+    claim: Claim,
     decision: Decision,
     by: str,
     output: dict[str, Any],
@@ -1588,7 +1505,7 @@ def _feedback_rows(
         return {
             "id": new_id("fb"),
             "run_id": run.id,
-            "review_id": claim["id"],
+            "review_id": claim.id,
             "workflow_id": wf.id,
             "checkpoint_id": node.id,
             "node_id": target,

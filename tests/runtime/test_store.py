@@ -17,7 +17,8 @@ from runtime.errors import DatabaseLockedError, NotFoundError, ReviewNotPendingE
 from runtime.migrations import MIGRATIONS
 from runtime.nodes import Decision
 from runtime.spec import parse_spec
-from runtime.store import Event, Store
+from runtime.domain import Event, Settlement
+from runtime.store import Store
 
 APPROVAL_FLOW = parse_spec({
     "id": "store-test",
@@ -161,25 +162,25 @@ def _pending_review(engine) -> str:
     return res.review_id
 
 
-def _settle(review_id: str, by: str, at: datetime, action: str = "approve") -> dict:
-    return {"id": review_id, "status": "decided", "decided_by": by, "decided_at": at,
-            "action": action, "note": "ok"}
+def _settle(review_id: str, by: str, at: datetime, action: str = "approve") -> Settlement:
+    return Settlement(id=review_id, status="decided", decided_by=by, decided_at=at,
+                      action=action, note="ok")
 
 
 def test_a_review_is_settled_exactly_once(engine):
     store = engine.store
     review_id = _pending_review(engine)
     claim = store.review_claim(review_id)
-    assert claim["id"] == review_id and claim["status"] == "pending"
-    assert claim["node_id"] == "check" and claim["kind"] == "approval"
-    assert claim["context"]["item"] == {"amount": 70}
+    assert claim.id == review_id and claim.status == "pending"
+    assert claim.node_id == "check" and claim.kind == "approval"
+    assert claim.run.item == {"amount": 70}
     at = datetime(2026, 1, 5, 9, 30, 0)
-    with store.transaction() as cur:
-        assert store.settle_reviews(cur, [_settle(review_id, "mia", at)]) == {review_id}
+    with store.unit_of_work() as uow:
+        assert uow.settle([_settle(review_id, "mia", at)]) == {review_id}
     row = store.get_review(review_id)
     assert (row["status"], row["decided_by"], row["action"]) == ("decided", "mia", "approve")
-    with store.transaction() as cur:  # the loser changes nothing
-        assert store.settle_reviews(cur, [_settle(review_id, "admin", at, "reject")]) == set()
+    with store.unit_of_work() as uow:  # the loser changes nothing
+        assert uow.settle([_settle(review_id, "admin", at, "reject")]) == set()
     assert store.get_review(review_id)["decided_by"] == "mia"
     with pytest.raises(ReviewNotPendingError) as info:
         store.review_claim(review_id)
@@ -195,9 +196,9 @@ def test_settling_many_reviews_is_one_statement_whatever_their_number(engine):
     store = engine.store
     ids = [_pending_review(engine) for _ in range(20)]  # above the small-batch VALUES path
     at = datetime(2026, 1, 5, 9, 30, 0)
-    with store.transaction() as cur:
-        first = store.settle_reviews(cur, [_settle(r, "mia", at) for r in ids[:3]])
-        rest = store.settle_reviews(cur, [_settle(r, "admin", at) for r in ids])
+    with store.unit_of_work() as uow:
+        first = uow.settle([_settle(r, "mia", at) for r in ids[:3]])
+        rest = uow.settle([_settle(r, "admin", at) for r in ids])
     assert first == set(ids[:3]) and rest == set(ids[3:])
     by = {r["id"]: r["decided_by"] for r in store.execute_readonly(
         "SELECT id, decided_by FROM reviews WHERE id IN (SELECT unnest(?))", [ids])}
@@ -207,8 +208,8 @@ def test_settling_many_reviews_is_one_statement_whatever_their_number(engine):
 def test_a_settle_in_a_failed_transaction_is_undone(engine):
     store = engine.store
     review_id = _pending_review(engine)
-    with pytest.raises(RuntimeError), store.transaction() as cur:
-        store.settle_reviews(cur, [_settle(review_id, "mia", datetime(2026, 1, 1))])
+    with pytest.raises(RuntimeError), store.unit_of_work() as uow:
+        uow.settle([_settle(review_id, "mia", datetime(2026, 1, 1))])
         raise RuntimeError("boom")
     assert store.get_review(review_id)["status"] == "pending"
     assert [r["id"] for r in store.list_pending_reviews()] == [review_id]

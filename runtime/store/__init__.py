@@ -18,6 +18,16 @@ from typing import Any, Literal
 import duckdb
 import pyarrow as pa
 
+from runtime.domain import (
+    Claim,
+    DueReview,
+    Event,
+    JournalEntry,
+    RunRecord,
+    Settlement,
+    WriteBatch,
+    refusal,
+)
 from runtime.errors import (
     DatabaseLockedError,
     NotFoundError,
@@ -79,7 +89,6 @@ REVIEW_COLUMNS = [
     "actions",
     "form",
     "display",
-    "context",
     "visits",
     "deadline",
     "on_timeout",
@@ -199,36 +208,6 @@ def loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-@dataclass(slots=True)
-class Event:
-    """An audit event before it is chained and written."""
-
-    kind: str
-    run_id: str | None = None
-    review_id: str | None = None
-    node_id: str | None = None
-    actor: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-    at: datetime | None = None
-
-
-@dataclass(slots=True)
-class WriteBatch:
-    """Everything one transaction writes. Runs are full rows (upserted by id)."""
-
-    runs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    reviews: list[dict[str, Any]] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
-    feedback: list[dict[str, Any]] = field(default_factory=list)
-    records: list[dict[str, Any]] = field(default_factory=list)
-    outbox: list[dict[str, Any]] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(
-            self.runs or self.reviews or self.events or self.feedback or self.records or self.outbox
-        )
-
-
 def chain_hash(
     prev: bytes,
     seq: int,
@@ -265,6 +244,42 @@ _OPEN: dict[str, _FileState] = {}
 _OPEN_LOCK = threading.Lock()
 
 _LOCK_RE = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
+
+
+class DuckDBUnitOfWork:
+    """One write transaction on a DuckDB store (see ``runtime.store.contract.UnitOfWork``)."""
+
+    def __init__(self, store: Store, cur: duckdb.DuckDBPyConnection):
+        self._store = store
+        self._cur = cur
+
+    def write(self, batch: WriteBatch) -> None:
+        """Write a batch (runs, reviews, feedback, records, outbox, chained events)."""
+        self._store.write(self._cur, batch)
+
+    def settle(self, settlements: Sequence[Settlement]) -> set[str]:
+        """Mark pending reviews decided or expired; returns the ids that changed."""
+        return self._store._settle(self._cur, settlements)
+
+    def refusal(self, review_id: str) -> RunError:
+        """Why a review cannot be decided now."""
+        return self._store._refusal(self._cur, review_id)
+
+    def cancel_reviews(self, run_id: str, by: str, at: datetime) -> list[str]:
+        """Cancel a run's pending reviews; returns their ids."""
+        rows = self._cur.execute(
+            "UPDATE reviews SET status = 'cancelled', decided_by = ?, decided_at = ? "
+            "WHERE run_id = ? AND status = 'pending' RETURNING id",
+            [by, at, run_id],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def forget_journal(self, seqs: Sequence[int]) -> None:
+        """Remove applied decisions from the journal."""
+        if seqs:
+            self._cur.execute(
+                "DELETE FROM decision_journal WHERE seq IN (SELECT unnest(?))", [list(seqs)]
+            )
 
 
 class Store:
@@ -445,6 +460,12 @@ class Store:
                 self._head_seq, self._head_hash = head
                 raise
 
+    @contextlib.contextmanager
+    def unit_of_work(self) -> Iterator[DuckDBUnitOfWork]:
+        """A write transaction as the contract's unit of work (see :meth:`transaction`)."""
+        with self.transaction() as cur:
+            yield DuckDBUnitOfWork(self, cur)
+
     def _insert(
         self,
         cur: duckdb.DuckDBPyConnection,
@@ -497,18 +518,17 @@ class Store:
     def write(self, cur: duckdb.DuckDBPyConnection, batch: WriteBatch) -> None:
         """Write a batch inside an open transaction (see :meth:`transaction`)."""
         if batch.runs:
-            new = [
-                [_cell(c, r.get(c)) for c in RUN_COLUMNS] for r in batch.runs.values() if r["_new"]
-            ]
-            self._insert(cur, "runs", RUN_COLUMNS, new)
-            old = [
-                [_cell(c, r.get(c)) for c in RUN_UPDATE_COLUMNS]
-                for r in batch.runs.values()
-                if not r["_new"]
-            ]
-            self._update_runs(cur, old)
+            self._insert(
+                cur,
+                "runs",
+                RUN_COLUMNS,
+                [_run_row(r, RUN_COLUMNS) for r in batch.runs.values() if r.is_new],
+            )
+            self._update_runs(
+                cur, [_run_row(r, RUN_UPDATE_COLUMNS) for r in batch.runs.values() if not r.is_new]
+            )
         if batch.reviews:
-            rows = [[_cell(c, r.get(c)) for c in REVIEW_COLUMNS] for r in batch.reviews]
+            rows = [[_cell(c, getattr(r, c)) for c in REVIEW_COLUMNS] for r in batch.reviews]
             self._insert(cur, "reviews", REVIEW_COLUMNS, rows)
         if batch.feedback:
             rows = [[_cell(c, r.get(c)) for c in FEEDBACK_COLUMNS] for r in batch.feedback]
@@ -700,6 +720,10 @@ class Store:
             [*params, limit, offset],
         )
 
+    def load_run(self, run_id: str) -> RunRecord:
+        """One run as the engine works on it. Raises NotFoundError naming the id."""
+        return _run_record(self.get_run(run_id))
+
     def run_ids_by_status(self, status: str) -> list[str]:
         return [
             r[0]
@@ -746,19 +770,28 @@ class Store:
     ) -> dict[str, dict[str, Any]]:
         """What resuming a waiting run needs, read from the runs (one statement)."""
         rows = cur.execute(
-            "SELECT id, item, state, step_count, created_at, batch_id, idempotency_key, "
-            "started_by FROM runs WHERE id IN (SELECT unnest(?))",
-            [run_ids],
+            "SELECT id, item, state FROM runs WHERE id IN (SELECT unnest(?))", [run_ids]
         ).fetchall()
-        return {row[0]: _context(*row[1:]) for row in rows}
+        out = {}
+        for run_id, item, state in rows:
+            st = (loads(state) if isinstance(state, str) else state) or {}
+            out[run_id] = {
+                "item": loads(item) if isinstance(item, str) else item,
+                "steps": st.get("steps", {}),
+            }
+        return out
 
-    def review_refusal(self, cur: duckdb.DuckDBPyConnection, review_id: str) -> RunError:
+    def _refusal(self, cur: duckdb.DuckDBPyConnection, review_id: str) -> RunError:
         """Why a review cannot be decided now, read through ``cur`` (see :func:`refusal`)."""
         row = cur.execute(
             "SELECT status, decided_by, decided_at FROM reviews WHERE id = ?", [review_id]
         ).fetchone()
-        keys = ("status", "decided_by", "decided_at")
-        return refusal(review_id, None if row is None else dict(zip(keys, row, strict=True)))
+        if row is None:
+            return refusal(review_id, None)
+        status, by, at = row
+        return ReviewNotPendingError(
+            review_id, status, by, at.isoformat(timespec="seconds") + "Z" if at else None
+        )
 
     # ------------------------------------------------------------ decision journal
 
@@ -823,59 +856,49 @@ class Store:
                     f"could not record the decision on {review_id} in {self.path}: {exc}"
                 ) from None
             if not written:
-                raise self.review_refusal(self._j, review_id)
+                raise self._refusal(self._j, review_id)
             self._journal_seq = seq
             self._held[review_id] = ("decided", by, at)
         return seq
 
-    def journal_entries(self) -> list[dict[str, Any]]:
+    def journal_entries(self) -> list[JournalEntry]:
         """The journal, oldest first, each row with its review's status now: a row whose
         review is still pending was not applied (its process stopped first)."""
-        return self._rows(
+        rows = self._rows(
             "SELECT j.seq, j.review_id, j.decided_by, j.decided_at, j.decision, "
             "coalesce(r.status, 'missing') AS review_status "
             "FROM decision_journal j LEFT JOIN reviews r ON r.id = j.review_id ORDER BY j.seq"
         )
+        return [JournalEntry(**r) for r in rows]
 
-    def forget_journal(self, seqs: list[int], cur: duckdb.DuckDBPyConnection | None = None) -> None:
-        """Remove applied rows from the journal (in ``cur``'s transaction, or in its own)."""
-        if not seqs:
-            return
-        sql = "DELETE FROM decision_journal WHERE seq IN (SELECT unnest(?))"
-        if cur is not None:
-            cur.execute(sql, [seqs])
-            return
-        with self.transaction() as own:
-            own.execute(sql, [seqs])
+    def forget_journal(self, seqs: Sequence[int]) -> None:
+        """Remove applied rows from the journal in a transaction of their own."""
+        if seqs:
+            with self.unit_of_work() as uow:
+                uow.forget_journal(seqs)
 
     def _load_journal_seq(self) -> int:
         row = self._cur().execute("SELECT max(seq) FROM decision_journal").fetchone()
         return row[0] or 0
 
-    def settle_reviews(
-        self, cur: duckdb.DuckDBPyConnection, decisions: list[dict[str, Any]]
-    ) -> set[str]:
+    def _settle(self, cur: duckdb.DuckDBPyConnection, decisions: Sequence[Settlement]) -> set[str]:
         """Mark pending reviews decided (or expired) in an open transaction, one statement
-        for all; returns the ids that were still pending (only those changed).
-
-        Each decision: ``id, status, decided_by, decided_at, action`` and optionally
-        ``data`` (dict), ``reason``, ``note``, ``rating``.
-        """
+        for all; returns the ids that were still pending (only those changed)."""
         if not decisions:
             return set()
         cols = ["id", "status", "decided_by", "decided_at", "action", "data"]
         cols += ["reason", "note", "rating"]
         rows = [
             [
-                d["id"],
-                d["status"],
-                d["decided_by"],
-                d["decided_at"],
-                d["action"],
-                dumps(d["data"]) if d.get("data") else None,
-                d.get("reason"),
-                d.get("note"),
-                d.get("rating"),
+                d.id,
+                d.status,
+                d.decided_by,
+                d.decided_at,
+                d.action,
+                dumps(d.data) if d.data else None,
+                d.reason,
+                d.note,
+                d.rating,
             ]
             for d in decisions
         ]
@@ -905,8 +928,8 @@ class Store:
         finally:
             cur.unregister("_lg_decisions")
 
-    def review_claims(self, review_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Reviews with their runs' contexts, as deciding them needs (one read for all).
+    def review_claims(self, review_ids: Sequence[str]) -> dict[str, Claim]:
+        """Reviews with their waiting runs, as deciding them needs (one read for all).
 
         Each has its ``status`` now, plus ``decided_by`` and ``decided_at``; an id that
         does not exist is left out.
@@ -918,8 +941,7 @@ class Store:
             self._cur()
             .execute(
                 f"SELECT r.id, {', '.join('r.' + c for c in CLAIM_COLUMNS)}, r.status, "
-                "r.decided_by, r.decided_at, u.item, u.state, u.step_count, u.created_at, "
-                "u.batch_id, u.idempotency_key, u.started_by "
+                f"r.decided_by, r.decided_at, {', '.join('u.' + c for c in RUN_COLUMNS)} "
                 "FROM reviews r JOIN runs u ON u.id = r.run_id WHERE r.id IN (SELECT unnest(?))",
                 [list(review_ids)],
             )
@@ -929,13 +951,13 @@ class Store:
         for row in rows:
             rec = dict(zip(CLAIM_COLUMNS, row[1 : n + 1], strict=True))
             rec["form"] = loads(rec["form"]) or []
-            rec["id"] = row[0]
+            rec["reason_codes"] = list(rec["reason_codes"] or [])
             rec["status"], rec["decided_by"], rec["decided_at"] = row[n + 1 : n + 4]
-            rec["context"] = _context(*row[n + 4 :])
-            out[row[0]] = rec
+            run = _run_record(dict(zip(RUN_COLUMNS, row[n + 4 :], strict=True)))
+            out[row[0]] = Claim(id=row[0], run=run, **rec)
         return out
 
-    def review_claim(self, review_id: str) -> dict[str, Any]:
+    def review_claim(self, review_id: str) -> Claim:
         """A pending review with its run's context, as a decision needs it.
 
         Raises:
@@ -943,7 +965,7 @@ class Store:
             NotFoundError: there is no such review.
         """
         claim = self.review_claims([review_id]).get(review_id)
-        if claim is None or claim["status"] != "pending":
+        if claim is None or claim.status != "pending":
             raise refusal(review_id, claim)
         return claim
 
@@ -1012,14 +1034,15 @@ class Store:
             .fetchone()[0]
         )
 
-    def due_reviews(self, now: datetime) -> list[dict[str, Any]]:
+    def due_reviews(self, now: datetime) -> list[DueReview]:
         """Pending reviews whose deadline has passed."""
-        return self._rows(
+        rows = self._rows(
             "SELECT id, run_id, node_id, kind, team, on_timeout, escalate_to, deadline "
             "FROM reviews WHERE status = 'pending' AND deadline IS NOT NULL AND deadline <= ? "
             "ORDER BY deadline, id",
             [now],
         )
+        return [DueReview(**r) for r in rows]
 
     def pending_review_for_run(self, run_id: str) -> dict[str, Any] | None:
         rows = self._rows(
@@ -1027,16 +1050,6 @@ class Store:
             [run_id],
         )
         return rows[0] if rows else None
-
-    def cancel_reviews(
-        self, cur: duckdb.DuckDBPyConnection, run_id: str, by: str, at: datetime
-    ) -> list[str]:
-        rows = cur.execute(
-            "UPDATE reviews SET status = 'cancelled', decided_by = ?, decided_at = ? "
-            "WHERE run_id = ? AND status = 'pending' RETURNING id",
-            [by, at, run_id],
-        ).fetchall()
-        return [r[0] for r in rows]
 
     # ------------------------------------------------------------ feedback
 
@@ -1459,49 +1472,41 @@ class Store:
         return rows
 
 
-def _context(
-    item: Any,
-    state: Any,
-    step_count: int,
-    created_at: datetime,
-    batch_id: str | None,
-    idempotency_key: str | None,
-    started_by: str | None,
-) -> dict[str, Any]:
-    """What resuming a waiting run needs, from its row."""
-    st = loads(state) if isinstance(state, str) else (state or {})
-    st = st or {}
-    return {
-        "item": loads(item) if isinstance(item, str) else item,
-        "steps": st.get("steps", {}),
-        "review": st.get("review"),
-        "visits": st.get("visits", {}),
-        "step_count": step_count,
-        "created_at": created_at.isoformat(),
-        "batch_id": batch_id,
-        "idempotency_key": idempotency_key,
-        "started_by": started_by,
-    }
-
-
-def refusal(review_id: str, claim: dict[str, Any] | None) -> RunError:
-    """Why a review read by :meth:`Store.review_claims` cannot be decided (None: missing)."""
-    if claim is None:
-        return NotFoundError(
-            f"review {review_id} does not exist; list pending ones with `loopgate reviews`"
-        )
-    at = claim["decided_at"]
-    return ReviewNotPendingError(
-        review_id,
-        claim["status"],
-        claim["decided_by"],
-        at.isoformat(timespec="seconds") + "Z" if at else None,
+def _run_record(row: dict[str, Any]) -> RunRecord:
+    """A run row (all of RUN_COLUMNS) as the engine works on it."""
+    state = loads(row["state"]) if isinstance(row["state"], str) else row["state"]
+    state = state or {}
+    item = row["item"]
+    return RunRecord(
+        id=row["id"],
+        workflow_id=row["workflow_id"],
+        workflow_version=row["workflow_version"],
+        status=row["status"],
+        current_node=row["current_node"],
+        item=loads(item) if isinstance(item, str) else item,
+        steps=state.get("steps", {}),
+        review=state.get("review"),
+        visits=state.get("visits", {}),
+        step_count=row["step_count"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        error=row["error"],
+        result=row["result"],
+        batch_id=row["batch_id"],
+        idempotency_key=row["idempotency_key"],
+        started_by=row["started_by"],
+        finished_at=row["finished_at"],
     )
 
 
 def _not_pending(review_id: str, held: tuple[str, str, datetime]) -> ReviewNotPendingError:
     status, by, at = held
     return ReviewNotPendingError(review_id, status, by, at.isoformat(timespec="seconds") + "Z")
+
+
+def _run_row(run: RunRecord, columns: list[str]) -> list[Any]:
+    """A run's cells in ``columns`` order (``state`` is what resuming it needs)."""
+    return [_cell(c, run.resume_state() if c == "state" else getattr(run, c)) for c in columns]
 
 
 def _cell(column: str, value: Any) -> Any:
