@@ -12,12 +12,12 @@ from datetime import datetime
 import duckdb
 import pytest
 
+from runtime.domain import Event, Settlement
 from runtime.engine import BatchItemError
 from runtime.errors import DatabaseLockedError, NotFoundError, ReviewNotPendingError, StoreError
 from runtime.migrations import MIGRATIONS
 from runtime.nodes import Decision
 from runtime.spec import parse_spec
-from runtime.domain import Event, Settlement
 from runtime.store import Store
 
 APPROVAL_FLOW = parse_spec({
