@@ -8,20 +8,16 @@ the first time a store needs it.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runtime.models.errors import ModelError
+from runtime.models.shipped import SHIPPED_DATA, SHIPPED_MODEL
 
 if TYPE_CHECKING:
     from runtime.models.classifier import TextClassifier
     from runtime.models.training import TrainReport
     from runtime.store import Store
 
-#: The model ``ai_classify`` uses unless told otherwise.
-SHIPPED_MODEL = "support-intents"
-#: The data set the shipped model's first version is trained on.
-SHIPPED_DATA = Path(__file__).resolve().parents[2] / "examples" / "data" / "support_messages.csv"
 
 
 class ModelRegistry:

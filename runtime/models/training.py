@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from runtime.models.errors import ModelError
+from runtime.models.shipped import SHIPPED_DATA, SHIPPED_MODEL
 
 if TYPE_CHECKING:
     from runtime.models.classifier import TextClassifier
@@ -248,7 +249,6 @@ def train_version(
             column, or a training set that is empty or too small.
     """
     from runtime.models.classifier import TextClassifier, check_training_data, load_training_file
-    from runtime.models.registry import SHIPPED_DATA, SHIPPED_MODEL
 
     started = time.perf_counter()
     store = registry.store
