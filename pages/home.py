@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from builder.home_view import my_queue, overview
-from builder.session import has_role, require_user
+from builder.shell.home import my_queue, overview
+from builder.shell.session import has_role, require_user
 
 st.title("⏸️ Loopgate")
 st.caption("AI workflows with a human in the loop: design, run, review, audit.")

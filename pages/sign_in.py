@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from builder.home_view import demo_accounts_hint, intro_markdown
-from builder.session import sign_in
+from builder.shell.home import demo_accounts_hint, intro_markdown
+from builder.shell.session import sign_in
 
 left, right = st.columns([3, 2], gap="large")
 with left:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from builder import resources
+from builder.shell import resources
 from runtime import open_engine
 from runtime.seed import seed_demo
 
@@ -156,7 +156,7 @@ def test_builder_run_items_needs_a_published_version(seeded: None) -> None:
 
 
 def test_builder_run_items_summary_survives_reruns(seeded: None) -> None:
-    from builder.batch_panel import BatchItemError, start_batch
+    from builder.design.batch_panel import BatchItemError, start_batch
     from runtime.items import read_items
 
     at = builder()

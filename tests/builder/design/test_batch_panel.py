@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.batch_panel import (
+from builder.design.batch_panel import (
     NO_PUBLISHED,
     batch_id_for,
     item_error,
@@ -18,7 +18,7 @@ from runtime import AccessError, Engine, NotFoundError, load_yaml, parse_spec
 from runtime.auth import add_user
 from runtime.items import read_items
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 WORKFLOW = ROOT / "examples" / "expense-approval.yaml"
 ITEMS = ROOT / "examples" / "items" / "expense-approval.jsonl"
 

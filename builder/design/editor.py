@@ -11,8 +11,9 @@ from typing import Any
 import streamlit as st
 from streamlit_flow.state import StreamlitFlowState
 
-from builder import canvas, resources
-from builder.sandbox import Sandbox
+from builder.design import canvas
+from builder.design.sandbox import Sandbox
+from builder.shell import resources
 from runtime import LoopgateError, Problem, SpecError, WorkflowSpec, check, loads_yaml, parse_spec
 
 _KEY = "bld"
@@ -20,6 +21,22 @@ _KEY = "bld"
 
 @dataclass
 class Editor:
+    """One session's editing state.
+
+    Attributes:
+        base: the workflow being edited (its workflow-level fields; nodes come from the canvas).
+        state: the canvas state, the one object handed to the component on every rerun.
+        version: the saved version the canvas started from, or None when not saved.
+        status: that version's status (``published`` or ``draft``).
+        selected: the selected node or edge id (the component forgets it, this does not).
+        path: node ids of the last test run's path, highlighted on the canvas.
+        test_run: the last test run's result.
+        sandbox: the private engine test runs use, made on the first test run.
+        flash: ``(kind, message)`` shown once after a rerun (kind is an ``st`` method).
+        browser_ts: the timestamp of the last value the canvas sent.
+        seen_edges: edge ids this session has had (so a stale echo does not bring one back).
+    """
+
     base: WorkflowSpec
     state: StreamlitFlowState
     version: int | None = None
@@ -28,9 +45,9 @@ class Editor:
     path: list[str] = field(default_factory=list)
     test_run: Any = None
     sandbox: Sandbox | None = None
-    flash: tuple[str, str] | None = None  # (kind, message) shown once after a rerun
-    browser_ts: int | None = None  # timestamp of the last value the canvas sent
-    seen_edges: set[str] = field(default_factory=set)  # edge ids this session has had
+    flash: tuple[str, str] | None = None
+    browser_ts: int | None = None
+    seen_edges: set[str] = field(default_factory=set)
 
     # ------------------------------------------------------------ derived
 
@@ -69,12 +86,19 @@ class Editor:
             self.state.timestamp = max(int(time.time() * 1000), int(self.state.timestamp) + 1)
 
     def replace(self, state: StreamlitFlowState, *, keep_path: bool = False) -> None:
+        """Show a new canvas state (an edit made here).
+
+        Args:
+            state: the new state, newer than the current one.
+            keep_path: keep the test run's path highlighted (for edits that move nodes only).
+        """
         self.seen_edges |= {e.id for e in self.state.edges}
         self.state = state
         if not keep_path:
             self.path = []
 
     def say(self, kind: str, message: str) -> None:
+        """Show ``message`` once after the next rerun with ``st.<kind>`` (e.g. ``error``)."""
         self.flash = (kind, message)
 
 
@@ -83,6 +107,7 @@ def _shape(state: StreamlitFlowState) -> tuple:
 
 
 def blank_spec() -> WorkflowSpec:
+    """A new workflow: a trigger leading straight to an end."""
     return parse_spec(
         {
             "id": "new-workflow",
@@ -94,7 +119,14 @@ def blank_spec() -> WorkflowSpec:
 
 
 def editor() -> Editor:
-    """This session's editor, created on first use (opening what Home asked for, if any)."""
+    """This session's editor, created on first use.
+
+    It opens what Home asked for, else the workflow in the URL, else the first saved
+    workflow, else a blank one; the URL then names the open workflow.
+
+    Returns:
+        The editor kept in session state.
+    """
     ed: Editor | None = st.session_state.get(_KEY)
     wanted = st.session_state.pop("builder_open", None)
     if ed is None and not wanted:
@@ -128,6 +160,12 @@ def _open(workflow_id: str, version: int | None = None) -> Editor:
 
 
 def load(workflow_id: str, version: int | None = None) -> None:
+    """Open a saved workflow (its newest version by default); a failure is flashed.
+
+    Args:
+        workflow_id: the workflow to open.
+        version: the version to open, or None for the newest.
+    """
     try:
         st.session_state[_KEY] = _open(workflow_id, version)
     except LoopgateError as exc:
@@ -135,7 +173,15 @@ def load(workflow_id: str, version: int | None = None) -> None:
 
 
 def new_workflow(workflow_id: str, name: str) -> str | None:
-    """Start a new workflow; returns an error message or None."""
+    """Start a new, unsaved workflow on the canvas.
+
+    Args:
+        workflow_id: its id.
+        name: its display name (the id when empty).
+
+    Returns:
+        An error message (e.g. a bad id), or None.
+    """
     try:
         spec = blank_spec().model_copy(update={"id": workflow_id, "name": name or workflow_id})
         spec = parse_spec(spec.to_dict())
@@ -146,7 +192,15 @@ def new_workflow(workflow_id: str, name: str) -> str | None:
 
 
 def import_yaml(text: str) -> list[str]:
-    """Load uploaded YAML into the canvas (not saved yet); returns problems that block it."""
+    """Load uploaded YAML into the canvas (not saved yet).
+
+    Args:
+        text: the file's text.
+
+    Returns:
+        Problems that block it (the file does not parse); [] when it was loaded, with or
+        without compiler errors (those are flashed).
+    """
     try:
         spec = loads_yaml(text)
     except SpecError as exc:
@@ -169,7 +223,14 @@ def import_yaml(text: str) -> list[str]:
 
 
 def save_version(message: str, user: str) -> None:
-    """Save the canvas as a new version: published when valid, else a draft."""
+    """Save the canvas as a new version: published when valid, else a draft.
+
+    The outcome is flashed.
+
+    Args:
+        message: what changed (may be empty).
+        user: who saves it.
+    """
     ed = editor()
     spec, problems = ed.spec()
     if spec is None:

@@ -1,4 +1,4 @@
-"""The Builder's panels: palette, node and edge inspectors, connect bar, problems, versions."""
+"""The Builder's right-hand column: the selected node's generated form or the edge's branch."""
 
 from __future__ import annotations
 
@@ -6,33 +6,19 @@ from typing import Any
 
 import streamlit as st
 
-from builder import canvas, editor, forms, resources
-from runtime import Problem
+from builder.design import canvas, editor, forms
 from runtime.nodes import get_node_type
 
-FAMILY_TITLES = {
-    "flow": "Flow",
-    "ai": "AI",
-    "checkpoint": "Checkpoints (human in the loop)",
-    "action": "Actions",
-}
 
-
-def palette(ed: editor.Editor) -> None:
-    """Every registered node type by family; a click adds one to the canvas."""
-    st.markdown("**Palette**")
-    for family, types in canvas.palette().items():
-        with st.expander(
-            FAMILY_TITLES.get(family, family.title()), expanded=family == "checkpoint"
-        ):
-            for type_name, title, description in types:
-                if st.button(title, key=f"pal_{type_name}", help=description, width="stretch"):
-                    state, node_id = canvas.add_node(
-                        ed.state, ed.base, type_name, after=ed.selected
-                    )
-                    ed.replace(state)
-                    ed.selected = node_id
-                    st.rerun()
+def inspector(ed: editor.Editor) -> None:
+    """The form for what is selected on the canvas: a node, an edge, or a hint."""
+    node_ids = {n.id for n in ed.state.nodes}
+    if ed.selected in node_ids:
+        node_inspector(ed, ed.selected)
+    elif ed.selected and any(e.id == ed.selected for e in ed.state.edges):
+        edge_inspector(ed, ed.selected)
+    else:
+        st.caption("Select a node or an edge on the canvas to edit it.")
 
 
 def _widget(spec: forms.FieldSpec, value: Any, key: str) -> Any:
@@ -154,85 +140,4 @@ def edge_inspector(ed: editor.Editor, edge_id: str) -> None:
     if st.button("Delete edge", key=f"bld_ed_{edge_id}"):
         ed.replace(canvas.delete_edge(ed.state, edge_id))
         ed.selected = None
-        st.rerun()
-
-
-def unlabelled_edges(ed: editor.Editor) -> None:
-    """Edges drawn in the browser carry no branch yet: ask which one each is."""
-    for edge_id in canvas.new_edges_without_branch(ed.state):
-        edge = next(e for e in ed.state.edges if e.id == edge_id)
-        branches = canvas.branches_for(ed.state, edge.source)
-        with st.container(border=True):
-            st.warning(
-                f"New connection {edge.source} → {edge.target}: which branch of "
-                f"{edge.source} is it?"
-            )
-            cols = st.columns([3, 1, 1])
-            branch = cols[0].selectbox(
-                "Branch", branches, key=f"bld_nb_{edge_id}", label_visibility="collapsed"
-            )
-            if cols[1].button("Set", key=f"bld_ns_{edge_id}", type="primary"):
-                state = canvas.delete_edge(ed.state, edge_id)
-                ed.replace(canvas.connect(state, edge.source, edge.target, branch))
-                st.rerun()
-            if cols[2].button("Remove", key=f"bld_nr_{edge_id}"):
-                ed.replace(canvas.delete_edge(ed.state, edge_id))
-                st.rerun()
-
-
-def connect_bar(ed: editor.Editor) -> None:
-    """Connect a node's branch to another node (the browser allows one edge per pair)."""
-    ids = [n.id for n in ed.state.nodes]
-    cols = st.columns([3, 2, 3, 2])
-    source = cols[0].selectbox("From", ids, key=f"bld_c_from_{ed.base.id}")
-    branches = canvas.branches_for(ed.state, source) if source else []
-    branch = cols[1].selectbox(
-        "Branch", branches or ["(none)"], key=f"bld_c_branch_{ed.base.id}_{source}"
-    )
-    target = cols[2].selectbox("To", ids, key=f"bld_c_to_{ed.base.id}")
-    cols[3].markdown("&nbsp;")
-    if cols[3].button("Connect", key="bld_c_go", disabled=not branches):
-        try:
-            ed.replace(canvas.connect(ed.state, source, target, branch))
-        except ValueError as exc:
-            ed.say("error", str(exc))
-        st.rerun()
-
-
-def problems_panel(problems: list[Problem]) -> None:
-    errors = [p for p in problems if p.severity == "error"]
-    warnings = [p for p in problems if p.severity == "warning"]
-    if not problems:
-        st.success("No problems: this workflow can be published and run.")
-        return
-    st.markdown(f"**Problems** ({len(errors)} error(s), {len(warnings)} warning(s))")
-    for p in errors:
-        st.error(str(p), icon=":material/error:")
-    for p in warnings:
-        st.warning(str(p), icon=":material/warning:")
-
-
-def versions_panel(ed: editor.Editor) -> None:
-    store = resources.engine().store
-    rows = store.list_workflow_versions(ed.base.id)
-    if not rows:
-        st.caption("Not saved yet.")
-        return
-    st.table(
-        [
-            {
-                "version": r["version"],
-                "status": r["status"],
-                "by": r["created_by"] or "-",
-                "when": r["created_at"].strftime("%Y-%m-%d %H:%M"),
-                "message": r["message"] or "",
-            }
-            for r in rows
-        ],
-    )
-    pick = st.selectbox(
-        "Open version", [r["version"] for r in rows], key=f"bld_v_pick_{ed.base.id}"
-    )
-    if st.button("Open this version", key="bld_v_open"):
-        editor.load(ed.base.id, pick)
         st.rerun()

@@ -15,7 +15,8 @@ from typing import Any
 import streamlit as st
 from pydantic import BaseModel, Field
 
-from builder import editor, resources
+from builder.design import editor
+from builder.shell import resources
 from runtime import BatchItemError, Engine, ItemError, NotFoundError, RunResult, Workflow
 from runtime.items import items_from_bytes
 

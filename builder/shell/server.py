@@ -13,7 +13,7 @@ import click
 import streamlit as st
 from starlette.routing import Mount
 
-from builder import resources
+from builder.shell import resources
 from runtime import Engine, LoopgateError, open_engine
 from runtime.api import create_api
 from runtime.forward import remove_server_file, write_server_file
@@ -21,12 +21,17 @@ from runtime.outbox import OutboxDispatcher
 from runtime.seed import needs_seed, seed_demo
 from runtime.settings import default_db_path
 
-APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
+APP_SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
 log = logging.getLogger("loopgate.server")
 
 
 class Sweeper(threading.Thread):
-    """Applies deadlines every ``interval`` seconds while the server runs."""
+    """Applies deadlines and sends the outbox every ``interval`` seconds while the server runs.
+
+    Args:
+        engine: the server's engine.
+        interval: seconds between rounds.
+    """
 
     def __init__(self, engine: Engine, interval: float):
         super().__init__(name="loopgate-sweeper", daemon=True)
@@ -35,6 +40,7 @@ class Sweeper(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
+        """Sweep and send until :attr:`stopped` is set; a failed round is logged, not fatal."""
         while not self.stopped.wait(self.interval):
             try:
                 report = self.engine.sweep()
@@ -62,7 +68,17 @@ class Sweeper(threading.Thread):
 
 
 def create_app(db: Path, url: str, *, seed: bool = True, sweep_interval: float = 30.0) -> st.App:
-    """The ASGI app: Streamlit pages plus the API, with the store opened in the lifespan."""
+    """The ASGI app: Streamlit pages plus the API, with the store opened in the lifespan.
+
+    Args:
+        db: the database file.
+        url: the address the server answers on (written to the server file for the CLI).
+        seed: add the examples and demo accounts to a new database.
+        sweep_interval: seconds between deadline sweeps.
+
+    Returns:
+        The app; ``app.run()`` serves it.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: st.App) -> AsyncIterator[None]:

@@ -25,15 +25,25 @@ class Sandbox:
     def start(self, spec: WorkflowSpec, item: dict[str, Any]) -> RunResult:
         """Save the spec here (unsaved edits included) and run one item through it.
 
+        Args:
+            spec: the workflow on the canvas.
+            item: the test item.
+
+        Returns:
+            The run's result: finished, failed, or waiting for a review.
+
         Raises:
-            SpecError: the workflow has errors. ItemError: the item does not fit its input.
+            SpecError: the workflow has errors.
+            ItemError: the item does not fit its input.
         """
         return self.engine.start(spec, item, by=TESTER)
 
     def decide(self, review_id: str, decision: Decision) -> RunResult:
+        """Decide a test run's review as the tester and run on to the next stop."""
         return self.engine.decide(review_id, decision, by=TESTER)
 
     def review(self, review_id: str) -> dict[str, Any]:
+        """The review as a reviewer would see it."""
         return self.store.get_review(review_id)
 
     def path(self, run_id: str) -> list[str]:

@@ -12,7 +12,12 @@ _lock = threading.Lock()
 
 
 def set_engine(engine: Engine | None, secret: str | None = None) -> None:
-    """Called by the server's lifespan when it opens (and closes) the store."""
+    """Share the server's engine and secret; the lifespan calls this on open and on close.
+
+    Args:
+        engine: the open engine, or None when the server closes the store.
+        secret: the server's secret (signs session cookies); None outside a server.
+    """
     global _engine, _secret
     _engine, _secret = engine, secret
 
@@ -28,4 +33,5 @@ def engine() -> Engine:
 
 
 def secret() -> str | None:
+    """The server's secret that signs session cookies (None outside a server)."""
     return _secret

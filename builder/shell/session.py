@@ -1,5 +1,7 @@
-"""Who is signed in, in this browser session; sign-in, sign-out, and staying signed in
-across page reloads (a signed cookie, valid until it expires or the server restarts)."""
+"""Who is signed in: sign-in, sign-out, and a signed cookie that survives page reloads.
+
+The cookie is valid until it expires or the server restarts (its key is the server's secret).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any
 import streamlit as st
 import streamlit.components.v1 as components
 
-from builder import resources
+from builder.shell import resources
 from runtime import AccessError
 from runtime.auth import authenticate
 
@@ -48,7 +50,12 @@ def _from_cookie() -> str | None:
 
 
 def current_user() -> dict[str, Any] | None:
-    """The signed-in user (re-read from the store so role changes apply at once)."""
+    """The signed-in user (re-read from the store so role changes apply at once).
+
+    Returns:
+        The user's row, or None for a visitor, an unknown or a disabled user. A valid
+        session cookie signs the session in, unless this session signed out.
+    """
     name = st.session_state.get(_KEY)
     if not name and not st.session_state.get(_SIGNED_OUT):
         name = _from_cookie()
@@ -65,7 +72,15 @@ def current_user() -> dict[str, Any] | None:
 
 
 def sign_in(name: str, password: str) -> str | None:
-    """Sign in; returns an error message, or None on success."""
+    """Sign this session in and prepare its cookie.
+
+    Args:
+        name: the user name as typed (trimmed, lower-cased here).
+        password: the password.
+
+    Returns:
+        An error message, or None on success.
+    """
     try:
         user = authenticate(resources.engine().store, name.strip().lower(), password)
     except AccessError as exc:
@@ -77,6 +92,7 @@ def sign_in(name: str, password: str) -> str | None:
 
 
 def sign_out() -> None:
+    """Forget everything this session holds, and make the next cookie sync clear the cookie."""
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     st.session_state[_SIGNED_OUT] = True  # the browser's cookie must not sign us back in
@@ -111,8 +127,17 @@ def _browser_cookie() -> str | None:
 
 
 def require_user(*roles: str) -> dict[str, Any]:
-    """The signed-in user; stops the page for anyone else (a page must never rely on the
-    navigation alone to keep it private)."""
+    """The signed-in user; stops the page for anyone else.
+
+    A page must never rely on the navigation alone to keep it private: each calls this first.
+
+    Args:
+        *roles: roles any one of which the page needs (admins have them all); none for any
+            signed-in user.
+
+    Returns:
+        The user's row.
+    """
     user = current_user()
     if user is None:
         st.warning("Sign in to see this page.")
@@ -124,4 +149,5 @@ def require_user(*roles: str) -> dict[str, Any]:
 
 
 def has_role(user: dict[str, Any], *roles: str) -> bool:
+    """Whether the user is an admin or has one of ``roles``."""
     return "admin" in user["roles"] or bool(set(user["roles"]).intersection(roles))

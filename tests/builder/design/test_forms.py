@@ -9,8 +9,8 @@ from typing import Any, Literal, get_args
 import pytest
 from pydantic import BaseModel, Field
 
-from builder.canvas import default_params
-from builder.forms import (
+from builder.design.canvas import default_params
+from builder.design.forms import (
     FORM_ERROR,
     coerce_form_values,
     form_fields,
@@ -20,7 +20,7 @@ from runtime.nodes import NodeType, get_node_type, node_types
 from runtime.nodes.base import Priority
 from runtime.spec import load_yaml
 
-EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.yaml"))
+EXAMPLES = sorted((Path(__file__).parents[3] / "examples").glob("*.yaml"))
 TYPES = list(node_types().items())
 KINDS = {"text", "textarea", "number", "integer", "bool", "select", "list", "json"}
 

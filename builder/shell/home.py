@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from builder import resources
+from builder.shell import resources
 from runtime.seed import DEMO_PASSWORD, DEMO_USERS
 
 
 def intro_markdown() -> str:
+    """What Loopgate is and where to start, as Markdown for the sign-in page."""
     return (
         "**A low-code builder and durable runtime for AI workflows with a human in the loop.**\n\n"
         "Draw a workflow on a canvas, put **checkpoints** where a person must approve, correct, "
@@ -41,13 +42,25 @@ def demo_accounts_hint() -> str | None:
 
 
 def my_queue(user: dict[str, Any]) -> int:
-    """How many pending reviews the user's teams (all, for an admin) have, up to 1,000."""
+    """How many pending reviews the user's teams (all, for an admin) have, up to 1,000.
+
+    Args:
+        user: the signed-in user's row.
+
+    Returns:
+        The count, capped at 1,000.
+    """
     teams = None if "admin" in user["roles"] else list(user["teams"])
     return len(resources.engine().store.list_pending_reviews(teams=teams, limit=1000))
 
 
 def overview() -> dict[str, Any]:
-    """Counts and workflow list for the home page."""
+    """Counts and workflow list for the home page.
+
+    Returns:
+        ``workflows`` (the store's workflow rows), ``pending`` (reviews waiting), ``runs``
+        (run counts by status) and ``total_runs``.
+    """
     store = resources.engine().store
     counts = store.count_runs()
     return {

@@ -8,9 +8,9 @@ from typing import Any
 
 import streamlit as st
 
-from builder import editor
-from builder.sandbox import Sandbox
-from runtime import LoopgateError, WorkflowSpec
+from builder.design import editor
+from builder.design.sandbox import Sandbox
+from runtime import LoopgateError, Problem, WorkflowSpec
 from runtime.nodes.base import Decision
 
 
@@ -87,7 +87,7 @@ def _review_card(ed: editor.Editor, sandbox: Sandbox, review_id: str) -> None:
                 "Reason (reject)", review["reason_codes"], key=f"bld_rr_{review_id}"
             )
         rating = note = None
-        if review["kind"] == "feedback":
+        if asks_for_rating(review):
             rating = st.slider("Rating", 1, 5, 4, key=f"bld_rt_{review_id}")
             note = st.text_input("Correction (revise)", key=f"bld_rn_{review_id}") or None
         cols = st.columns(len(actions))
@@ -113,6 +113,11 @@ def _review_card(ed: editor.Editor, sandbox: Sandbox, review_id: str) -> None:
                 st.rerun()
 
 
+def asks_for_rating(review: dict[str, Any]) -> bool:
+    """Whether the reviewer rates the output and may write a correction (feedback reviews)."""
+    return review["kind"] == "feedback"
+
+
 def _typed(value: Any) -> Any:
     if isinstance(value, str):
         try:
@@ -122,8 +127,15 @@ def _typed(value: Any) -> Any:
     return value
 
 
-def test_run_panel(ed: editor.Editor, spec: WorkflowSpec | None, runnable: bool) -> None:
-    if spec is None or not runnable:
+def test_run_panel(ed: editor.Editor, spec: WorkflowSpec | None, problems: list[Problem]) -> None:
+    """The "Test run" tab: an item form, then the run's outcome, path, review and steps.
+
+    Args:
+        ed: this session's editor; the run and its path are kept on it.
+        spec: the workflow on the canvas, or None when it does not parse.
+        problems: its problems; any error means it cannot run.
+    """
+    if spec is None or any(p.severity == "error" for p in problems):
         st.info("Fix the errors listed under Problems to test-run this workflow.")
         return
     item = _item_form(spec)

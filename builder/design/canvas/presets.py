@@ -1,0 +1,105 @@
+"""The palette and what a freshly added node starts with: its required params filled in."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from pydantic import BaseModel
+
+from builder.design.forms import FieldSpec, form_fields
+from runtime.nodes import get_node_type, node_types
+
+# Sensible values for required parameters of a freshly added node, per type. A type missing
+# here gets generic placeholders from its params model (see default_params).
+_PLACEHOLDERS: dict[str, dict[str, Any]] = {
+    "condition": {"when": "true"},
+    "switch": {"value": "{{ item.category }}", "cases": ["case_1"]},
+    "escalation": {"when": "true", "team": "reviewers"},
+    "confidence_gate": {"threshold": 0.8},
+    "human_input": {"form": [{"name": "details", "type": "text", "required": True}]},
+    "record_write": {"key": "{{ item.id }}"},
+    "record_delete": {"key": "{{ item.id }}"},
+    "ai_classify": {"text": "{{ item.text }}"},
+    "ai_extract": {"text": "{{ item.text }}", "fields": ["amount"]},
+    "ai_generate": {"template": "Hello {{ item.name }}"},
+    "notify": {"to": "{{ item.email }}", "subject": "Update", "body": "Hello"},
+    "webhook": {"url": "http://127.0.0.1:9000/hook"},
+    "function": {"name": "my_function"},
+}
+
+
+def preset_params(type_name: str) -> dict[str, Any]:
+    """The example values this type's new nodes start with ({} when it has none)."""
+    return _PLACEHOLDERS.get(type_name, {})
+
+
+def placeholder(spec: FieldSpec, model: type[BaseModel], ref: str | None) -> Any:
+    """A generic value for a required parameter, by its widget kind and flags.
+
+    Args:
+        spec: how the parameter is edited.
+        model: the params model the parameter belongs to (for lists of sub-models).
+        ref: a node id for parameters that name another node.
+
+    Returns:
+        A value of the parameter's shape; it need not be a sensible one.
+    """
+    if spec.is_expression:
+        return "true"
+    if spec.is_node_ref:
+        return ref or ""
+    if spec.kind == "select" and spec.options:
+        return spec.options[0]
+    if spec.kind == "bool":
+        return False
+    if spec.kind in ("number", "integer"):
+        if spec.min is not None and spec.max is not None:
+            mid = (spec.min + spec.max) / 2
+            return int(mid) if spec.kind == "integer" else mid
+        return spec.min if spec.min is not None else 0
+    if spec.kind in ("text", "textarea"):
+        return "{{ item }}" if spec.is_template else spec.name
+    if spec.kind == "list":
+        return [f"{spec.name}_1"]
+    annotation = model.model_fields[spec.name].annotation
+    item = getattr(annotation, "__args__", (None,))[0]
+    if isinstance(item, type) and issubclass(item, BaseModel):
+        return [{f.name: placeholder(f, item, ref) for f in form_fields(item) if f.required}]
+    return {}
+
+
+def default_params(type_name: str, *, ref: str | None = None) -> dict[str, Any]:
+    """The minimum params of a new node: its required parameters filled with placeholders.
+
+    Args:
+        type_name: a registered node type.
+        ref: a node id for parameters that name another node (e.g. a gate's ``of``).
+
+    Returns:
+        Params that validate against the type's model where a placeholder can make them
+        valid; optional parameters are left to their defaults.
+
+    Raises:
+        ValueError: for an unregistered type.
+    """
+    ntype = get_node_type(type_name)
+    if ntype is None:
+        raise ValueError(f"unknown node type {type_name!r}; known: {', '.join(node_types())}")
+    preset = preset_params(type_name)
+    params: dict[str, Any] = {}
+    for spec in form_fields(ntype.Params):
+        if spec.required:
+            value = preset.get(spec.name, placeholder(spec, ntype.Params, ref))
+            if spec.is_node_ref and ref:
+                value = ref
+            params[spec.name] = copy.deepcopy(value)
+    return params
+
+
+def palette() -> dict[str, list[tuple[str, str, str]]]:
+    """Every registered node type by family: ``(type_name, title, description)``."""
+    out: dict[str, list[tuple[str, str, str]]] = {}
+    for name, ntype in node_types().items():
+        out.setdefault(ntype.family, []).append((name, ntype.title, ntype.description))
+    return out

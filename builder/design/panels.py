@@ -1,0 +1,155 @@
+"""The Builder's panels: palette, the canvas with its connect tools, problems, versions."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import streamlit as st
+from streamlit_flow import streamlit_flow
+
+from builder.design import canvas, editor
+from builder.shell import resources
+from runtime import LoopgateError, Problem
+
+FAMILY_TITLES = {
+    "flow": "Flow",
+    "ai": "AI",
+    "checkpoint": "Checkpoints (human in the loop)",
+    "action": "Actions",
+}
+
+
+def palette(ed: editor.Editor) -> None:
+    """Every registered node type by family; a click adds one to the canvas."""
+    st.markdown("**Palette**")
+    for family, types in canvas.palette().items():
+        with st.expander(
+            FAMILY_TITLES.get(family, family.title()), expanded=family == "checkpoint"
+        ):
+            for type_name, title, description in types:
+                if st.button(title, key=f"pal_{type_name}", help=description, width="stretch"):
+                    state, node_id = canvas.add_node(
+                        ed.state, ed.base, type_name, after=ed.selected
+                    )
+                    ed.replace(state)
+                    ed.selected = node_id
+                    st.rerun()
+
+
+def canvas_panel(ed: editor.Editor, problems: list[Problem]) -> None:
+    """The canvas with problems, the test path and the selection on it, and its tools."""
+    ed.state = canvas.decorate(ed.state, problems=problems, highlight=ed.path, selected=ed.selected)
+    ed.accept(
+        streamlit_flow(
+            "bld_canvas",
+            ed.state,
+            height=560,
+            fit_view=True,
+            show_minimap=True,
+            allow_new_edges=True,
+            get_node_on_click=True,
+            get_edge_on_click=True,
+            enable_node_menu=False,
+            min_zoom=0.2,
+            hide_watermark=True,
+        )
+    )
+    unlabelled_edges(ed)
+    with st.expander("Connect a branch", expanded=False):
+        connect_bar(ed)
+    if st.button("Auto-layout", key="bld_layout"):
+        ed.replace(canvas.auto_layout(ed.state), keep_path=True)
+        st.rerun()
+
+
+def unlabelled_edges(ed: editor.Editor) -> None:
+    """Edges drawn in the browser carry no branch yet: ask which one each is."""
+    for edge_id in canvas.new_edges_without_branch(ed.state):
+        edge = next(e for e in ed.state.edges if e.id == edge_id)
+        branches = canvas.branches_for(ed.state, edge.source)
+        with st.container(border=True):
+            st.warning(
+                f"New connection {edge.source} → {edge.target}: which branch of "
+                f"{edge.source} is it?"
+            )
+            cols = st.columns([3, 1, 1])
+            branch = cols[0].selectbox(
+                "Branch", branches, key=f"bld_nb_{edge_id}", label_visibility="collapsed"
+            )
+            if cols[1].button("Set", key=f"bld_ns_{edge_id}", type="primary"):
+                state = canvas.delete_edge(ed.state, edge_id)
+                ed.replace(canvas.connect(state, edge.source, edge.target, branch))
+                st.rerun()
+            if cols[2].button("Remove", key=f"bld_nr_{edge_id}"):
+                ed.replace(canvas.delete_edge(ed.state, edge_id))
+                st.rerun()
+
+
+def connect_bar(ed: editor.Editor) -> None:
+    """Connect a node's branch to another node (the browser allows one edge per pair)."""
+    ids = [n.id for n in ed.state.nodes]
+    cols = st.columns([3, 2, 3, 2])
+    source = cols[0].selectbox("From", ids, key=f"bld_c_from_{ed.base.id}")
+    branches = canvas.branches_for(ed.state, source) if source else []
+    branch = cols[1].selectbox(
+        "Branch", branches or ["(none)"], key=f"bld_c_branch_{ed.base.id}_{source}"
+    )
+    target = cols[2].selectbox("To", ids, key=f"bld_c_to_{ed.base.id}")
+    cols[3].markdown("&nbsp;")
+    if cols[3].button("Connect", key="bld_c_go", disabled=not branches):
+        try:
+            ed.replace(canvas.connect(ed.state, source, target, branch))
+        except ValueError as exc:
+            ed.say("error", str(exc))
+        st.rerun()
+
+
+def problems_panel(problems: list[Problem]) -> None:
+    """Every problem of the workflow on the canvas, errors first; or that there is none."""
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = [p for p in problems if p.severity == "warning"]
+    if not problems:
+        st.success("No problems: this workflow can be published and run.")
+        return
+    st.markdown(f"**Problems** ({len(errors)} error(s), {len(warnings)} warning(s))")
+    for p in errors:
+        st.error(str(p), icon=":material/error:")
+    for p in warnings:
+        st.warning(str(p), icon=":material/warning:")
+
+
+def versions_panel(ed: editor.Editor) -> None:
+    """The saved versions of the open workflow, and opening one of them."""
+    store = resources.engine().store
+    rows = store.list_workflow_versions(ed.base.id)
+    if not rows:
+        st.caption("Not saved yet.")
+        return
+    st.table(
+        [
+            {
+                "version": r["version"],
+                "status": r["status"],
+                "by": r["created_by"] or "-",
+                "when": r["created_at"].strftime("%Y-%m-%d %H:%M"),
+                "message": r["message"] or "",
+            }
+            for r in rows
+        ],
+    )
+    pick = st.selectbox(
+        "Open version", [r["version"] for r in rows], key=f"bld_v_pick_{ed.base.id}"
+    )
+    if st.button("Open this version", key="bld_v_open"):
+        editor.load(ed.base.id, pick)
+        st.rerun()
+
+
+@contextlib.contextmanager
+def errors_shown() -> Iterator[None]:
+    """Show a LoopgateError raised inside the block as an error message, and carry on."""
+    try:
+        yield
+    except LoopgateError as exc:
+        st.error(str(exc))

@@ -1,0 +1,77 @@
+"""Which pages a user gets by role, and the frame around them: sign-in gate and sidebar."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from builder.shell.session import current_user, has_role, sign_out, sync_cookie
+
+
+@dataclass(frozen=True)
+class PageEntry:
+    """One page of the app and who may open it.
+
+    Attributes:
+        script: the page script, relative to ``app.py``.
+        title: the title in the navigation.
+        icon: a Material icon (``:material/name:``).
+        roles: the roles that may open it (admins open every page); empty for everyone
+            signed in.
+        default: the page a signed-in user lands on.
+    """
+
+    script: str
+    title: str
+    icon: str
+    roles: tuple[str, ...] = ()
+    default: bool = False
+
+
+SIGN_IN = PageEntry("pages/sign_in.py", "Sign in", ":material/login:")
+
+# Every page a signed-in user may get, in navigation order.
+PAGES: tuple[PageEntry, ...] = (
+    PageEntry("pages/home.py", "Home", ":material/home:", default=True),
+    PageEntry("pages/builder.py", "Builder", ":material/account_tree:", roles=("designer",)),
+)
+
+
+def pages_for(user: dict[str, Any] | None) -> list[PageEntry]:
+    """The pages this user may open: only sign-in for a visitor.
+
+    Args:
+        user: the signed-in user (with its ``roles``), or None.
+
+    Returns:
+        Entries of :data:`PAGES` in order, or ``[SIGN_IN]``.
+    """
+    if user is None:
+        return [SIGN_IN]
+    return [p for p in PAGES if not p.roles or has_role(user, *p.roles)]
+
+
+def _page(entry: PageEntry) -> Any:
+    return st.Page(entry.script, title=entry.title, icon=entry.icon, default=entry.default)
+
+
+def _sidebar(user: dict[str, Any]) -> None:
+    with st.sidebar:
+        st.caption(
+            f"Signed in as **{user['display_name'] or user['name']}** ({', '.join(user['roles'])})"
+        )
+        if st.button("Sign out", key="sign_out"):
+            sign_out()
+            st.rerun()
+
+
+def run_app() -> None:
+    """Gate, navigate and run the chosen page: the whole of ``app.py`` on every rerun."""
+    user = current_user()
+    page = st.navigation([_page(p) for p in pages_for(user)])
+    if user is not None:
+        _sidebar(user)
+    sync_cookie()
+    page.run()

@@ -1,0 +1,1 @@
+"""Tests of the builder package, mirroring its tree."""

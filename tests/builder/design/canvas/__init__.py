@@ -1,0 +1,1 @@
+"""Tests of the Builder's canvas, one module per canvas module."""

@@ -1,0 +1,91 @@
+"""How nodes and edges look: data keys, React Flow types, colours, badges, escaping, marks."""
+
+from __future__ import annotations
+
+from builder.design import canvas
+from builder.design.canvas import edge_id, parse_edge_id, spec_to_state, update_node
+from runtime.compiler import check
+from runtime.errors import Problem
+from runtime.spec import WorkflowSpec
+from tests.builder.design.canvas.support import node_at
+
+
+def test_node_data_and_react_flow_types(small: WorkflowSpec) -> None:
+    state = spec_to_state(small)
+    start, ok, wipe, done = (node_at(state, i) for i in ("start", "ok", "wipe", "done"))
+    assert (start.type, done.type, ok.type) == ("input", "output", "default")
+    assert ok.data[canvas.K_TYPE] == "approval"
+    assert ok.data[canvas.K_ID] == "ok"
+    assert ok.data[canvas.K_PARAMS] == {"team": "managers"}
+    assert ok.data[canvas.K_SENSITIVE] is False
+    assert wipe.data[canvas.K_SENSITIVE] is True
+    # checkpoints are unmistakable: thick amber border and a badge
+    assert "⏸ **checkpoint**" in ok.data["content"]
+    assert ok.style["border"].startswith("4px solid #d97706")
+    # sensitive actions get a red marker
+    assert "🔴" in wipe.data["content"]
+    assert "dc2626" in wipe.style["borderLeft"]
+    # families have their own colours
+    colours = {node_at(state, i).style["border"].split()[-1] for i in ("big", "ok", "wipe")}
+    assert len(colours) == 3
+
+
+def test_styles_and_markers_are_fresh_dicts(small: WorkflowSpec) -> None:
+    state = spec_to_state(small)
+    assert len({id(n.style) for n in state.nodes}) == len(state.nodes)
+    for attr in ("style", "marker_end", "marker_start", "label_style", "label_bg_style"):
+        assert len({id(getattr(e, attr)) for e in state.edges}) == len(state.edges)
+
+
+def test_user_text_is_escaped_in_the_label(small: WorkflowSpec) -> None:
+    state = update_node(spec_to_state(small), "ok", name="<b>*boss*</b>")
+    content = node_at(state, "ok").data["content"]
+    assert "<b>" not in content
+    assert "\\*boss\\*" in content
+
+
+def test_edges_carry_their_branch_in_label_and_id(small: WorkflowSpec) -> None:
+    state = spec_to_state(small)
+    by_id = {e.id: e for e in state.edges}
+    edge = by_id[edge_id("big", "true", "ok")]
+    assert edge.label == "true"
+    assert edge.label_show_bg is True
+    assert edge.type == "smoothstep"
+    assert edge.marker_end == {"type": "arrowclosed"}
+    assert by_id[edge_id("start", None, "big")].label == ""
+    assert parse_edge_id(edge_id("big", "true", "ok")) == ("big", "true", "ok")
+    assert parse_edge_id(edge_id("route", "a:b c", "x")) == ("route", "a:b c", "x")
+    assert parse_edge_id(edge_id("start", None, "big")) == ("start", None, "big")
+    assert parse_edge_id("st-flow-edge_a-b") is None
+
+
+def test_problems_mark_their_nodes(small: WorkflowSpec) -> None:
+    broken = small.model_copy(deep=True)
+    broken.nodes[1].params = {"when": "item.amount >"}
+    _, problems = check(broken)
+    state = spec_to_state(broken, problems=problems)
+    big = node_at(state, "big")
+    mine = [p for p in problems if p.node == "big"]
+    assert mine
+    assert f"⚠ {len(mine)}" in big.data["content"]
+    assert "dc2626" in big.style["border"]
+    assert big.data[canvas.K_PROBLEMS][0]["message"] == mine[0].message
+    clean = {n.id for n in broken.nodes} - {p.node for p in problems}
+    assert clean
+    for node_id in clean:
+        assert "⚠" not in node_at(state, node_id).data["content"]
+        assert "dc2626" not in node_at(state, node_id).style["border"]
+    warned = spec_to_state(small, problems=[Problem(message="w", node="ok", severity="warning")])
+    assert "dashed" in node_at(warned, "ok").style["border"]
+
+
+def test_highlight_marks_the_path(small: WorkflowSpec) -> None:
+    path = ["start", "big", "ok", "done"]
+    state = spec_to_state(small, highlight=path)
+    for node in state.nodes:
+        assert ("boxShadow" in node.style) == (node.id in path)
+        assert node.data[canvas.K_HIGHLIGHT] == (node.id in path)
+    animated = {(e.source, e.target) for e in state.edges if e.animated}
+    assert animated == {("start", "big"), ("big", "ok"), ("ok", "done")}
+    green = [e for e in state.edges if e.style.get("stroke") == "#16a34a"]
+    assert len(green) == 3
