@@ -13,6 +13,8 @@ from builder.design.canvas import (
     state_to_spec,
     update_node,
 )
+from builder.design.canvas.branches import default_branches, edge_branch, strict_branches
+from runtime.nodes import node_types
 from runtime.spec import WorkflowSpec
 from tests.builder.design.canvas.support import node_at
 
@@ -35,3 +37,22 @@ def test_unlabelled_edge_from_a_single_branch_node_needs_nothing(small: Workflow
     assert new_edges_without_branch(state) == []
     spec = state_to_spec(state, small)
     assert [e.branch for e in spec.edges if e.source == audit] == [None]
+
+
+def test_strict_branches_need_a_known_type_and_valid_params() -> None:
+    assert strict_branches("condition", {"when": "true"}) == ["true", "false"]
+    assert strict_branches("condition", {}) is None
+    assert strict_branches("teleport", {}) is None
+    assert default_branches(node_types()["switch"]) == ["case_1", "default"]
+
+
+def test_edge_branch_reads_the_label_against_the_source(small: WorkflowSpec) -> None:
+    state = spec_to_state(small)
+    big = node_at(state, "big")
+    edge = StreamlitFlowEdge("e", "big", "ok", label=" true ")
+    assert edge_branch(edge, big) == "true"
+    assert edge_branch(StreamlitFlowEdge("e", "big", "ok", label="yes"), big) is None
+    assert edge_branch(StreamlitFlowEdge("e", "big", "ok", label=""), big) is None
+    assert edge_branch(StreamlitFlowEdge("e", "x", "ok", label="yes"), None) == "yes"
+    big.data[canvas.K_PARAMS] = {}  # invalid params: the label cannot be judged, so it stays
+    assert edge_branch(StreamlitFlowEdge("e", "big", "ok", label="yes"), big) == "yes"

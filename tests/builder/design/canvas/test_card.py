@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from builder.design import canvas
-from builder.design.canvas import edge_id, parse_edge_id, spec_to_state, update_node
+from builder.design.canvas import add_node, edge_id, parse_edge_id, spec_to_state, update_node
+from builder.design.canvas.card import edge_style, escape_markdown, mark, node_icon
 from runtime.compiler import check
 from runtime.errors import Problem
 from runtime.spec import WorkflowSpec
@@ -89,3 +92,43 @@ def test_highlight_marks_the_path(small: WorkflowSpec) -> None:
     assert animated == {("start", "big"), ("big", "ok"), ("ok", "done")}
     green = [e for e in state.edges if e.style.get("stroke") == "#16a34a"]
     assert len(green) == 3
+
+
+def test_node_icon_prefers_the_types_own_then_type_then_family() -> None:
+    assert node_icon(None, "teleport") == "❔"
+    assert node_icon(SimpleNamespace(icon="🦄", family="ai"), "x") == "🦄"
+    assert node_icon(SimpleNamespace(icon=None, family="flow"), "trigger") == "▶️"
+    assert node_icon(SimpleNamespace(icon=None, family="flow"), "end") == "🏁"
+    assert node_icon(SimpleNamespace(icon=None, family="ai"), "x") == "🤖"
+    assert node_icon(SimpleNamespace(icon=None, family="strange"), "x") == "❔"
+
+
+def test_escape_markdown_makes_user_text_inert() -> None:
+    assert escape_markdown("<i>a</i> & b") == "&lt;i&gt;a&lt;/i&gt; &amp; b"
+    assert escape_markdown("*x* _y_ `z` [l](u) ~s~ |t|") == (
+        "\\*x\\* \\_y\\_ \\`z\\` \\[l\\](u) \\~s\\~ \\|t\\|"
+    )
+    assert escape_markdown("two\nlines") == "two lines"
+
+
+def test_a_logging_checkpoint_says_it_never_stops(small: WorkflowSpec) -> None:
+    state, audit = add_node(spec_to_state(small), small, "audit")
+    assert "🧾 logs, never stops" in node_at(state, audit).data["content"]
+    assert "⏸" not in node_at(state, audit).data["content"]
+
+
+def test_cards_are_deleted_through_python_only(small: WorkflowSpec) -> None:
+    state = spec_to_state(small)
+    assert all(n.deletable is False for n in state.nodes)
+    assert edge_style(True) == {"stroke": "#16a34a", "strokeWidth": 3}
+    assert edge_style(False) == {"strokeWidth": 1.5}
+    assert edge_style(False) is not edge_style(False)
+
+
+def test_mark_keeps_the_selection_when_told_nothing(small: WorkflowSpec) -> None:
+    state = spec_to_state(small, selected="ok")
+    mark(state, None, None, None)
+    assert [n.id for n in state.nodes if n.selected] == ["ok"]
+    mark(state, [Problem(message="p", node=None)], None, "big")
+    assert [n.id for n in state.nodes if n.selected] == ["big"]
+    assert all(n.data[canvas.K_PROBLEMS] == [] for n in state.nodes)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from streamlit_flow.elements import StreamlitFlowNode
+from streamlit_flow.state import StreamlitFlowState
+
 from builder.design import canvas
 from builder.design.canvas import auto_layout, spec_to_state
+from builder.design.canvas.layout import LAYER_GAP, ROW_GAP, free_position, layered_positions
 from runtime.spec import WorkflowSpec
+from tests.builder.design.canvas.support import node_at
 
 
 def test_positions_are_kept_and_layout_is_layered(small: WorkflowSpec) -> None:
@@ -29,3 +34,47 @@ def test_auto_layout(small: WorkflowSpec) -> None:
     laid = auto_layout(state)
     assert laid.timestamp > state.timestamp
     assert [n.position for n in laid.nodes] == [n.position for n in spec_to_state(small).nodes]
+
+
+def test_layered_positions_survive_cycles_and_islands() -> None:
+    pos = layered_positions(
+        ["start", "a", "b", "island", "self"],
+        [("start", "a"), ("a", "b"), ("b", "a"), ("self", "self"), ("a", "ghost")],
+        "start",
+    )
+    assert set(pos) == {"start", "a", "b", "island", "self"}
+    assert (pos["start"][0], pos["a"][0], pos["b"][0]) == (0.0, LAYER_GAP, 2 * LAYER_GAP)
+    # nodes the trigger does not reach start layers of their own, centred in their column
+    assert pos["island"][0] == pos["self"][0] == 0.0
+    assert sorted(y for x, y in pos.values() if x == 0.0) == [-ROW_GAP, 0.0, ROW_GAP]
+
+
+def test_layered_positions_without_a_trigger_start_at_the_sources() -> None:
+    pos = layered_positions(["b", "a"], [("a", "b")], None)
+    assert pos == {"a": (0.0, 0.0), "b": (LAYER_GAP, 0.0)}
+
+
+def test_free_position(small: WorkflowSpec) -> None:
+    empty = StreamlitFlowState([], [])
+    assert free_position(empty, None) == (0.0, 0.0)
+    state = spec_to_state(small)
+    big = node_at(state, "big")
+    bx, by = big.position["x"], big.position["y"]
+    x, y = free_position(state, "big")
+    assert (x, y) == (bx + LAYER_GAP, by)  # right of big, between ok and done
+    assert all(
+        abs(n.position["x"] - x) >= LAYER_GAP / 2 or abs(n.position["y"] - y) >= ROW_GAP / 2
+        for n in state.nodes
+    )
+    lowest = max(n.position["y"] for n in state.nodes)
+    assert free_position(state, None)[1] == lowest + ROW_GAP
+    assert free_position(state, "ghost") == free_position(state, None)
+
+
+def test_free_position_moves_down_until_free() -> None:
+    nodes = [
+        StreamlitFlowNode(i, (x, y), {}, style={})
+        for i, (x, y) in {"a": (0.0, 0.0), "b": (LAYER_GAP, 0.0), "c": (LAYER_GAP, 100.0)}.items()
+    ]
+    state = StreamlitFlowState(nodes, [])
+    assert free_position(state, "a") == (LAYER_GAP, 2 * ROW_GAP)

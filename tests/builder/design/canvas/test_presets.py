@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
+from pydantic import BaseModel, Field
 from streamlit_flow.state import StreamlitFlowState
 
 from builder.design.canvas import add_node, branches_for, default_params, palette
+from builder.design.canvas.presets import placeholder, preset_params
+from builder.design.forms import form_fields
 from runtime.nodes import NodeType, node_types
 from runtime.spec import parse_spec
 
@@ -42,3 +47,38 @@ def test_palette_lists_every_registered_type_by_family(monkeypatch) -> None:
     )
     assert node_id == "teleport_1"
     assert branches_for(state, node_id) == ["next"]
+
+
+def test_preset_params_are_examples_of_required_params() -> None:
+    assert preset_params("confidence_gate") == {"threshold": 0.8}
+    assert preset_params("approval") == {}
+    # a preset fills required parameters only; the others keep their defaults
+    assert preset_params("notify").keys() > default_params("notify").keys()
+    assert default_params("notify") == {"to": "{{ item.email }}"}
+
+
+def test_placeholder_by_widget_kind() -> None:
+    class Row(BaseModel):
+        name: str
+        size: int = 1
+
+    class Params(BaseModel):
+        text: str
+        count: int = Field(ge=2, le=10)
+        ratio: float = Field(ge=0)
+        flag: bool
+        mode: Literal["a", "b"]
+        tags: list[str]
+        rows: list[Row]
+
+    fields = {f.name: f for f in form_fields(Params)}
+    values = {name: placeholder(spec, Params, "ref") for name, spec in fields.items()}
+    assert values == {
+        "text": "text",
+        "count": 6,
+        "ratio": 0,
+        "flag": False,
+        "mode": "a",
+        "tags": ["tags_1"],
+        "rows": [{"name": "name"}],
+    }
