@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import streamlit as st
+
 from builder.shell import resources
+from builder.shell.session import has_role
 from runtime.seed import DEMO_PASSWORD, DEMO_USERS
 
 
@@ -69,3 +72,54 @@ def overview() -> dict[str, Any]:
         "runs": counts,
         "total_runs": sum(counts.values()),
     }
+
+
+# ---------------------------------------------------------------- widgets
+
+
+def metrics(data: dict[str, Any]) -> None:
+    """The four figures at the top of Home.
+
+    Args:
+        data: what :func:`overview` returns.
+    """
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Workflows", len(data["workflows"]))
+    c2.metric("Waiting for review", data["pending"])
+    c3.metric("Runs", data["total_runs"])
+    c4.metric("Failed runs", data["runs"].get("failed", 0))
+
+
+def queue_note(user: dict[str, Any]) -> None:
+    """For a reviewer with teams: how many reviews wait for them, and where to decide them."""
+    if has_role(user, "reviewer") and user["teams"]:
+        st.info(
+            f"**{my_queue(user)}** review(s) wait for your teams ({', '.join(user['teams'])}). "
+            "Decide them with `loopgate reviews --team TEAM` and `loopgate decide`, or through "
+            "the HTTP API (`/api/docs`)."
+        )
+
+
+def workflow_list(workflows: list[dict[str, Any]], user: dict[str, Any]) -> None:
+    """One card per workflow; designers get a button that opens it in the Builder.
+
+    Args:
+        workflows: the store's workflow rows.
+        user: the signed-in user.
+    """
+    if not workflows:
+        st.info(
+            "No workflows yet. Open the Builder to draw one, "
+            "or run `loopgate workflows save FILE.yaml`."
+        )
+    can_design = has_role(user, "designer")
+    for wf in workflows:
+        with st.container(border=True):
+            left, right = st.columns([5, 1])
+            left.markdown(
+                f"**{wf['name']}**  \n`{wf['id']}` · v{wf['version']} · {wf['status']}"
+                f" · saved by {wf['created_by'] or '-'}"
+            )
+            if can_design and right.button("Open in Builder", key=f"open_{wf['id']}"):
+                st.session_state["builder_open"] = wf["id"]
+                st.switch_page("pages/builder.py")

@@ -91,6 +91,20 @@ def sign_in(name: str, password: str) -> str | None:
     return None
 
 
+def sign_in_form() -> None:
+    """The sign-in form; a wrong name or password is shown under it, success reruns the app."""
+    with st.form("sign_in_form"):
+        name = st.text_input("User name", key="sign_in_name")
+        password = st.text_input("Password", type="password", key="sign_in_password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        error = sign_in(name, password)
+        if error:
+            st.error(f"{error.capitalize()}. Check the name and password and try again.")
+        else:
+            st.rerun()
+
+
 def sign_out() -> None:
     """Forget everything this session holds, and make the next cookie sync clear the cookie."""
     for key in list(st.session_state.keys()):
