@@ -711,8 +711,29 @@ class Store:
         workflow_id: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        teams: list[str] | None = None,
+        user: str | None = None,
     ) -> list[dict[str, Any]]:
+        """Runs, newest first.
+
+        Args:
+            status: only runs with this status.
+            workflow_id: only this workflow's runs.
+            limit: the most rows to return.
+            offset: rows to skip (paging).
+            teams: with ``user``, the visibility rule: when either is given, only the runs
+                of workflows that have a review (in any status) whose team is one of
+                ``teams`` or has no team, or that is assigned to ``user``, plus the runs
+                ``user`` started. Both None: every run.
+            user: see ``teams``.
+        """
         where, params = _where(status=status, workflow_id=workflow_id)
+        if teams is not None or user is not None:
+            where += (
+                " AND (workflow_id IN (SELECT workflow_id FROM reviews WHERE team IS NULL"
+                " OR list_contains(?, team) OR assignee = ?) OR started_by = ?)"
+            )
+            params += [teams or [], user, user]
         return self._rows(
             "SELECT id, workflow_id, workflow_version, status, current_node, step_count, error, "
             f"result, created_at, updated_at, finished_at FROM runs {where} "
