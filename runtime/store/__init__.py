@@ -1008,12 +1008,14 @@ class Store:
         priority: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        node_id: str | None = None,
     ) -> list[dict[str, Any]]:
         """Pending reviews, most urgent and oldest first."""
         where, params = _where(
             status="pending",
             team=team,
             workflow_id=workflow_id,
+            node_id=node_id,
             assignee=assignee,
             priority=priority,
         )
