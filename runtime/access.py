@@ -1,0 +1,164 @@
+"""Who may see and decide what: the one access rule, as pure functions over a user record.
+
+A user record is the dict ``Store.get_user(name)`` returns: at least ``name``, ``roles``
+(a list), ``teams`` (a list) and ``disabled``. Nothing here reads the store; callers look
+the user up and pass the record in, so the engine, the query layer, the CLI, the API and
+the pages all apply the same rule.
+
+Roles: ``admin`` may do and see everything; ``auditor`` may see everything and decide
+nothing; ``reviewer`` sees and decides the reviews of their teams (and those with no team);
+``designer`` and ``operator`` see what they started and may follow their own test runs
+through their checkpoints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runtime.errors import AccessError
+
+User = dict[str, Any]
+"""A user record as ``Store.get_user`` returns it (``name``, ``roles``, ``teams``, ...)."""
+
+SEES_ALL = frozenset({"admin", "auditor"})
+"""Roles that may read every run and review."""
+
+
+def authorize(
+    user: User | None, name: str, *, roles: tuple[str, ...], what: str, team: str | None = None
+) -> User:
+    """Check a user may act; role and team checks live here, not in the UI.
+
+    Admins may do anything. Anyone else needs one of ``roles`` and, when ``team`` is
+    given, to be in that team.
+
+    Args:
+        user: the user record, or None if there is no user of that name.
+        name: the name the caller gave (used in the messages, also when ``user`` is None).
+        roles: the roles that may do it (any one suffices).
+        what: what the user wants to do, for the message ("train models").
+        team: the team the action belongs to, if any.
+
+    Returns:
+        The user record, for the caller to use.
+
+    Raises:
+        AccessError: unknown or disabled user, wrong role or team.
+    """
+    if user is None:
+        raise AccessError(
+            f"unknown user {name!r}; add them with `loopgate users add {name} --role reviewer "
+            "--team TEAM`"
+        )
+    if user["disabled"]:
+        raise AccessError(f"user {name} is disabled")
+    user_roles = set(user["roles"])
+    if "admin" in user_roles:
+        return user
+    if not user_roles.intersection(roles):
+        raise AccessError(f"user {name} may not {what} (needs role {' or '.join(roles)})")
+    if team and team not in user["teams"]:
+        teams = ", ".join(user["teams"]) or "none"
+        raise AccessError(f"user {name} may not {what} for team {team} (their teams: {teams})")
+    return user
+
+
+def check_may_decide(
+    user: User, *, review_id: str, team: str | None, started_by: str | None
+) -> None:
+    """Check a user may decide a review.
+
+    Admins may decide any review; reviewers those of their teams and those with no team; a
+    user without the reviewer role only the reviews of runs they started themselves (a
+    designer following their own test run to its end).
+
+    Args:
+        user: the deciding user's record (known to exist).
+        review_id: the review, for the message.
+        team: the review's team, if any.
+        started_by: who started the review's run, if known.
+
+    Raises:
+        AccessError: the user may not decide this review.
+    """
+    by = user["name"]
+    roles = set(user["roles"])
+    if "admin" in roles:
+        return
+    if "reviewer" not in roles:
+        if started_by == by:
+            return  # a designer following their own test run to its end
+        raise AccessError(f"user {by} may not decide review {review_id} (not a reviewer)")
+    if team and team not in user["teams"]:
+        raise AccessError(
+            f"user {by} may not decide review {review_id}: it belongs to team {team}, "
+            f"and {by} is in {', '.join(user['teams']) or 'no team'}"
+        )
+
+
+def sees_all_runs(user: User) -> bool:
+    """Whether a user may read every run and review (admins and auditors).
+
+    Args:
+        user: the user record.
+
+    Returns:
+        True for an admin or an auditor.
+    """
+    return bool(SEES_ALL.intersection(user["roles"]))
+
+
+def review_teams(user: User) -> list[str] | None:
+    """The teams whose reviews a user may see.
+
+    Every user also sees the reviews with no team. Admins and auditors see all reviews.
+
+    Args:
+        user: the user record.
+
+    Returns:
+        None for "every team" (admin, auditor), else the user's teams (maybe empty).
+    """
+    return None if sees_all_runs(user) else list(user["teams"])
+
+
+def may_see_review(
+    user: User, *, team: str | None, assignee: str | None = None, started_by: str | None = None
+) -> bool:
+    """Whether a user may see one review.
+
+    A user sees a review if they see everything (admin, auditor), if it has no team or
+    one of their teams, if it is assigned to them, or if they started its run (so they
+    may also decide it, see :func:`check_may_decide`).
+
+    Args:
+        user: the user record.
+        team: the review's team, if any.
+        assignee: the user the review is assigned to, if any.
+        started_by: who started the review's run, if known.
+
+    Returns:
+        True if the user may see the review.
+    """
+    if sees_all_runs(user) or not team or team in user["teams"]:
+        return True
+    return user["name"] in (assignee, started_by)
+
+
+def require_reader(user: User | None, *, roles: tuple[str, ...], what: str) -> None:
+    """Check a signed-in user may read something only some roles may read.
+
+    Auditors read everything, so they always pass, as do admins. ``None`` is the local
+    trusted caller (the CLI on its own database file) and always passes too.
+
+    Args:
+        user: the user record, or None for the local trusted caller.
+        roles: the roles that may read it, besides admin and auditor.
+        what: what is being read, for the message ("list users").
+
+    Raises:
+        AccessError: the user is disabled or has none of the roles.
+    """
+    if user is None:
+        return
+    authorize(user, user["name"], roles=(*roles, "auditor"), what=what)

@@ -1,0 +1,206 @@
+"""The review queue: pending reviews a user may see, filtered, paged and counted.
+
+A review row is the dict ``Store.list_pending_reviews`` returns: ``id, run_id,
+workflow_id, workflow_version, node_id, kind, team, assignee, priority, instructions, note,
+reason_codes, actions, form, display, visits, deadline, on_timeout, created_at,
+escalated_from`` and ``context`` (the run's ``item`` and each step's output, ``steps``).
+
+Who sees what (see :mod:`runtime.access`): admins and auditors every review; anyone else
+the reviews of their teams and those with no team. One review opened by id
+(:func:`get_review`) is also visible to the user it is assigned to and to the user who
+started its run.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+from runtime import access
+from runtime.access import User
+from runtime.errors import NotFoundError
+from runtime.queries import _sql
+
+if TYPE_CHECKING:
+    from runtime.store import Store
+
+NO_TEAM = ""
+"""The key under which :attr:`ReviewQueue.by_team` counts the reviews with no team."""
+
+
+class ReviewQueue(BaseModel):
+    """One page of a user's review queue, with the counts a queue view shows.
+
+    Attributes:
+        items: the page's reviews, most urgent and oldest first (rows as described in
+            this module's docstring).
+        total: how many reviews match every filter (all pages).
+        by_team: per team, how many match every filter but the team one
+            (:data:`NO_TEAM` for the reviews with no team).
+        by_workflow: per workflow id, how many match every filter but the workflow one.
+        limit: the page size asked for.
+        offset: how many matching reviews come before this page.
+    """
+
+    items: list[dict[str, Any]]
+    total: int
+    by_team: dict[str, int] = Field(default_factory=dict)
+    by_workflow: dict[str, int] = Field(default_factory=dict)
+    limit: int
+    offset: int
+
+
+def _teams(user: User | None) -> list[str] | None:
+    return None if user is None else access.review_teams(user)
+
+
+def pending_reviews(
+    store: Store,
+    user: User | None,
+    *,
+    team: str | None = None,
+    workflow_id: str | None = None,
+    node_id: str | None = None,
+    priority: str | None = None,
+    assignee: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """One page of the pending reviews a user may see, most urgent and oldest first.
+
+    Args:
+        store: the store.
+        user: the signed-in user, or None for the local trusted caller (every review).
+        team: only this team's reviews.
+        workflow_id: only this workflow's reviews.
+        node_id: only the reviews of this checkpoint node.
+        priority: only reviews of this priority (urgent, high, normal, low).
+        assignee: only reviews assigned to this user.
+        limit: the page size.
+        offset: how many reviews to skip.
+
+    Returns:
+        Review rows (see the module docstring), with their run's context.
+    """
+    return store.list_pending_reviews(
+        team=team,
+        teams=_teams(user),
+        workflow_id=workflow_id,
+        node_id=node_id,
+        assignee=assignee,
+        priority=priority,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def review_queue(
+    store: Store,
+    user: User | None,
+    *,
+    team: str | None = None,
+    workflow_id: str | None = None,
+    node_id: str | None = None,
+    priority: str | None = None,
+    assignee: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> ReviewQueue:
+    """A page of the review queue with its total and its counts per team and workflow.
+
+    Args:
+        store: the store.
+        user: the signed-in user, or None for the local trusted caller (every review).
+        team: only this team's reviews.
+        workflow_id: only this workflow's reviews.
+        node_id: only the reviews of this checkpoint node.
+        priority: only reviews of this priority.
+        assignee: only reviews assigned to this user.
+        limit: the page size.
+        offset: how many reviews to skip.
+
+    Returns:
+        The page and its counts (see :class:`ReviewQueue`).
+    """
+    teams = _teams(user)
+    filters = {
+        "team": team,
+        "workflow_id": workflow_id,
+        "node_id": node_id,
+        "priority": priority,
+        "assignee": assignee,
+    }
+    items = pending_reviews(
+        store,
+        user,
+        team=team,
+        workflow_id=workflow_id,
+        node_id=node_id,
+        priority=priority,
+        assignee=assignee,
+        limit=limit,
+        offset=offset,
+    )
+    by_team = _sql.count_pending_reviews_by(
+        store, "team", teams=teams, filters={**filters, "team": None}
+    )
+    by_workflow = _sql.count_pending_reviews_by(
+        store, "workflow_id", teams=teams, filters={**filters, "workflow_id": None}
+    )
+    return ReviewQueue(
+        items=items,
+        total=_sql.count_pending_reviews(store, teams=teams, filters=filters),
+        by_team={NO_TEAM if k is None else k: n for k, n in sorted(by_team.items(), key=_key)},
+        by_workflow=dict(sorted(by_workflow.items(), key=_key)),
+        limit=limit,
+        offset=offset,
+    )
+
+
+def _key(pair: tuple[str | None, int]) -> str:
+    return pair[0] or ""
+
+
+def count_pending_reviews(store: Store, user: User | None) -> int:
+    """How many pending reviews a user may see (not counting those being decided now).
+
+    Args:
+        store: the store.
+        user: the signed-in user, or None for every pending review.
+
+    Returns:
+        The count.
+    """
+    if user is None:
+        return store.count_pending_reviews()
+    return _sql.count_pending_reviews(store, teams=_teams(user), filters={})
+
+
+def get_review(store: Store, user: User | None, review_id: str) -> dict[str, Any]:
+    """One review, in any status, with its run's context, if the user may see it.
+
+    Args:
+        store: the store.
+        user: the signed-in user, or None for the local trusted caller.
+        review_id: the review.
+
+    Returns:
+        The review's row (every column of the reviews table, plus ``context``).
+
+    Raises:
+        NotFoundError: no such review, or one the user may not see (the same message:
+            a review's existence is not revealed).
+    """
+    review = store.get_review(review_id)
+    if user is None or access.may_see_review(user, team=review["team"]):
+        return review
+    started_by = store.get_run(review["run_id"]).get("started_by")
+    if access.may_see_review(
+        user, team=review["team"], assignee=review["assignee"], started_by=started_by
+    ):
+        return review
+    # The store's own message for a missing review, so that both read the same.
+    raise NotFoundError(
+        f"review {review_id} does not exist; list pending ones with `loopgate reviews`"
+    )
