@@ -1,6 +1,9 @@
 """The HTTP API under /api (FastAPI): runs, reviews, decisions, health; bearer tokens per user.
 
-It needs the ``app`` extra (FastAPI). The server mounts it next to the UI.
+It needs the ``app`` extra (FastAPI). The server mounts it next to the UI. Every read goes
+through :mod:`runtime.queries` with the signed-in user, so the access rule applies.
+The API does not import the CLI: the server hands it the function that runs a forwarded
+command line (``run_cli``).
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from runtime.errors import (
     ReviewNotPendingError,
     SpecError,
 )
-from runtime.forward import run_forwarded
 from runtime.nodes.base import Decision
 from runtime.outbox import send_queued
+from runtime.queries import catalog
+from runtime.queries import reviews as review_queries
+from runtime.queries import runs as run_queries
 
 log = logging.getLogger("loopgate.api")
 _STATUS = [
@@ -52,11 +57,34 @@ class StartRequest(BaseModel):
 
 
 class CliRequest(BaseModel):
+    """A command line a local CLI forwards to the server that holds the database."""
+
     argv: list[str]
 
 
-def create_api(get_engine: Callable[[], Engine], get_secret: Callable[[], str | None]) -> FastAPI:
-    """The API app. ``get_engine`` returns the server's engine once its lifespan opened it."""
+RunCli = Callable[[Engine, list[str]], dict[str, Any]]
+"""Runs a forwarded command line with the server's engine; returns ``code``, ``stdout`` and
+``stderr`` (``runtime.cli.forward.run_forwarded``)."""
+
+
+def create_api(
+    get_engine: Callable[[], Engine],
+    get_secret: Callable[[], str | None],
+    *,
+    run_cli: RunCli | None = None,
+) -> FastAPI:
+    """The API app.
+
+    Args:
+        get_engine: returns the server's engine once its lifespan opened it.
+        get_secret: returns the secret of the server's hand-off file (None before it is
+            written); a forwarding CLI must present it.
+        run_cli: runs a command line a local CLI forwards (the server passes
+            ``runtime.cli.forward.run_forwarded``). Without it, ``POST /cli`` answers 501.
+
+    Returns:
+        The FastAPI app, to mount on ``/api``.
+    """
     api = FastAPI(title="Loopgate API", version="1", docs_url="/docs", openapi_url="/openapi.json")
 
     @api.exception_handler(LoopgateError)
@@ -89,12 +117,12 @@ def create_api(get_engine: Callable[[], Engine], get_secret: Callable[[], str | 
             "status": "ok",
             "db": eng.store.path,
             "schema_version": eng.store.schema_version(),
-            "pending_reviews": eng.store.count_pending_reviews(),
+            "pending_reviews": review_queries.count_pending_reviews(eng.store, None),
         }
 
     @api.get("/workflows")
     def workflows(user: dict = Depends(current_user), eng: Engine = Depends(engine)) -> list[dict]:
-        return eng.store.list_workflows()
+        return catalog.list_workflows(eng.store, user)
 
     @api.post("/workflows/{workflow_id}/runs")
     def start_runs(
@@ -119,13 +147,25 @@ def create_api(get_engine: Callable[[], Engine], get_secret: Callable[[], str | 
     def reviews(
         team: str | None = None,
         workflow: str | None = None,
+        node: str | None = None,
+        priority: str | None = None,
+        assignee: str | None = None,
         limit: int = 100,
+        offset: int = 0,
         user: dict = Depends(current_user),
         eng: Engine = Depends(engine),
     ) -> list[dict]:
-        teams = None if "admin" in user["roles"] else list(user["teams"])
-        return eng.store.list_pending_reviews(
-            team=team, teams=teams, workflow_id=workflow, limit=min(limit, 1000)
+        """Pending reviews the user may see, most urgent and oldest first."""
+        return review_queries.pending_reviews(
+            eng.store,
+            user,
+            team=team,
+            workflow_id=workflow,
+            node_id=node,
+            priority=priority,
+            assignee=assignee,
+            limit=min(limit, 1000),
+            offset=max(offset, 0),
         )
 
     @api.post("/reviews/{review_id}/decision")
@@ -153,16 +193,27 @@ def create_api(get_engine: Callable[[], Engine], get_secret: Callable[[], str | 
         status: str | None = None,
         workflow: str | None = None,
         limit: int = 100,
+        offset: int = 0,
         user: dict = Depends(current_user),
         eng: Engine = Depends(engine),
     ) -> list[dict]:
-        return eng.store.list_runs(status=status, workflow_id=workflow, limit=min(limit, 1000))
+        """The runs the user may see, newest first."""
+        return run_queries.list_runs(
+            eng.store,
+            user,
+            status=status,
+            workflow_id=workflow,
+            limit=min(limit, 1000),
+            offset=max(offset, 0),
+        )
 
     @api.get("/runs/{run_id}")
     def run(
         run_id: str, user: dict = Depends(current_user), eng: Engine = Depends(engine)
     ) -> dict[str, Any]:
-        return {**eng.store.get_run(run_id), "events": eng.store.run_events(run_id)}
+        """One run the user may see, with its audit events (404 for any other)."""
+        detail = run_queries.run_detail(eng.store, user, run_id)
+        return {**detail.run, "events": detail.events}
 
     @api.post("/cli", include_in_schema=False)
     def cli(
@@ -171,6 +222,8 @@ def create_api(get_engine: Callable[[], Engine], get_secret: Callable[[], str | 
         secret = get_secret()
         if not secret or not x_loopgate_local or not hmac.compare_digest(secret, x_loopgate_local):
             raise HTTPException(403, "local CLI secret missing or wrong")
-        return run_forwarded(eng, body.argv)
+        if run_cli is None:
+            raise HTTPException(501, "this server runs no forwarded CLI commands (no run_cli)")
+        return run_cli(eng, body.argv)
 
     return api

@@ -3,6 +3,9 @@
 DuckDB lets one process open a file; while `loopgate serve` runs, the CLI cannot. The
 server writes ``<db>.server.json`` (its address, PID and a random secret, readable only
 by its owner) on start and removes it on stop; the CLI sends its command line there.
+
+The server runs it with :func:`run_forwarded`, which it hands to the HTTP API
+(``create_api(..., run_cli=run_forwarded)``): the API never imports the CLI.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from runtime.cli.app import run_args
+from runtime.cli.base import forwarded
 from runtime.settings import default_db_path, server_file
 
 _PATH_OPTIONS = {"--db", "--out", "--items", "--data-file"}
@@ -68,6 +73,16 @@ def _alive(pid: int) -> bool:
 
 
 def read_server_file(db: Path) -> dict[str, Any] | None:
+    """The running server's hand-off file for a database, if a live server wrote one.
+
+    A file left by a server that died is removed.
+
+    Args:
+        db: the database file.
+
+    Returns:
+        ``url``, ``pid``, ``secret`` and ``db``; None if no live server holds the file.
+    """
     path = server_file(db)
     try:
         info = json.loads(path.read_text())
@@ -81,7 +96,15 @@ def read_server_file(db: Path) -> dict[str, Any] | None:
 
 
 def write_server_file(db: Path, url: str) -> str:
-    """Announce a server for a database file; returns the secret the CLI must present."""
+    """Announce a server for a database file (a file only this user may read).
+
+    Args:
+        db: the database file the server holds.
+        url: the server's address.
+
+    Returns:
+        The secret a forwarding CLI must present.
+    """
     secret = secrets.token_urlsafe(24)
     path = server_file(db)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -91,6 +114,11 @@ def write_server_file(db: Path, url: str) -> str:
 
 
 def remove_server_file(db: Path) -> None:
+    """Remove the hand-off file, if this process wrote it.
+
+    Args:
+        db: the database file the server held.
+    """
     with contextlib.suppress(OSError):
         info = json.loads(server_file(db).read_text())
         if info.get("pid") == os.getpid():
@@ -98,14 +126,22 @@ def remove_server_file(db: Path) -> None:
 
 
 def forward_if_served(args: list[str]) -> int | None:
-    """Run the command on the server holding the database; None if there is none."""
+    """Run the command on the server holding the database, if one does.
+
+    Args:
+        args: the command line after ``loopgate``.
+
+    Returns:
+        The command's exit code (its output already printed); None if no server holds
+        the database or the command is never forwarded (``serve``, ``validate``, help).
+    """
     if not args or args[0] in _NOT_FORWARDED or any(a in ("--help", "-h") for a in args):
         return None
     db = _db_from_args(args)
     info = read_server_file(db)
     if info is None:
         return None
-    import httpx
+    import httpx  # late: start-up speed (only needed while a server runs)
 
     try:
         resp = httpx.post(
@@ -135,15 +171,16 @@ def forward_if_served(args: list[str]) -> int | None:
 
 
 def run_forwarded(engine: Any, argv: list[str]) -> dict[str, Any]:
-    """Server side: run a command line with the server's engine, capturing its output."""
-    from runtime import cli
+    """Server side: run a forwarded command line with the server's engine.
 
+    Args:
+        engine: the server's engine.
+        argv: the command line after ``loopgate`` (paths already absolute).
+
+    Returns:
+        ``code`` (the exit code), ``stdout`` and ``stderr`` (what the command printed).
+    """
     out, err = io.StringIO(), io.StringIO()
-    t1 = cli._streams.set((out, err))
-    t2 = cli._engine_override.set(engine)
-    try:
-        code = cli.run_args(argv)
-    finally:
-        cli._streams.reset(t1)
-        cli._engine_override.reset(t2)
+    with forwarded(engine, out, err):
+        code = run_args(argv)
     return {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from runtime.cli import Ctx, _json_line, command, echo
+from runtime.cli.base import Ctx, command, echo, json_line
 from runtime.errors import LoopgateError
+from runtime.queries import audit as audit_queries
 
 
 @click.group("outbox")
@@ -14,27 +15,37 @@ def outbox_group() -> None:
 
 
 @command(outbox_group, "list")
-@click.option("--status", type=click.Choice(["pending", "sent", "failed"]),
-              help="Only messages with this status.")
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "sent", "failed"]),
+    help="Only messages with this status.",
+)
 @click.option("--run", "run_id", help="Only this run's messages.")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
 def outbox_list_cmd(ctx: Ctx, status: str | None, run_id: str | None, limit: int) -> None:
     """Queued, sent and failed messages, newest first."""
-    rows = ctx.store.list_outbox(status, run_id=run_id, limit=limit)
+    rows = audit_queries.outbox_messages(
+        ctx.store, None, status=status, run_id=run_id, limit=limit
+    )  # None: the local trusted caller
     for r in rows:
         if ctx.json:
-            _json_line(r)
+            json_line(r)
             continue
         if r["status"] == "sent":
             state = f"sent {r['sent_at']:%Y-%m-%d %H:%M:%S}"
         elif r["status"] == "failed":
             nxt = r.get("next_attempt_at")
-            state = (f"failed x{r['attempts']}, next try {nxt:%Y-%m-%d %H:%M:%S}" if nxt
-                     else f"failed x{r['attempts']}, given up")
+            state = (
+                f"failed x{r['attempts']}, next try {nxt:%Y-%m-%d %H:%M:%S}"
+                if nxt
+                else f"failed x{r['attempts']}, given up"
+            )
         else:
             state = "pending"
-        echo(f"{r['id']}  {state}  to {r['recipient']}  {r['subject']!r}  "
-             f"run {r['run_id'] or '-'}/{r['node_id'] or '-'}")
+        echo(
+            f"{r['id']}  {state}  to {r['recipient']}  {r['subject']!r}  "
+            f"run {r['run_id'] or '-'}/{r['node_id'] or '-'}"
+        )
         if r["status"] == "failed" and r["last_error"]:
             echo(f"    {r['last_error']}")
     if not rows and not ctx.json:
@@ -42,20 +53,35 @@ def outbox_list_cmd(ctx: Ctx, status: str | None, run_id: str | None, limit: int
 
 
 @command(outbox_group, "send")
-@click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True,
-              help="The most messages to send.")
-@click.option("--force", is_flag=True,
-              help="Also retry failed messages now, even those given up or not yet due.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 100_000),
+    default=100,
+    show_default=True,
+    help="The most messages to send.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also retry failed messages now, even those given up or not yet due.",
+)
 def outbox_send_cmd(ctx: Ctx, limit: int, force: bool) -> None:
     """Send pending messages (and failed ones whose next try is due); exit 1 if any failed."""
-    from runtime.outbox import OutboxDispatcher
+    from runtime.outbox import OutboxDispatcher  # late: start-up speed (smtplib)
 
     results = OutboxDispatcher(ctx.store).send_pending(limit, force=force)
     for r in results:
         if ctx.json:
-            _json_line({"id": r.id, "status": r.status, "attempts": r.attempts,
-                        "to": r.recipient, "error": r.error,
-                        "next_attempt_at": r.next_attempt_at})
+            json_line(
+                {
+                    "id": r.id,
+                    "status": r.status,
+                    "attempts": r.attempts,
+                    "to": r.recipient,
+                    "error": r.error,
+                    "next_attempt_at": r.next_attempt_at,
+                }
+            )
         elif r.status == "sent":
             echo(f"{r.id}  sent to {r.recipient}" + (f"  ({r.error})" if r.error else ""))
         else:
@@ -64,5 +90,7 @@ def outbox_send_cmd(ctx: Ctx, limit: int, force: bool) -> None:
     if not ctx.json:
         echo(f"sent {len(results) - len(failed)}, failed {len(failed)}")
     if failed:
-        raise LoopgateError(f"{len(failed)} message(s) not sent; they stay in the outbox "
-                            "(`loopgate outbox list --status failed`)")
+        raise LoopgateError(
+            f"{len(failed)} message(s) not sent; they stay in the outbox "
+            "(`loopgate outbox list --status failed`)"
+        )

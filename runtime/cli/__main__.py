@@ -1,0 +1,5 @@
+"""`python -m runtime.cli`: the same as the `loopgate` command."""
+
+from runtime.cli import main
+
+main()

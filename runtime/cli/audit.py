@@ -1,0 +1,58 @@
+"""`loopgate audit` and `export`: check the tamper-evident audit trail, list it, export data."""
+
+from __future__ import annotations
+
+import click
+
+from runtime.cli.base import Ctx, command, echo, fail, json_line
+from runtime.queries import audit as audit_queries
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The tamper-evident audit trail."""
+
+
+@command(audit_group, "verify")
+def audit_verify_cmd(ctx: Ctx) -> None:
+    """Recompute the hash chain; exit 1 naming the first bad row."""
+    ok, checked, message = ctx.store.verify_audit_chain()
+    if ctx.json:
+        json_line({"ok": ok, "rows": checked, "message": message})
+    if not ok:
+        fail(message)
+    if not ctx.json:
+        echo(message)
+
+
+@command(audit_group, "list")
+@click.option("--run", "run_id")
+@click.option("--kind")
+@click.option("--actor")
+@click.option("--search", "text")
+@click.option("--limit", type=int, default=50, show_default=True)
+def audit_list_cmd(
+    ctx: Ctx, run_id: str | None, kind: str | None, actor: str | None, text: str | None, limit: int
+) -> None:
+    """Newest audit events first."""
+    events = audit_queries.audit_events(
+        ctx.store, None, run_id=run_id, kind=kind, actor=actor, text=text, limit=limit
+    )  # None: the local trusted caller
+    for ev in events:
+        if ctx.json:
+            json_line(ev)
+        else:
+            echo(
+                f"{ev['seq']:>6}  {ev['occurred_at']:%Y-%m-%d %H:%M:%S}  {ev['kind']:<18} "
+                f"{ev['run_id'] or '-'}  {ev['node_id'] or '-'}  {ev['actor'] or '-'}"
+            )
+
+
+@command(None, "export", json_flag=False)
+@click.argument("what", type=click.Choice(["audit", "decisions", "feedback", "runs", "reviews"]))
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "jsonl"]), required=True)
+@click.option("--out", required=True, type=click.Path(dir_okay=False))
+def export_cmd(ctx: Ctx, what: str, fmt: str, out: str) -> None:
+    """Export the audit trail, decisions or feedback as CSV, Parquet or JSON Lines."""
+    n = ctx.store.export(what, fmt, out)
+    echo(f"wrote {n} rows to {out}")

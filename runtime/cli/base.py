@@ -1,0 +1,258 @@
+"""What every `loopgate` command shares: the context, output, errors and the `command` decorator.
+
+This module imports no other module of :mod:`runtime.cli`; every command module imports it.
+The engine, the store and other heavy modules are imported where a command first needs
+them, for start-up speed (``--help``, and commands a running server runs for the CLI).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from runtime.errors import ItemError, LoopgateError, SpecError
+from runtime.settings import default_db_path
+
+if TYPE_CHECKING:
+    from runtime.engine import Engine
+    from runtime.store import Store
+
+
+class CliExit(Exception):
+    """Ends a command with an exit code (1: a user error, already explained on stderr).
+
+    Attributes:
+        code: the process exit code.
+    """
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
+
+
+# When a server runs a command for a CLI (see runtime.cli.forward), output goes to its
+# buffers and commands use the server's engine instead of opening the file.
+_streams: ContextVar[tuple[IO[str], IO[str]] | None] = ContextVar("loopgate_streams", default=None)
+_engine_override: ContextVar[Any] = ContextVar("loopgate_engine", default=None)
+
+
+@contextlib.contextmanager
+def forwarded(engine: Any, out: IO[str], err: IO[str]) -> Iterator[None]:
+    """Run commands inside this block with ``engine`` and print to ``out`` and ``err``.
+
+    The server uses it to run a command line a CLI forwarded to it.
+
+    Args:
+        engine: the server's engine (commands use it instead of opening the file).
+        out: receives what commands print to stdout.
+        err: receives what commands print to stderr.
+    """
+    t1 = _streams.set((out, err))
+    t2 = _engine_override.set(engine)
+    try:
+        yield
+    finally:
+        _streams.reset(t1)
+        _engine_override.reset(t2)
+
+
+def is_forwarded() -> bool:
+    """Whether the current command runs on a server for a forwarding CLI."""
+    return _streams.get() is not None
+
+
+def echo(message: Any = "", err: bool = False, nl: bool = True) -> None:
+    """Print to stdout or stderr (or to the buffers of a forwarded command).
+
+    Args:
+        message: what to print.
+        err: print to stderr.
+        nl: end with a newline.
+    """
+    streams = _streams.get()
+    if streams is None:
+        click.echo(message, err=err, nl=nl)
+    else:
+        (streams[1] if err else streams[0]).write(f"{message}" + ("\n" if nl else ""))
+
+
+def json_default(value: Any) -> Any:
+    """JSON for what ``json.dumps`` cannot encode: ISO dates, pydantic models, else text."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return str(value)
+
+
+def json_line(obj: Any) -> None:
+    """Print one object as one line of JSON (``--json`` output)."""
+    echo(json.dumps(obj, default=json_default, ensure_ascii=False))
+
+
+def fail(messages: list[str] | str) -> NoReturn:
+    """Print each message as ``error: ...`` on stderr and end the command with exit code 1.
+
+    Raises:
+        CliExit: always.
+    """
+    for msg in [messages] if isinstance(messages, str) else messages:
+        echo(f"error: {msg}", err=True)
+    raise CliExit(1)
+
+
+class Ctx:
+    """What every command gets: the database path and an opened engine on demand.
+
+    Attributes:
+        db: the database file.
+        wait: seconds to wait while another process holds it.
+        json: print one JSON object per line.
+    """
+
+    def __init__(self, db: str, wait: float, as_json: bool):
+        self.db = db
+        self.wait = wait
+        self.json = as_json
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """The server's engine for a forwarded command, else one opened on :attr:`db`."""
+        override = _engine_override.get()
+        if override is not None:
+            return override
+        if self._engine is None:
+            from runtime.engine import Engine  # late: start-up speed
+            from runtime.services import default_services
+            from runtime.store import Store
+
+            store = Store(self.db, wait=self.wait)
+            self._engine = Engine(store, services=default_services(store))
+        return self._engine
+
+    @property
+    def store(self) -> Store:
+        """The engine's store."""
+        return self.engine.store
+
+    def close(self) -> None:
+        """Close the store this context opened (not a server's)."""
+        if self._engine is not None:
+            self._engine.store.close()
+
+
+def command(parent: click.Group | None, name: str, *, json_flag: bool = True, **kwargs: Any):
+    """A (sub)command with the shared --db, --wait and --json options and clean errors.
+
+    The decorated function receives a :class:`Ctx` first, then the command's own options.
+    A :class:`~runtime.errors.LoopgateError` becomes ``error: ...`` lines and exit code 1.
+
+    Args:
+        parent: the group to add the command to; None for a top-level command that
+            :mod:`runtime.cli.app` adds to the ``loopgate`` group.
+        name: the command's name.
+        json_flag: offer ``--json``.
+        **kwargs: passed on to ``click.command``.
+
+    Returns:
+        A decorator turning a function into a click command.
+    """
+
+    def wrap(fn: Callable[..., None]) -> click.Command:
+        @functools.wraps(fn)
+        def run(db: str | None, wait: float, as_json: bool = False, **kw: Any) -> None:
+            ctx = Ctx(db or str(default_db_path()), wait, as_json)
+            try:
+                fn(ctx, **kw)
+            except SpecError as exc:
+                fail([str(p) for p in exc.problems])
+            except ItemError as exc:
+                fail([str(p) for p in exc.problems])
+            except LoopgateError as exc:
+                fail(str(exc))
+            finally:
+                ctx.close()
+
+        for opt in shared_options(json_flag):
+            run = opt(run)
+        if parent is None:
+            return click.command(name, **kwargs)(run)
+        return parent.command(name, **kwargs)(run)
+
+    return wrap
+
+
+def shared_options(json_flag: bool = True) -> list[Callable[[Any], Any]]:
+    """The --db, --wait (and --json) options every command takes, as click decorators."""
+    opts = [
+        click.option(
+            "--db",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="The database file (default: $LOOPGATE_DB or ./loopgate.duckdb).",
+        ),
+        click.option(
+            "--wait",
+            type=float,
+            default=0.0,
+            show_default=True,
+            help="Seconds to wait while another process holds the database.",
+        ),
+    ]
+    if json_flag:
+        opts.append(
+            click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line.")
+        )
+    return opts
+
+
+_RESULT_KEYS = [
+    "run_id",
+    "status",
+    "waiting_on",
+    "review_id",
+    "outputs",
+    "workflow_id",
+    "workflow_version",
+    "team",
+    "result",
+    "error",
+    "step_count",
+]
+
+
+def print_result(ctx: Ctx, res: Any, prefix: str = "") -> None:
+    """Print where a run stands after a command moved it (one JSON line with --json).
+
+    Args:
+        ctx: the command's context.
+        res: a ``RunResult``.
+        prefix: put before the line (indentation).
+    """
+    if ctx.json:
+        data = res.model_dump(mode="json")
+        json_line({k: data.get(k) for k in _RESULT_KEYS if k in data})
+        return
+    if res.status == "waiting":
+        team = f", team {res.team}" if res.team else ""
+        echo(f"{prefix}{res.run_id} waiting at {res.waiting_on} (review {res.review_id}{team})")
+    elif res.status == "failed":
+        echo(f"{prefix}{res.run_id} failed: {res.error}")
+    else:
+        tail = f" ({res.result})" if res.result else ""
+        echo(f"{prefix}{res.run_id} {res.status}{tail}")
+
+
+def send_outbox(ctx: Ctx) -> None:
+    """Send the messages the command queued; a mail problem is a warning, never an error."""
+    from runtime.outbox import send_queued  # late: start-up speed (smtplib)
+
+    send_queued(ctx.store, warn=lambda line: echo(line, err=True))

@@ -1,0 +1,86 @@
+"""`loopgate validate` and `loopgate workflows`: check workflow files, store and export versions.
+
+The compiler and the spec parser are imported inside the commands: start-up speed.
+"""
+
+from __future__ import annotations
+
+import click
+
+from runtime.cli.base import CliExit, Ctx, command, echo, json_line
+from runtime.errors import SpecError
+from runtime.queries import catalog
+
+
+@command(None, "validate")
+@click.argument("files", nargs=-1, required=True)
+@click.option(
+    "--strict", is_flag=True, help="Fail on warnings too (e.g. an unguarded sensitive action)."
+)
+def validate_cmd(ctx: Ctx, files: tuple[str, ...], strict: bool) -> None:
+    """Check workflow files; print every problem as FILE: node <id>: message."""
+    from runtime.compiler import check
+    from runtime.spec import load_yaml
+
+    failed = False
+    for file in files:
+        try:
+            spec = load_yaml(file)
+        except SpecError as exc:
+            problems = exc.problems
+        else:
+            _, problems = check(spec)
+        errors = [p for p in problems if p.severity == "error" or strict]
+        failed |= bool(errors)
+        for p in problems:
+            if ctx.json:
+                json_line({"file": file, **p.model_dump()})
+            else:
+                echo(f"{file}: {p}", err=p in errors)
+        if not problems and not ctx.json:
+            echo(f"{file}: ok")
+    if failed:
+        raise CliExit(1)
+
+
+@click.group("workflows")
+def workflows_group() -> None:
+    """Stored workflows and their versions."""
+
+
+@command(workflows_group, "list")
+def workflows_list_cmd(ctx: Ctx) -> None:
+    """Every stored workflow with its newest version."""
+    for w in catalog.list_workflows(ctx.store, None):  # None: the local trusted caller
+        if ctx.json:
+            json_line(w)
+        else:
+            echo(
+                f"{w['id']}  v{w['version']} ({w['versions']} versions)  {w['status']}  {w['name']}"
+            )
+
+
+@command(workflows_group, "save")
+@click.argument("files", nargs=-1, required=True)
+@click.option("--by", help="The user saving.")
+@click.option("--message", "-m", help="What changed.")
+def workflows_save_cmd(
+    ctx: Ctx, files: tuple[str, ...], by: str | None, message: str | None
+) -> None:
+    """Save workflow files as new versions (unchanged files keep their version)."""
+    from runtime.spec import load_yaml
+
+    for file in files:
+        wf = ctx.engine.save_workflow(load_yaml(file), by=by, message=message)
+        echo(f"{wf.id} v{wf.version}")
+
+
+@command(workflows_group, "export")
+@click.argument("workflow_id")
+@click.option("--version", type=int)
+def workflows_export_cmd(ctx: Ctx, workflow_id: str, version: int | None) -> None:
+    """Print a stored workflow as YAML."""
+    from runtime.spec import parse_spec
+
+    row = catalog.get_workflow(ctx.store, None, workflow_id, version)
+    echo(parse_spec(row["spec"]).to_yaml(), nl=False)
