@@ -78,6 +78,16 @@ def test_api_and_cli_forwarding_while_the_server_holds_the_file(tmp_path: Path) 
         )
         assert res.lines[0]["status"] == "succeeded"
         assert "intact" in loopgate(db, "audit", "verify").out
-    # Stopped: the address file is gone and the CLI opens the file itself again.
-    assert not server_file(db).exists()
-    assert loopgate(db, "runs", "show", run["run_id"], "--json").lines[0]["status"] == "succeeded"
+
+        # Runs: the auditor reads all; rio (team risk: no seeded workflow has risk reviews,
+        # and rio started nothing) none, and a run hidden from rio reads as missing.
+        def bearer(name: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {loopgate(db, 'users', 'token', name).out.strip()}"}
+
+        every = httpx.get(f"{url}/api/runs?limit=1000", headers=bearer("aud")).json()
+        assert len(every) == len(loopgate(db, "runs", "--limit", "1000", "--json").lines)
+        assert httpx.get(f"{url}/api/runs", headers=bearer("rio")).json() == []
+        hidden = httpx.get(f"{url}/api/runs/{every[0]['id']}", headers=bearer("rio"))
+        assert hidden.status_code == 404 and "does not exist" in hidden.json()["error"]
+        shown = httpx.get(f"{url}/api/runs/{run['run_id']}", headers=auth)  # rae: managers
+        assert shown.status_code == 200 and shown.json()["events"]
