@@ -113,15 +113,18 @@ def create_api(
 
     @api.get("/health")
     def health(eng: Engine = Depends(engine)) -> dict[str, Any]:
+        """Whether the server is up, its database and how many reviews wait (no sign-in)."""
         return {
             "status": "ok",
             "db": eng.store.path,
             "schema_version": eng.store.schema_version(),
+            # No user here: the one figure health shows anyone, a count with no content.
             "pending_reviews": review_queries.count_pending_reviews(eng.store, None),
         }
 
     @api.get("/workflows")
     def workflows(user: dict = Depends(current_user), eng: Engine = Depends(engine)) -> list[dict]:
+        """The newest version of every stored workflow."""
         return catalog.list_workflows(eng.store, user)
 
     @api.post("/workflows/{workflow_id}/runs")
