@@ -3,7 +3,8 @@
 They belong in the store contract (issue 10): ``count_pending_reviews`` with the filters of
 ``list_pending_reviews`` and a group-by, and "has this workflow a review this user may
 see". Until the store grows them, they live here, the only SQL in :mod:`runtime.queries`;
-move them into the store and delete this module.
+move them into the store and delete this module. ``execute_readonly`` is not part of
+``runtime.store.contract``: these work on the DuckDB store only.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from runtime.access import User, require_reader
 
 if TYPE_CHECKING:
-    from runtime.store import Store
+    from runtime.store.contract import Store
 
 
 def audit_events(

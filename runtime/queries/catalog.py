@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from runtime.access import User, require_reader
 
 if TYPE_CHECKING:
-    from runtime.store import Store
+    from runtime.store.contract import Store
 
 
 def list_workflows(store: Store, user: User | None) -> list[dict[str, Any]]:

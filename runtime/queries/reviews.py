@@ -23,7 +23,7 @@ from runtime.errors import NotFoundError
 from runtime.queries import _sql
 
 if TYPE_CHECKING:
-    from runtime.store import Store
+    from runtime.store.contract import Store
 
 NO_TEAM = ""
 """The key under which :attr:`ReviewQueue.by_team` counts the reviews with no team."""
