@@ -16,7 +16,7 @@ from starlette.routing import Mount
 from builder.shell import resources
 from runtime import Engine, LoopgateError, open_engine
 from runtime.api import create_api
-from runtime.forward import remove_server_file, write_server_file
+from runtime.cli.forward import remove_server_file, run_forwarded, write_server_file
 from runtime.outbox import OutboxDispatcher
 from runtime.seed import needs_seed, seed_demo
 from runtime.settings import default_db_path
@@ -107,7 +107,7 @@ def create_app(db: Path, url: str, *, seed: bool = True, sweep_interval: float =
         )
         return True
 
-    api = create_api(resources.engine, resources.secret)
+    api = create_api(resources.engine, resources.secret, run_cli=run_forwarded)
     return st.App(
         str(APP_SCRIPT),
         lifespan=lifespan,
