@@ -1,4 +1,4 @@
-"""What action nodes reach outside the run: the record store, mail, HTTP, functions."""
+"""What nodes reach outside the run: record reads, trained models and server settings."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runtime.store import Store
+from runtime.store.contract import Catalog
 
 if TYPE_CHECKING:
     from runtime.models.registry import ModelRegistry
@@ -14,9 +14,17 @@ if TYPE_CHECKING:
 
 @dataclass
 class Services:
-    """Handles the engine passes to nodes in ``RunContext.services``."""
+    """The engine's :class:`~runtime.nodes.base.NodeServices`: what it passes to nodes in
+    ``RunContext.services``.
 
-    store: Store
+    It holds the store, but nodes reach only the narrow calls below, never ``store``.
+
+    Args:
+        store: The store records and models are read from.
+        settings: Server settings nodes read (``dry_run``, allow-lists).
+    """
+
+    store: Catalog
     settings: dict[str, Any]
     # The AI nodes' classifiers, created on first use (importing them loads scikit-learn).
     _models: ModelRegistry | None = field(default=None, init=False, repr=False)
@@ -33,6 +41,11 @@ class Services:
                     self._models = ModelRegistry(self.store)
         return self._models
 
+    def get_record(self, table: str, key: str) -> dict[str, Any] | None:
+        """A live record of the built-in record store, or None."""
+        return self.store.get_record(table, key)
 
-def default_services(store: Store) -> Services:
+
+def default_services(store: Catalog) -> Services:
+    """Services on a store with no settings."""
     return Services(store=store, settings={})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -128,6 +128,25 @@ class PendingReview:
     actions: list[str]
 
 
+class NodeServices(Protocol):
+    """What a node may reach outside its run: record reads, trained models, settings.
+
+    Nodes never see a store; the engine passes one of these in ``RunContext.services``
+    (``runtime.services.Services``), or None when a run has no services.
+    """
+
+    settings: dict[str, Any]
+
+    @property
+    def models(self) -> Any:
+        """The model registry (``runtime.models.registry.ModelRegistry``)."""
+        ...
+
+    def get_record(self, table: str, key: str) -> dict[str, Any] | None:
+        """A live record of the built-in record store, or None."""
+        ...
+
+
 @dataclass(slots=True)
 class RunContext:
     """A run's data as a node sees it. ``data`` is what templates and conditions get."""
@@ -140,7 +159,7 @@ class RunContext:
     review: dict[str, Any] | None
     now: datetime
     visits: int = 1
-    services: Any = None
+    services: NodeServices | None = None
     # Writes to the built-in record store, committed in the same transaction as the step.
     effects: list[dict[str, Any]] = field(default_factory=list)
     # Messages to send (the outbox), committed with the step and sent after the commit.

@@ -26,8 +26,8 @@ class RecordDelete(NodeType):
             key = str(render(params.key, ctx.data))
         except ExpressionError as exc:
             return Fail(str(exc))
-        store = getattr(ctx.services, "store", None)
-        previous = store.get_record(params.table, key) if store is not None else None
+        services = ctx.services
+        previous = services.get_record(params.table, key) if services is not None else None
         old = (previous or {}).get("value")
         ctx.effects.append(effect(ctx, params, key, old, deleted=True))
         return Continue(

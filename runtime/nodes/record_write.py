@@ -41,9 +41,8 @@ class RecordWrite(NodeType):
         if not key:
             return Fail("the key rendered empty")
         previous = None
-        store = getattr(ctx.services, "store", None)
-        if store is not None and params.merge:
-            previous = store.get_record(params.table, key)
+        if ctx.services is not None and params.merge:
+            previous = ctx.services.get_record(params.table, key)
         old = (previous or {}).get("value") or {}
         value = {**old, **values} if params.merge else values
         ctx.effects.append(effect(ctx, params, key, value, deleted=False))

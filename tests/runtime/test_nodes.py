@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typing
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -614,7 +613,7 @@ def test_record_write_creates_with_an_idempotency_key():
 
 @pytest.mark.parametrize(("merge", "expected"), [(True, {"a": 1, "b": 9}), (False, {"b": 9})])
 def test_record_write_updates_an_existing_record(merge, expected):
-    services = SimpleNamespace(store=FakeRecords({("records", "k"): {"a": 1, "b": 2}}))
+    services = FakeRecords({("records", "k"): {"a": 1, "b": 2}})
     ntype, p = node("record_write", key="k", values={"b": 9}, merge=merge)
     ctx = make_ctx(services=services)
     outcome = ntype.run(ctx, p)
@@ -634,7 +633,7 @@ def test_record_write_fails_without_a_key(key, fragment):
 
 
 def test_record_delete():
-    services = SimpleNamespace(store=FakeRecords({("accounts", "C-9"): {"name": "x"}}))
+    services = FakeRecords({("accounts", "C-9"): {"name": "x"}})
     ntype, p = node("record_delete", table="accounts", key="{{ item.id }}")
     assert ntype.branches(p) == ["next", "error"]
     ctx = make_ctx({"id": "C-9"}, services=services, node_id="wipe")

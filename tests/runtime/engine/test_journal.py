@@ -17,7 +17,7 @@ from runtime.services import default_services
 from runtime.spec import load_yaml
 from runtime.store import Store
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 EXPENSE = load_yaml(EXAMPLES / "expense-approval.yaml")
 
 
@@ -194,7 +194,7 @@ def test_decisions_left_in_the_journal_are_applied_when_the_store_opens_again(tm
     add_user(store, "mia", roles=["reviewer"], teams=["managers"])
     engine = Engine(store, services=default_services(store))
     runs = _waiting(engine, 3)
-    engine._submit = lambda journaled: None  # the process stops before applying anything
+    engine._journal.submit = lambda journaled: None  # the process stops before applying anything
     for r in runs[:2]:
         engine.record_decision(r.review_id, {"action": "approve"}, by="mia")
     store.close()
@@ -220,7 +220,7 @@ def test_a_decision_whose_run_cannot_go_on_is_reported_and_the_review_stays_pend
     def broken(*args: Any, **kwargs: Any) -> None:
         raise ZeroDivisionError("a bug in a node")
 
-    monkeypatch.setattr(engine, "_continue", broken)
+    monkeypatch.setattr(engine._stepper, "continue_run", broken)
     with pytest.raises(Exception, match="ZeroDivisionError: a bug in a node"):
         engine.decide(run.review_id, {"action": "approve"}, by="mia")
     failed = engine.store.audit_events(kind="review.decision_failed")
@@ -271,7 +271,7 @@ def test_recorded_decisions_are_applied_before_the_store_closes_or_python_exits(
         capture_output=True,
         text=True,
         timeout=120,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],
     )
     assert done.returncode == 0, done.stderr
     con = duckdb.connect(str(tmp_db), read_only=True)
