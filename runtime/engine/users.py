@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from runtime import access
 from runtime.domain import Claim
-from runtime.errors import AccessError
 from runtime.store.contract import Catalog
 
 
 class UserAccess:
     """Users as the engine sees them (cached by name) and the checks on what they may do.
 
-    The rules live here, not in the UI: :meth:`authorize` for an action by role (and
-    team), :meth:`check_may_decide` for deciding one review.
+    The rules themselves are :mod:`runtime.access` (one place for engine, queries, CLI,
+    API and pages): :meth:`authorize` for an action by role (and team),
+    :meth:`check_may_decide` for deciding one review.
 
     Args:
         store: Where users are read from.
@@ -45,23 +46,7 @@ class UserAccess:
         Raises:
             AccessError: unknown or disabled user, wrong role or team.
         """
-        user = self.user(by)
-        if user is None:
-            raise AccessError(
-                f"unknown user {by!r}; add them with `loopgate users add {by} --role reviewer "
-                "--team TEAM`"
-            )
-        if user["disabled"]:
-            raise AccessError(f"user {by} is disabled")
-        user_roles = set(user["roles"])
-        if "admin" in user_roles:
-            return user
-        if not user_roles.intersection(roles):
-            raise AccessError(f"user {by} may not {what} (needs role {' or '.join(roles)})")
-        if team and team not in user["teams"]:
-            teams = ", ".join(user["teams"]) or "none"
-            raise AccessError(f"user {by} may not {what} for team {team} (their teams: {teams})")
-        return user
+        return access.authorize(self.user(by), by, roles=roles, what=what, team=team)
 
     def check_may_decide(self, by: str, claim: Claim) -> None:
         """Check ``by`` (already authorized to decide reviews) may decide this one.
@@ -75,16 +60,6 @@ class UserAccess:
         """
         user = self.user(by)
         assert user is not None
-        roles = set(user["roles"])
-        if "admin" in roles:
-            return
-        if "reviewer" not in roles:
-            if claim.run.started_by == by:
-                return
-            raise AccessError(f"user {by} may not decide review {claim.id} (not a reviewer)")
-        team = claim.team
-        if team and team not in user["teams"]:
-            raise AccessError(
-                f"user {by} may not decide review {claim.id}: it belongs to team {team}, "
-                f"and {by} is in {', '.join(user['teams']) or 'no team'}"
-            )
+        access.check_may_decide(
+            user, review_id=claim.id, team=claim.team, started_by=claim.run.started_by
+        )

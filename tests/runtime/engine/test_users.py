@@ -12,12 +12,12 @@ from runtime.engine.users import UserAccess
 from runtime.errors import AccessError
 
 USERS = {
-    "ada": {"roles": ["admin"], "teams": [], "disabled": False},
-    "dev": {"roles": ["designer", "operator"], "teams": [], "disabled": False},
-    "rae": {"roles": ["reviewer"], "teams": ["managers"], "disabled": False},
-    "rio": {"roles": ["reviewer"], "teams": ["risk"], "disabled": False},
-    "aud": {"roles": ["auditor"], "teams": [], "disabled": False},
-    "old": {"roles": ["admin"], "teams": [], "disabled": True},
+    "ada": {"name": "ada", "roles": ["admin"], "teams": [], "disabled": False},
+    "dev": {"name": "dev", "roles": ["designer", "operator"], "teams": [], "disabled": False},
+    "rae": {"name": "rae", "roles": ["reviewer"], "teams": ["managers"], "disabled": False},
+    "rio": {"name": "rio", "roles": ["reviewer"], "teams": ["risk"], "disabled": False},
+    "aud": {"name": "aud", "roles": ["auditor"], "teams": [], "disabled": False},
+    "old": {"name": "old", "roles": ["admin"], "teams": [], "disabled": True},
 }
 
 
