@@ -15,7 +15,7 @@ import pytest
 from runtime.domain import Event, Settlement
 from runtime.engine import BatchItemError
 from runtime.errors import DatabaseLockedError, NotFoundError, ReviewNotPendingError, StoreError
-from runtime.migrations import MIGRATIONS
+from runtime.store.duckdb.migrations import MIGRATIONS
 from runtime.nodes import Decision
 from runtime.spec import parse_spec
 from runtime.store import Store
