@@ -83,7 +83,18 @@ class DuckDBAuditLog(DuckDBConnection):
                 prev, seq, at, ev.kind, ev.run_id, ev.review_id, ev.node_id, ev.actor, data
             )
             rows.append(
-                [seq, at, ev.kind, ev.run_id, ev.review_id, ev.node_id, ev.actor, data, prev, digest]
+                [
+                    seq,
+                    at,
+                    ev.kind,
+                    ev.run_id,
+                    ev.review_id,
+                    ev.node_id,
+                    ev.actor,
+                    data,
+                    prev,
+                    digest,
+                ]
             )
             prev = digest
         self._head_seq, self._head_hash = seq, prev

@@ -1,4 +1,4 @@
-"""Opening a DuckDB file, the state its stores share in one process, transactions and row helpers."""
+"""Opening a DuckDB file, the state its stores share, transactions and insert helpers."""
 
 from __future__ import annotations
 
@@ -134,9 +134,7 @@ def update_by_id(
             [x for row in rows for x in row],
         )
         return
-    frame = pa.table(
-        {c: list(a) for c, a in zip(columns, zip(*rows, strict=True), strict=True)}
-    )
+    frame = pa.table({c: list(a) for c, a in zip(columns, zip(*rows, strict=True), strict=True)})
     cur.register("_lg_runs", frame)
     try:
         cur.execute(f"UPDATE {table} SET {sets} FROM _lg_runs AS v WHERE {table}.id = v.id")

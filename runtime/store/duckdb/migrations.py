@@ -1,4 +1,4 @@
-"""The DuckDB schema as an append-only list of migrations, and the runner. Never edit one; append."""
+"""The DuckDB schema as an append-only list of migrations, and their runner (never edit one)."""
 
 from __future__ import annotations
 

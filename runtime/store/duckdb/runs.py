@@ -1,4 +1,4 @@
-"""Runs and reviews as the engine resumes them: claims, due reviews, holds and the decision journal."""
+"""Runs and reviews as the engine resumes them: claims, due reviews, holds, the journal."""
 
 from __future__ import annotations
 
