@@ -385,9 +385,9 @@ class ReadModel(Protocol):
     ) -> list[dict[str, Any]]:
         """Runs, newest first.
 
-        When ``teams`` is not None, only the runs a user of those teams may see: runs of
-        workflows with a review (any status) whose team is NULL or in ``teams`` or whose
-        assignee is ``user``, plus the runs ``user`` started.
+        When ``teams`` or ``user`` is given, only the runs that user may see: runs of
+        workflows with a review (any status) whose team is NULL or in ``teams`` (None
+        counts as none) or whose assignee is ``user``, plus the runs ``user`` started.
         """
         ...
 

@@ -117,10 +117,11 @@ class DuckDBReadModel(DuckDBRunLedger):
         Args:
             status: only runs in this status.
             workflow_id: only this workflow's runs.
-            teams: when not None, only what a user of these teams may see: runs of
+            teams: with ``user``, the visibility rule: when either is given, only runs of
                 workflows with a review (any status) whose team is NULL or in ``teams``
-                or assigned to ``user``, plus the runs ``user`` started.
-            user: the user ``teams`` belong to (ignored when ``teams`` is None).
+                (None counts as no team) or assigned to ``user``, plus the runs ``user``
+                started. Both None: every run.
+            user: see ``teams``.
             limit: at most this many.
             offset: skip this many first.
 
@@ -128,12 +129,12 @@ class DuckDBReadModel(DuckDBRunLedger):
             Run rows without their item and state.
         """
         clause, params = where(status=status, workflow_id=workflow_id)
-        if teams is not None:
+        if teams is not None or user is not None:
             clause += (
                 " AND (workflow_id IN (SELECT workflow_id FROM reviews WHERE team IS NULL "
                 "OR list_contains(?, team) OR assignee = ?) OR started_by = ?)"
             )
-            params += [teams, user, user]
+            params += [teams or [], user, user]
         return self._rows(
             "SELECT id, workflow_id, workflow_version, status, current_node, step_count, error, "
             f"result, created_at, updated_at, finished_at FROM runs {clause} "

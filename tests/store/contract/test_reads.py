@@ -131,7 +131,8 @@ def test_runs_visible_to_teams_and_a_user(store: Store) -> None:
     assert _ids(store.list_runs(teams=[], user="mia")) == ["d1", "b1"]
     assert _ids(store.list_runs(teams=["finance"], user="sam")) == ["d1", "c2", "b1", "a2", "a1"]
     assert _ids(store.list_runs(teams=["managers"], status="waiting")) == ["b1", "a1"]
-    assert _ids(store.list_runs(user="ada")) == _ids(store.list_runs())  # no teams: no filter
+    assert _ids(store.list_runs(user="ada")) == ["c1", "b1"]  # no teams: as teams=[]
+    assert _ids(store.list_runs(teams=None, user=None)) == _ids(store.list_runs())
 
 
 def test_run_visibility_pages(store: Store) -> None:
