@@ -350,10 +350,15 @@ class ReadModel(Protocol):
         workflow_id: str | None = None,
         assignee: str | None = None,
         priority: str | None = None,
+        node_id: str | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """Pending reviews not held by a decision, most urgent and oldest first."""
+        """Pending reviews not held by a decision, most urgent and oldest first.
+
+        ``teams``: only reviews with no team or a team in the list; ``node_id``: only
+        reviews at that checkpoint. Each row carries ``context`` (the run's item and steps).
+        """
         ...
 
     def count_pending_reviews(self) -> int:
@@ -373,10 +378,17 @@ class ReadModel(Protocol):
         *,
         status: str | None = None,
         workflow_id: str | None = None,
+        teams: list[str] | None = None,
+        user: str | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """Runs, newest first."""
+        """Runs, newest first.
+
+        When ``teams`` or ``user`` is given, only the runs that user may see: runs of
+        workflows with a review (any status) whose team is NULL or in ``teams`` (None
+        counts as none) or whose assignee is ``user``, plus the runs ``user`` started.
+        """
         ...
 
     def count_runs(self) -> dict[str, int]:

@@ -1,6 +1,11 @@
-"""The store's schema as an append-only list of migrations. Never edit one; append."""
+"""The DuckDB schema as an append-only list of migrations, and their runner (never edit one)."""
 
 from __future__ import annotations
+
+import duckdb
+
+from runtime.errors import StoreError
+from runtime.store.duckdb.rows import utcnow
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -194,3 +199,41 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
 ]
+
+
+def migrate(cur: duckdb.DuckDBPyConnection, path: str) -> None:
+    """Bring a file's schema up to date: each migration not yet run, in a transaction of
+    its own, recorded in ``schema_version``.
+
+    Args:
+        cur: a cursor of the file's connection (the caller holds its write lock).
+        path: the file, for messages.
+
+    Raises:
+        StoreError: the file's schema is newer than this Loopgate knows.
+    """
+    cur.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        "version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)"
+    )
+    current = cur.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+    if current > len(MIGRATIONS):
+        raise StoreError(
+            f"{path} has schema version {current}, newer than this Loopgate "
+            f"({len(MIGRATIONS)}); upgrade Loopgate"
+        )
+    for version, (description, sql) in enumerate(MIGRATIONS, start=1):
+        if version <= current:
+            continue
+        cur.execute("BEGIN")
+        try:
+            for statement in sql.split(";"):
+                if statement.strip():
+                    cur.execute(statement)
+            cur.execute(
+                "INSERT INTO schema_version VALUES (?, ?, ?)", [version, description, utcnow()]
+            )
+            cur.execute("COMMIT")
+        except Exception:
+            cur.execute("ROLLBACK")
+            raise

@@ -15,27 +15,32 @@ import pytest
 from runtime.domain import Event, Settlement
 from runtime.engine import BatchItemError
 from runtime.errors import DatabaseLockedError, NotFoundError, ReviewNotPendingError, StoreError
-from runtime.migrations import MIGRATIONS
 from runtime.nodes import Decision
 from runtime.spec import parse_spec
 from runtime.store import Store
+from runtime.store.duckdb.migrations import MIGRATIONS
 
-APPROVAL_FLOW = parse_spec({
-    "id": "store-test",
-    "name": "Store test",
-    "input": {"amount": {"type": "number", "required": True}},
-    "nodes": [
-        {"id": "start", "type": "trigger"},
-        {"id": "check", "type": "approval",
-         "params": {"team": "managers", "editable": ["amount"], "reason_codes": ["no"]}},
-        {"id": "done", "type": "end"},
-    ],
-    "edges": [
-        {"from": "start", "to": "check"},
-        {"from": "check", "to": "done", "branch": "approved"},
-        {"from": "check", "to": "done", "branch": "rejected"},
-    ],
-})
+APPROVAL_FLOW = parse_spec(
+    {
+        "id": "store-test",
+        "name": "Store test",
+        "input": {"amount": {"type": "number", "required": True}},
+        "nodes": [
+            {"id": "start", "type": "trigger"},
+            {
+                "id": "check",
+                "type": "approval",
+                "params": {"team": "managers", "editable": ["amount"], "reason_codes": ["no"]},
+            },
+            {"id": "done", "type": "end"},
+        ],
+        "edges": [
+            {"from": "start", "to": "check"},
+            {"from": "check", "to": "done", "branch": "approved"},
+            {"from": "check", "to": "done", "branch": "rejected"},
+        ],
+    }
+)
 
 
 def count(store: Store, table: str) -> int:
@@ -55,10 +60,25 @@ def test_migrations_are_idempotent_on_reopen(tmp_db):
             versions = store.execute_readonly("SELECT version FROM schema_version ORDER BY 1")
             assert [r["version"] for r in versions] == list(range(1, len(MIGRATIONS) + 1))
             assert count(store, "audit_events") == 1  # data survives reopening
-    tables = {r[0] for r in duckdb.connect(str(tmp_db), read_only=True).execute(
-        "SELECT table_name FROM information_schema.tables").fetchall()}
-    assert {"workflows", "runs", "reviews", "audit_events", "feedback", "records", "outbox",
-            "users", "schema_version", "steps", "decisions"} <= tables
+    tables = {
+        r[0]
+        for r in duckdb.connect(str(tmp_db), read_only=True)
+        .execute("SELECT table_name FROM information_schema.tables")
+        .fetchall()
+    }
+    assert {
+        "workflows",
+        "runs",
+        "reviews",
+        "audit_events",
+        "feedback",
+        "records",
+        "outbox",
+        "users",
+        "schema_version",
+        "steps",
+        "decisions",
+    } <= tables
 
 
 def test_a_newer_schema_is_refused(tmp_db):
@@ -90,8 +110,16 @@ def test_read_only_store_refuses_writes(tmp_db):
 def _fill_chain(tmp_db, n: int = 6) -> None:
     with Store(tmp_db) as store:
         for i in range(n):
-            store.append_events([Event(kind="test.event", run_id=f"run_{i}", actor="mia",
-                                       data={"i": i, "text": "héllo"})])
+            store.append_events(
+                [
+                    Event(
+                        kind="test.event",
+                        run_id=f"run_{i}",
+                        actor="mia",
+                        data={"i": i, "text": "héllo"},
+                    )
+                ]
+            )
 
 
 def _tamper(tmp_db, sql: str) -> None:
@@ -116,7 +144,7 @@ def test_audit_chain_verifies(tmp_db):
 @pytest.mark.parametrize(
     "sql",
     [
-        "UPDATE audit_events SET data = '{\"i\":99,\"text\":\"héllo\"}' WHERE seq = 3",
+        'UPDATE audit_events SET data = \'{"i":99,"text":"héllo"}\' WHERE seq = 3',
         "UPDATE audit_events SET actor = 'eve' WHERE seq = 3",
         "UPDATE audit_events SET occurred_at = occurred_at + INTERVAL 1 SECOND WHERE seq = 3",
         "UPDATE audit_events SET kind = 'test.other' WHERE seq = 3",
@@ -145,8 +173,11 @@ def test_audit_chain_detects_a_deleted_row(tmp_db):
 def test_audit_chain_detects_a_rewritten_link(tmp_db):
     _fill_chain(tmp_db)
     # Re-hash nothing, just renumber: the row no longer links to its predecessor.
-    _tamper(tmp_db, "DELETE FROM audit_events WHERE seq = 2; "
-                    "UPDATE audit_events SET seq = seq - 1 WHERE seq > 2")
+    _tamper(
+        tmp_db,
+        "DELETE FROM audit_events WHERE seq = 2; "
+        "UPDATE audit_events SET seq = seq - 1 WHERE seq > 2",
+    )
     with Store(tmp_db) as store:
         ok, _, message = store.verify_audit_chain()
     assert not ok
@@ -163,8 +194,9 @@ def _pending_review(engine) -> str:
 
 
 def _settle(review_id: str, by: str, at: datetime, action: str = "approve") -> Settlement:
-    return Settlement(id=review_id, status="decided", decided_by=by, decided_at=at,
-                      action=action, note="ok")
+    return Settlement(
+        id=review_id, status="decided", decided_by=by, decided_at=at, action=action, note="ok"
+    )
 
 
 def test_a_review_is_settled_exactly_once(engine):
@@ -200,8 +232,12 @@ def test_settling_many_reviews_is_one_statement_whatever_their_number(engine):
         first = uow.settle([_settle(r, "mia", at) for r in ids[:3]])
         rest = uow.settle([_settle(r, "admin", at) for r in ids])
     assert first == set(ids[:3]) and rest == set(ids[3:])
-    by = {r["id"]: r["decided_by"] for r in store.execute_readonly(
-        "SELECT id, decided_by FROM reviews WHERE id IN (SELECT unnest(?))", [ids])}
+    by = {
+        r["id"]: r["decided_by"]
+        for r in store.execute_readonly(
+            "SELECT id, decided_by FROM reviews WHERE id IN (SELECT unnest(?))", [ids]
+        )
+    }
     assert [by[r] for r in ids] == ["mia"] * 3 + ["admin"] * 17
 
 
@@ -227,8 +263,9 @@ def test_concurrent_decisions_exactly_one_wins(engine):
         except ReviewNotPendingError as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=decide, args=("mia" if i % 2 else "admin",))
-               for i in range(8)]
+    threads = [
+        threading.Thread(target=decide, args=("mia" if i % 2 else "admin",)) for i in range(8)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -254,10 +291,15 @@ def test_decide_many_with_the_same_review_twice(engine):
 def test_decide_many_reports_each_review_that_cannot_take_the_decision(engine):
     first, second, third = (_pending_review(engine) for _ in range(3))
     engine.decide(second, Decision(action="approve"), by="admin")
-    out = engine.decide_many([first, second, "rev_nope", third],
-                             Decision(action="reject", reason="no"), by="mia")
-    assert [type(r).__name__ for r in out] == ["RunResult", "BatchItemError", "BatchItemError",
-                                               "RunResult"]
+    out = engine.decide_many(
+        [first, second, "rev_nope", third], Decision(action="reject", reason="no"), by="mia"
+    )
+    assert [type(r).__name__ for r in out] == [
+        "RunResult",
+        "BatchItemError",
+        "BatchItemError",
+        "RunResult",
+    ]
     assert "already decided by admin" in out[1].error and out[1].index == 1
     assert "rev_nope does not exist" in out[2].error
     assert engine.store.get_review(first)["action"] == "reject"
@@ -293,8 +335,13 @@ _READERS = {
     "parquet": "read_parquet('{p}')",
     "jsonl": "read_json_auto('{p}', format='newline_delimited')",
 }
-_SOURCES = {"audit": "audit_events", "decisions": "decisions", "feedback": "feedback",
-            "runs": "runs", "reviews": "reviews"}
+_SOURCES = {
+    "audit": "audit_events",
+    "decisions": "decisions",
+    "feedback": "feedback",
+    "runs": "runs",
+    "reviews": "reviews",
+}
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
@@ -311,8 +358,10 @@ def test_export_row_counts(busy_store, tmp_path, kind, fmt):
     if fmt == "jsonl":
         assert len(out.read_text().splitlines()) == expected
     if kind == "decisions":
-        actions = {r[0] for r in con.execute(
-            f"SELECT action FROM {_READERS[fmt].format(p=out)}").fetchall()}
+        actions = {
+            r[0]
+            for r in con.execute(f"SELECT action FROM {_READERS[fmt].format(p=out)}").fetchall()
+        }
         assert actions == {"approve", "edit", "reject"}
 
 
@@ -350,8 +399,12 @@ HOLDER = textwrap.dedent("""
 
 def hold(path, seconds: float) -> subprocess.Popen:
     """A process that opens the store and holds it; returns once the file is held."""
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), str(seconds)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path), str(seconds)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     line = proc.stdout.readline()
     if line.strip() != "ready":
         proc.kill()
