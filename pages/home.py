@@ -8,7 +8,7 @@ from builder.shell.session import require_user
 st.title("⏸️ Loopgate")
 st.caption("AI workflows with a human in the loop: design, run, review, audit.")
 user = require_user()
-data = home.overview()
+data = home.overview(user)
 home.metrics(data)
 home.queue_note(user)
 

@@ -14,7 +14,17 @@ from streamlit_flow.state import StreamlitFlowState
 from builder.design import canvas
 from builder.design.sandbox import Sandbox
 from builder.shell import resources
-from runtime import LoopgateError, Problem, SpecError, WorkflowSpec, check, loads_yaml, parse_spec
+from builder.shell.session import current_user
+from runtime import (
+    LoopgateError,
+    Problem,
+    SpecError,
+    WorkflowSpec,
+    check,
+    loads_yaml,
+    parse_spec,
+    queries,
+)
 
 _KEY = "bld"
 
@@ -143,7 +153,7 @@ def editor() -> Editor:
 
 
 def _open_first() -> Editor:
-    workflows = resources.engine().store.list_workflows()
+    workflows = queries.catalog.list_workflows(resources.engine().store, current_user())
     return (
         _open(workflows[0]["id"])
         if workflows
@@ -152,7 +162,9 @@ def _open_first() -> Editor:
 
 
 def _open(workflow_id: str, version: int | None = None) -> Editor:
-    row = resources.engine().store.get_workflow(workflow_id, version)
+    row = queries.catalog.get_workflow(
+        resources.engine().store, current_user(), workflow_id, version
+    )
     spec = parse_spec(row["spec"])
     prev = st.session_state.get(_KEY)
     state = canvas.spec_to_state(spec, previous=prev.state if prev else None)

@@ -10,7 +10,8 @@ from streamlit_flow import streamlit_flow
 
 from builder.design import canvas, editor
 from builder.shell import resources
-from runtime import LoopgateError, Problem
+from builder.shell.session import current_user
+from runtime import LoopgateError, Problem, queries
 
 FAMILY_TITLES = {
     "flow": "Flow",
@@ -122,7 +123,7 @@ def problems_panel(problems: list[Problem]) -> None:
 def versions_panel(ed: editor.Editor) -> None:
     """The saved versions of the open workflow, and opening one of them."""
     store = resources.engine().store
-    rows = store.list_workflow_versions(ed.base.id)
+    rows = queries.catalog.workflow_versions(store, current_user(), ed.base.id)
     if not rows:
         st.caption("Not saved yet.")
         return

@@ -8,7 +8,8 @@ import streamlit as st
 
 from builder.design import editor
 from builder.shell import resources
-from runtime import WorkflowSpec
+from builder.shell.session import current_user
+from runtime import WorkflowSpec, queries
 
 
 def toolbar(ed: editor.Editor, spec: WorkflowSpec | None, user: dict[str, Any]) -> None:
@@ -39,7 +40,8 @@ def toolbar(ed: editor.Editor, spec: WorkflowSpec | None, user: dict[str, Any]) 
 
 
 def _open_or_new() -> None:
-    ids = [w["id"] for w in resources.engine().store.list_workflows()]
+    store = resources.engine().store
+    ids = [w["id"] for w in queries.catalog.list_workflows(store, current_user())]
     pick = st.selectbox("Workflow", ids, key="bld_open_pick") if ids else None
     if pick and st.button("Open workflow", key="bld_open_go"):
         editor.load(pick)

@@ -8,6 +8,7 @@ import streamlit as st
 
 from builder.shell import resources
 from builder.shell.session import has_role
+from runtime import queries
 from runtime.seed import DEMO_PASSWORD, DEMO_USERS
 
 
@@ -45,30 +46,32 @@ def demo_accounts_hint() -> str | None:
 
 
 def my_queue(user: dict[str, Any]) -> int:
-    """How many pending reviews the user's teams (all, for an admin) have, up to 1,000.
+    """How many pending reviews the user may see (their teams', all for an admin).
 
     Args:
         user: the signed-in user's row.
 
     Returns:
-        The count, capped at 1,000.
+        The count.
     """
-    teams = None if "admin" in user["roles"] else list(user["teams"])
-    return len(resources.engine().store.list_pending_reviews(teams=teams, limit=1000))
+    return queries.reviews.count_pending_reviews(resources.engine().store, user)
 
 
-def overview() -> dict[str, Any]:
-    """Counts and workflow list for the home page.
+def overview(user: dict[str, Any]) -> dict[str, Any]:
+    """Counts and workflow list for the home page, as the user may see them.
+
+    Args:
+        user: the signed-in user's row.
 
     Returns:
         ``workflows`` (the store's workflow rows), ``pending`` (reviews waiting), ``runs``
         (run counts by status) and ``total_runs``.
     """
     store = resources.engine().store
-    counts = store.count_runs()
+    counts = queries.runs.run_counts(store, user)
     return {
-        "workflows": store.list_workflows(),
-        "pending": store.count_pending_reviews(),
+        "workflows": queries.catalog.list_workflows(store, user),
+        "pending": queries.reviews.count_pending_reviews(store, user),
         "runs": counts,
         "total_runs": sum(counts.values()),
     }

@@ -12,3 +12,7 @@ Modules: :mod:`~runtime.queries.reviews` (the review queue), :mod:`~runtime.quer
 :mod:`~runtime.queries.audit` (the audit trail and the outbox) and
 :mod:`~runtime.queries.analytics` (the dashboards' named queries).
 """
+
+from runtime.queries import analytics, audit, catalog, reviews, runs
+
+__all__ = ["analytics", "audit", "catalog", "reviews", "runs"]

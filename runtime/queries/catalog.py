@@ -49,6 +49,20 @@ def get_workflow(
     return store.get_workflow(workflow_id, version)
 
 
+def workflow_versions(store: Store, user: User | None, workflow_id: str) -> list[dict[str, Any]]:
+    """Every stored version of one workflow, newest first.
+
+    Args:
+        store: the store.
+        user: the signed-in user, or None for the local trusted caller.
+        workflow_id: the workflow.
+
+    Returns:
+        Rows of ``id, version, name, status, message, created_by, created_at, digest``.
+    """
+    return store.list_workflow_versions(workflow_id)
+
+
 def list_users(store: Store, user: User | None) -> list[dict[str, Any]]:
     """Every user with their roles and teams (no secrets).
 

@@ -20,7 +20,6 @@ from pydantic import BaseModel, Field
 from runtime import access
 from runtime.access import User
 from runtime.errors import NotFoundError
-from runtime.queries import _sql
 
 if TYPE_CHECKING:
     from runtime.store.contract import Store
@@ -142,15 +141,13 @@ def review_queue(
         limit=limit,
         offset=offset,
     )
-    by_team = _sql.count_pending_reviews_by(
-        store, "team", teams=teams, filters={**filters, "team": None}
-    )
-    by_workflow = _sql.count_pending_reviews_by(
-        store, "workflow_id", teams=teams, filters={**filters, "workflow_id": None}
+    by_team = store.count_pending_reviews_by("team", teams=teams, **{**filters, "team": None})
+    by_workflow = store.count_pending_reviews_by(
+        "workflow_id", teams=teams, **{**filters, "workflow_id": None}
     )
     return ReviewQueue(
         items=items,
-        total=_sql.count_pending_reviews(store, teams=teams, filters=filters),
+        total=store.count_pending_reviews(teams=teams, **filters),
         by_team={NO_TEAM if k is None else k: n for k, n in sorted(by_team.items(), key=_key)},
         by_workflow=dict(sorted(by_workflow.items(), key=_key)),
         limit=limit,
@@ -174,7 +171,7 @@ def count_pending_reviews(store: Store, user: User | None) -> int:
     """
     if user is None:
         return store.count_pending_reviews()
-    return _sql.count_pending_reviews(store, teams=_teams(user), filters={})
+    return store.count_pending_reviews(teams=_teams(user))
 
 
 def get_review(store: Store, user: User | None, review_id: str) -> dict[str, Any]:

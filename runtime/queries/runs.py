@@ -20,7 +20,6 @@ from pydantic import BaseModel
 from runtime import access
 from runtime.access import User
 from runtime.errors import NotFoundError
-from runtime.queries import _sql
 
 if TYPE_CHECKING:
     from runtime.store.contract import Store
@@ -75,6 +74,21 @@ def list_runs(
     )
 
 
+def run_counts(store: Store, user: User | None) -> dict[str, int]:
+    """How many runs a user may see, per status.
+
+    Args:
+        store: the store.
+        user: the signed-in user, or None for the local trusted caller (every run).
+
+    Returns:
+        Status -> count (statuses with no run left out).
+    """
+    if user is None or access.sees_all_runs(user):
+        return store.count_runs()
+    return store.count_runs(teams=list(user["teams"]), user=user["name"])
+
+
 def may_see_run(store: Store, user: User | None, run: dict[str, Any]) -> bool:
     """Whether a user may see a run (the rule in the module docstring).
 
@@ -88,8 +102,8 @@ def may_see_run(store: Store, user: User | None, run: dict[str, Any]) -> bool:
     """
     if user is None or access.sees_all_runs(user) or run.get("started_by") == user["name"]:
         return True
-    return _sql.workflow_has_visible_review(
-        store, run["workflow_id"], teams=list(user["teams"]), user=user["name"]
+    return store.workflow_has_visible_review(
+        run["workflow_id"], teams=list(user["teams"]), user=user["name"]
     )
 
 

@@ -361,8 +361,36 @@ class ReadModel(Protocol):
         """
         ...
 
-    def count_pending_reviews(self) -> int:
-        """How many reviews are pending and not held."""
+    def count_pending_reviews(
+        self,
+        *,
+        teams: list[str] | None = None,
+        team: str | None = None,
+        workflow_id: str | None = None,
+        assignee: str | None = None,
+        priority: str | None = None,
+        node_id: str | None = None,
+    ) -> int:
+        """How many reviews ``list_pending_reviews`` would list with these filters."""
+        ...
+
+    def count_pending_reviews_by(
+        self,
+        group_by: Literal["team", "workflow_id"],
+        *,
+        teams: list[str] | None = None,
+        team: str | None = None,
+        workflow_id: str | None = None,
+        assignee: str | None = None,
+        priority: str | None = None,
+        node_id: str | None = None,
+    ) -> dict[str | None, int]:
+        """``count_pending_reviews`` per team or per workflow (None: no team)."""
+        ...
+
+    def workflow_has_visible_review(self, workflow_id: str, *, teams: list[str], user: str) -> bool:
+        """Whether a workflow has a review (any status) of one of ``teams``, with no team,
+        or assigned to ``user`` (what makes its runs visible)."""
         ...
 
     def get_review(self, review_id: str) -> dict[str, Any]:
@@ -391,8 +419,11 @@ class ReadModel(Protocol):
         """
         ...
 
-    def count_runs(self) -> dict[str, int]:
-        """Runs per status."""
+    def count_runs(
+        self, *, teams: list[str] | None = None, user: str | None = None
+    ) -> dict[str, int]:
+        """Runs per status, with ``list_runs``' visibility rule when ``teams`` or ``user``
+        is given."""
         ...
 
     def list_feedback(

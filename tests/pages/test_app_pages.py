@@ -70,10 +70,18 @@ def test_pages_refuse_visitors_who_are_not_signed_in(seeded: None) -> None:
 
 
 def test_home_lists_the_seeded_workflows(seeded: None) -> None:
-    at = signed_in()
+    at = signed_in("ada")
     assert not at.exception
     assert at.metric[0].value == str(len(list((ROOT / "examples").glob("*.yaml"))))
     assert int(at.metric[1].value) > 0
+
+
+def test_home_counts_only_what_the_user_may_see(seeded: None) -> None:
+    admin, designer = signed_in("ada"), signed_in("dev")
+    assert not designer.exception
+    assert designer.metric[0].value == admin.metric[0].value  # every workflow is readable
+    # dev is in no team: none of the seeded reviews (all for teams) are theirs to see
+    assert int(designer.metric[1].value) == 0 < int(admin.metric[1].value)
 
 
 def builder(user: str = "dev") -> AppTest:

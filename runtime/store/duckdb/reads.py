@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from runtime.errors import NotFoundError
 from runtime.store.duckdb.rows import where
@@ -43,21 +43,14 @@ class DuckDBReadModel(DuckDBRunLedger):
         Returns:
             Review rows, each with ``context``: its run's item and step outputs.
         """
-        clause, params = where(
-            status="pending",
+        clause, params = self._pending_clause(
+            teams,
             team=team,
             workflow_id=workflow_id,
             assignee=assignee,
             priority=priority,
             node_id=node_id,
         )
-        if teams is not None:
-            clause += " AND (team IS NULL OR list_contains(?, team))"
-            params.append(teams)
-        held = self.held_review_ids()
-        if held:  # being decided right now: no longer on anyone's queue
-            clause += " AND id NOT IN (SELECT unnest(?))"
-            params.append(held)
         rows = self._rows(
             "SELECT id, run_id, workflow_id, workflow_version, node_id, kind, team, assignee, "
             "priority, instructions, note, reason_codes, actions, form, display, visits, "
@@ -67,18 +60,80 @@ class DuckDBReadModel(DuckDBRunLedger):
         )
         return self._with_context(rows)
 
-    def count_pending_reviews(self) -> int:
-        """How many reviews are pending and not held."""
+    def _pending_clause(
+        self, teams: list[str] | None, **filters: str | None
+    ) -> tuple[str, list[Any]]:
+        """The WHERE clause of the review queue: pending, not held, the equality filters
+        (None filters nothing) and, with ``teams``, only those teams' reviews or none's."""
+        clause, params = where(status="pending", **filters)
+        if teams is not None:
+            clause += " AND (team IS NULL OR list_contains(?, team))"
+            params.append(teams)
         held = self.held_review_ids()
-        return (
-            self._cur()
-            .execute(
-                "SELECT count(*) FROM reviews WHERE status = 'pending' "
-                "AND NOT list_contains(?, id)",
-                [held],
-            )
-            .fetchone()[0]
+        if held:  # being decided right now: no longer on anyone's queue
+            clause += " AND id NOT IN (SELECT unnest(?))"
+            params.append(held)
+        return clause, params
+
+    def count_pending_reviews(
+        self,
+        *,
+        teams: list[str] | None = None,
+        team: str | None = None,
+        workflow_id: str | None = None,
+        assignee: str | None = None,
+        priority: str | None = None,
+        node_id: str | None = None,
+    ) -> int:
+        """How many reviews :meth:`list_pending_reviews` would list with these filters
+        (all of them, no paging)."""
+        clause, params = self._pending_clause(
+            teams,
+            team=team,
+            workflow_id=workflow_id,
+            assignee=assignee,
+            priority=priority,
+            node_id=node_id,
         )
+        return self._cur().execute(f"SELECT count(*) FROM reviews {clause}", params).fetchone()[0]
+
+    def count_pending_reviews_by(
+        self,
+        group_by: Literal["team", "workflow_id"],
+        *,
+        teams: list[str] | None = None,
+        team: str | None = None,
+        workflow_id: str | None = None,
+        assignee: str | None = None,
+        priority: str | None = None,
+        node_id: str | None = None,
+    ) -> dict[str | None, int]:
+        """:meth:`count_pending_reviews` per team or per workflow (None: no team); only
+        values with reviews appear."""
+        if group_by not in ("team", "workflow_id"):
+            raise ValueError(f"cannot group reviews by {group_by!r}")
+        clause, params = self._pending_clause(
+            teams,
+            team=team,
+            workflow_id=workflow_id,
+            assignee=assignee,
+            priority=priority,
+            node_id=node_id,
+        )
+        rows = self._cur().execute(
+            f"SELECT {group_by}, count(*) FROM reviews {clause} GROUP BY {group_by}", params
+        )
+        return dict(rows.fetchall())
+
+    def workflow_has_visible_review(self, workflow_id: str, *, teams: list[str], user: str) -> bool:
+        """Whether a workflow has a review (any status) of one of ``teams``, with no team,
+        or assigned to ``user``: what makes its runs visible (see :meth:`list_runs`)."""
+        row = self._cur().execute(
+            "SELECT 1 FROM reviews WHERE workflow_id = ? "
+            "AND (team IS NULL OR list_contains(?, team) OR assignee = ?) LIMIT 1",
+            [workflow_id, teams, user],
+        )
+        return row.fetchone() is not None
 
     def get_review(self, review_id: str) -> dict[str, Any]:
         """One review (any status) with its run's context.
@@ -128,13 +183,7 @@ class DuckDBReadModel(DuckDBRunLedger):
         Returns:
             Run rows without their item and state.
         """
-        clause, params = where(status=status, workflow_id=workflow_id)
-        if teams is not None or user is not None:
-            clause += (
-                " AND (workflow_id IN (SELECT workflow_id FROM reviews WHERE team IS NULL "
-                "OR list_contains(?, team) OR assignee = ?) OR started_by = ?)"
-            )
-            params += [teams or [], user, user]
+        clause, params = self._runs_clause(status, workflow_id, teams, user)
         return self._rows(
             "SELECT id, workflow_id, workflow_version, status, current_node, step_count, error, "
             f"result, created_at, updated_at, finished_at FROM runs {clause} "
@@ -142,9 +191,29 @@ class DuckDBReadModel(DuckDBRunLedger):
             [*params, limit, offset],
         )
 
-    def count_runs(self) -> dict[str, int]:
-        """Runs per status."""
-        rows = self._cur().execute("SELECT status, count(*) FROM runs GROUP BY status")
+    @staticmethod
+    def _runs_clause(
+        status: str | None, workflow_id: str | None, teams: list[str] | None, user: str | None
+    ) -> tuple[str, list[Any]]:
+        """The WHERE clause of :meth:`list_runs` (its visibility rule included)."""
+        clause, params = where(status=status, workflow_id=workflow_id)
+        if teams is not None or user is not None:
+            clause += (
+                " AND (workflow_id IN (SELECT workflow_id FROM reviews WHERE team IS NULL "
+                "OR list_contains(?, team) OR assignee = ?) OR started_by = ?)"
+            )
+            params += [teams or [], user, user]
+        return clause, params
+
+    def count_runs(
+        self, *, teams: list[str] | None = None, user: str | None = None
+    ) -> dict[str, int]:
+        """Runs per status, with :meth:`list_runs`' visibility rule when ``teams`` or
+        ``user`` is given."""
+        clause, params = self._runs_clause(None, None, teams, user)
+        rows = self._cur().execute(
+            f"SELECT status, count(*) FROM runs {clause} GROUP BY status", params
+        )
         return dict(rows.fetchall())
 
     def list_feedback(

@@ -50,10 +50,11 @@ def test_no_demo_hint_once_the_demo_password_is_gone(shared: Engine) -> None:
 
 
 def test_overview_and_queues(shared: Engine) -> None:
-    empty = overview()
+    add_user(shared.store, "root", roles=["admin"], teams=[])
+    empty = overview(_user(shared, "root"))
     assert (empty["workflows"], empty["pending"], empty["total_runs"]) == ([], 0, 0)
     seed_demo(shared)
-    data = overview()
+    data = overview(_user(shared, "ada"))
     assert len(data["workflows"]) == len(list((ROOT / "examples").glob("*.yaml")))
     assert data["total_runs"] == sum(data["runs"].values()) > 0
     assert data["pending"] > 0
@@ -61,3 +62,12 @@ def test_overview_and_queues(shared: Engine) -> None:
     assert 0 < my_queue(_user(shared, "rae")) <= data["pending"]
     add_user(shared.store, "nel", roles=["reviewer"], teams=["nobody"])
     assert my_queue(_user(shared, "nel")) == 0
+
+
+def test_overview_shows_a_user_only_what_they_may_see(shared: Engine) -> None:
+    seed_demo(shared)
+    everything = overview(_user(shared, "ada"))
+    add_user(shared.store, "nel", roles=["reviewer"], teams=["nobody"])
+    nel = overview(_user(shared, "nel"))
+    assert nel["pending"] == my_queue(_user(shared, "nel")) < everything["pending"]
+    assert nel["total_runs"] < everything["total_runs"]
