@@ -312,9 +312,10 @@ def _unguarded_sensitive(
 ) -> list[Problem]:
     """Sensitive actions some item could reach without a person deciding on the way.
 
-    Only checkpoints that stop every item guard (approval, human input, feedback), and only
-    on the branches a person chooses: a timeout branch, or a deadline that approves by
-    default, lets an item through with nobody looking.
+    Only checkpoints that stop every item guard (``NodeType.guards_with``: approval, human
+    input, feedback), and only on the branches a person chooses (``person_branches``): a
+    timeout branch, or a deadline that approves by default, lets an item through with
+    nobody looking.
     """
     sensitive = [n for n in nodes.values() if n.spec.sensitive]
     if not sensitive:
@@ -325,12 +326,8 @@ def _unguarded_sensitive(
         node = nodes.get(source)
         guarded = (
             node is not None
-            and node.type.guards
-            and branch != "timeout"
-            and not (
-                getattr(node.params, "deadline", None)
-                and getattr(node.params, "on_timeout", None) == "approve"
-            )
+            and node.type.guards_with(node.params)
+            and branch in node.type.person_branches(node.params)
         )
         if not guarded:
             open_paths.add_edge(source, target)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from importlib.metadata import entry_points
-from typing import TypeVar
+from typing import TypeVar, get_args
 
 from runtime.nodes.base import (
     Continue,
@@ -20,8 +20,10 @@ from runtime.nodes.base import (
     NodeType,
     Outcome,
     PendingReview,
+    ReviewAction,
     ReviewRequest,
     RunContext,
+    TimeoutPolicy,
     Wait,
 )
 
@@ -31,7 +33,14 @@ _LOADED = False
 
 
 def register(cls: _T) -> _T:
-    """Class decorator: make a node type available under its ``type_name``."""
+    """Class decorator: make a node type available under its ``type_name``.
+
+    Args:
+        cls: a :class:`NodeType` subclass; one instance of it is registered.
+
+    Returns:
+        The class itself, unchanged.
+    """
     _REGISTRY[cls.type_name] = cls()
     return cls
 
@@ -49,16 +58,38 @@ def _load() -> None:
 
 
 def get_node_type(name: str) -> NodeType | None:
-    """The registered node type called ``name``, or None."""
+    """The registered node type called ``name``.
+
+    Args:
+        name: a ``type_name`` such as ``approval``.
+
+    Returns:
+        The registered instance, or None when no type has that name.
+    """
     _load()
     return _REGISTRY.get(name)
 
 
 def node_types() -> dict[str, NodeType]:
-    """Every registered node type by name, in family then name order."""
+    """Every registered node type by name, in family then name order.
+
+    Returns:
+        ``{type_name: instance}``, flow first, then AI, checkpoints and actions.
+    """
     _load()
     order = {"flow": 0, "ai": 1, "checkpoint": 2, "action": 3}
     return dict(sorted(_REGISTRY.items(), key=lambda kv: (order.get(kv[1].family, 9), kv[0])))
+
+
+def decision_actions() -> tuple[ReviewAction, ...]:
+    """Every action a person may take at some registered node type (e.g. for ``--action``).
+
+    Returns:
+        The union of every type's :attr:`NodeType.decision_actions`, in the order of
+        :data:`ReviewAction` (approve, reject, edit, escalate, submit, accept, revise).
+    """
+    used = {a for t in node_types().values() for a in t.decision_actions}
+    return tuple(a for a in get_args(ReviewAction) if a in used)
 
 
 __all__ = [
@@ -70,9 +101,12 @@ __all__ = [
     "NodeType",
     "Outcome",
     "PendingReview",
+    "ReviewAction",
     "ReviewRequest",
     "RunContext",
+    "TimeoutPolicy",
     "Wait",
+    "decision_actions",
     "get_node_type",
     "node_types",
     "register",

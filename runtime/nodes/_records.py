@@ -10,6 +10,8 @@ from runtime.nodes.base import NodeParams, RunContext, template_field
 
 
 class RecordParams(NodeParams):
+    """Parameters every record action shares: the table and the record's key."""
+
     table: str = Field(
         "records",
         pattern=r"^[a-z][a-z0-9_]{0,63}$",
@@ -21,7 +23,18 @@ class RecordParams(NodeParams):
 
 
 def effect(ctx: RunContext, params: RecordParams, key: str, value: Any, *, deleted: bool) -> dict:
-    """A record-store write, committed with the step that made it (so exactly once)."""
+    """A record-store write, committed with the step that made it (so exactly once).
+
+    Args:
+        ctx: the run, for the ids, the visit and the time.
+        params: the node's params, for the table.
+        key: the rendered record key.
+        value: the record's new value (its old value for a delete).
+        deleted: True to mark the record deleted.
+
+    Returns:
+        A row for the store's record table, with an idempotency key per run, node and visit.
+    """
     return {
         "table_name": params.table,
         "key": key,

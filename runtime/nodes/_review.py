@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, field_validator
 
@@ -14,17 +14,20 @@ from runtime.nodes.base import (
     Decision,
     FormField,
     NodeParams,
+    NodeType,
+    OnTimeout,
     Priority,
     ReviewRequest,
     RunContext,
+    TimeoutPolicy,
     parse_duration,
     template_field,
 )
 
-OnTimeout = Literal["timeout", "approve", "reject", "escalate"]
-
 
 class ReviewParams(NodeParams):
+    """The parameters every human checkpoint shares: who reviews, priority, deadline."""
+
     instructions: str = template_field("", description="What the reviewer should check (template).")
     team: str | None = Field(None, description="The team whose queue gets the review.")
     assignee: str | None = Field(None, description="One user who should decide it, if any.")
@@ -59,7 +62,29 @@ def review_check(params: ReviewParams) -> list[str]:
 
 
 def timeout_branch(params: ReviewParams) -> list[str]:
+    """``["timeout"]`` when a deadline takes the timeout branch, else []."""
     return ["timeout"] if params.deadline and params.on_timeout == "timeout" else []
+
+
+class ReviewCheckpoint(NodeType):
+    """Base of the checkpoints that stop for a person with :class:`ReviewParams`.
+
+    It reads the shared parameters for the contract: ``escalate_to`` is the default
+    escalation team and ``deadline``/``on_timeout``/``escalate_to`` the timeout policy;
+    being ``human``, every branch but ``timeout`` is a person's (:meth:`person_branches`).
+    """
+
+    human = True
+
+    def timeout_policy(self, params: ReviewParams) -> TimeoutPolicy | None:
+        """The params' deadline and what happens at it; None without a deadline."""
+        if not params.deadline:
+            return None
+        return TimeoutPolicy(params.deadline, params.on_timeout, params.escalate_to)
+
+    def escalation_team(self, params: ReviewParams) -> str | None:
+        """``escalate_to``: where an ``escalate`` decision that names no team goes."""
+        return params.escalate_to
 
 
 def make_request(
@@ -216,6 +241,7 @@ def decision_output(decision: Decision, by: str, **extra: Any) -> dict[str, Any]
 
 
 def refuse(action: str, review_kind: str, allowed: list[str]) -> DecisionError:
+    """The error for an action this review does not offer, naming the ones it does."""
     return DecisionError(
         f"a {review_kind} review cannot take action {action!r}; use one of: {', '.join(allowed)}"
     )

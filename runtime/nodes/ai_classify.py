@@ -21,6 +21,8 @@ SHIPPED_MODEL = "support-intents"  # runtime.models.registry.SHIPPED_MODEL, with
 
 
 class AiClassifyParams(OpenAIOptions):
+    """Parameters of a classifier node: the text, the model, the expected labels."""
+
     text: str = template_field(
         description="The text to classify (template), e.g. {{ item.message }}."
     )
@@ -57,6 +59,8 @@ class AiClassifyParams(OpenAIOptions):
 
 @register
 class AiClassify(NodeType):
+    """Labels a text with a confidence: the builtin classifier or an OpenAI-compatible model."""
+
     type_name = "ai_classify"
     family = "ai"
     title = "Classify"
@@ -64,7 +68,9 @@ class AiClassify(NodeType):
         "Labels a text with a classifier (offline by default, retrained from reviewers' "
         "corrections) and a calibrated confidence."
     )
+    icon = "🤖"
     Params = AiClassifyParams
+    example_params = {"text": "{{ item.text }}"}
 
     def branches(self, params: AiClassifyParams) -> list[str]:
         return ["next", "error"]

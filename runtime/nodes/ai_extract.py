@@ -14,6 +14,8 @@ RULES_VERSION = 1
 
 
 class AiExtractParams(NodeParams):
+    """Parameters of an extractor node: the text and the fields to find."""
+
     text: str = template_field(description="The text to read (template), e.g. {{ item.body }}.")
     fields: list[str] = Field(
         min_length=1,
@@ -28,6 +30,8 @@ class AiExtractParams(NodeParams):
 
 @register
 class AiExtract(NodeType):
+    """Extracts fields from a text with offline rules, each with a confidence."""
+
     type_name = "ai_extract"
     family = "ai"
     title = "Extract fields"
@@ -35,7 +39,9 @@ class AiExtract(NodeType):
         "Extracts fields (amount, e-mail, invoice number, date, ...) from a text, each with "
         "a confidence; offline rules."
     )
+    icon = "🤖"
     Params = AiExtractParams
+    example_params = {"text": "{{ item.text }}", "fields": ["amount"]}
 
     def branches(self, params: AiExtractParams) -> list[str]:
         return ["next", "error"]

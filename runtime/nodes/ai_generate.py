@@ -14,6 +14,8 @@ TEMPLATE_VERSION = 1
 
 
 class AiGenerateParams(OpenAIOptions):
+    """Parameters of a generator node: the template or prompt, and the provider's options."""
+
     template: str = template_field(
         description="builtin: the text to write, as a template, e.g. Dear {{ item.name }}, ...; "
         "openai: the prompt (a template too)."
@@ -41,6 +43,8 @@ class AiGenerateParams(OpenAIOptions):
 
 @register
 class AiGenerate(NodeType):
+    """Writes a text: a sandboxed template offline, or a prompt to an OpenAI-compatible LLM."""
+
     type_name = "ai_generate"
     family = "ai"
     title = "Generate text"
@@ -48,7 +52,9 @@ class AiGenerate(NodeType):
         "Writes a text: renders a template offline, or asks an OpenAI-compatible model with "
         "the template as the prompt."
     )
+    icon = "🤖"
     Params = AiGenerateParams
+    example_params = {"template": "Hello {{ item.name }}"}
 
     def branches(self, params: AiGenerateParams) -> list[str]:
         return ["next", "error"]

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from runtime.nodes import register
 from runtime.nodes._review import (
+    ReviewCheckpoint,
     ReviewParams,
     apply_edits,
     check_reason,
@@ -16,10 +17,12 @@ from runtime.nodes._review import (
     review_check,
     timeout_branch,
 )
-from runtime.nodes.base import Continue, Decision, NodeType, PendingReview, RunContext, Wait
+from runtime.nodes.base import Continue, Decision, PendingReview, RunContext, Wait
 
 
 class ApprovalParams(ReviewParams):
+    """Parameters of an approval: the review's shared ones, reason codes, editable fields."""
+
     reason_codes: list[str] = Field(
         default_factory=list, description="Reasons a reviewer picks from when rejecting."
     )
@@ -31,14 +34,17 @@ class ApprovalParams(ReviewParams):
 
 
 @register
-class Approval(NodeType):
+class Approval(ReviewCheckpoint):
+    """Every item stops for a person: approve, reject with a reason, or edit then approve."""
+
     type_name = "approval"
     family = "checkpoint"
     title = "Approval"
     description = "Stops for a person to approve, reject with a reason, or edit then approve."
+    icon = "✋"
     Params = ApprovalParams
-    human = True
     guards = True
+    decision_actions = ("approve", "reject", "edit", "escalate")
 
     def branches(self, params: ApprovalParams) -> list[str]:
         return ["approved", "rejected", *timeout_branch(params)]

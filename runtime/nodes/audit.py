@@ -12,6 +12,8 @@ from runtime.nodes.base import Continue, Fail, NodeParams, NodeType, RunContext,
 
 
 class AuditParams(NodeParams):
+    """Parameters of an audit node: what to record, its category, extra fields."""
+
     message: str = template_field(
         "{{ item }}",
         description="What to record (template), e.g. Refund of {{ item.amount }} sent.",
@@ -24,10 +26,13 @@ class AuditParams(NodeParams):
 
 @register
 class Audit(NodeType):
+    """A checkpoint that never stops: it writes an ``audit`` event and continues."""
+
     type_name = "audit"
     family = "checkpoint"
     title = "Audit log"
     description = "Records what, when and why in the tamper-evident audit trail; never stops."
+    icon = "✋"
     Params = AuditParams
     event_kind = "audit"
 

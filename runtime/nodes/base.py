@@ -12,6 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field
 Family = Literal["flow", "ai", "checkpoint", "action"]
 Priority = Literal["low", "normal", "high", "urgent"]
 ReviewAction = Literal["approve", "reject", "edit", "escalate", "submit", "accept", "revise"]
+OnTimeout = Literal["timeout", "approve", "reject", "escalate"]
+
+#: The icon of a node type that declares none, by family (and for an unknown family).
+FAMILY_ICONS: dict[str, str] = {"flow": "🔀", "ai": "🤖", "checkpoint": "✋", "action": "⚡"}
+UNKNOWN_ICON = "❔"
 
 
 def template_field(default: Any = ..., *, description: str, **kwargs: Any) -> Any:
@@ -167,40 +172,119 @@ class RunContext:
 
     @property
     def data(self) -> dict[str, Any]:
+        """``{item, steps, review}``: the names templates and conditions may use."""
         return {"item": self.item, "steps": self.steps, "review": self.review}
 
 
 # ---------------------------------------------------------------- node types
 
 
+@dataclass(frozen=True, slots=True)
+class TimeoutPolicy:
+    """What happens when a checkpoint's review is still pending at its deadline.
+
+    Attributes:
+        deadline: how long the review may wait, as the designer wrote it (``4h``, ``2d``).
+        on_timeout: ``timeout`` takes the node's ``timeout`` branch; ``approve`` and
+            ``reject`` decide by default; ``escalate`` hands the review to ``escalate_to``.
+        escalate_to: the team that gets the review when ``on_timeout`` is ``escalate``.
+    """
+
+    deadline: str
+    on_timeout: OnTimeout
+    escalate_to: str | None = None
+
+    @property
+    def duration(self) -> timedelta:
+        """The deadline as a timedelta, counted from when the review was created."""
+        return parse_duration(self.deadline)
+
+    @property
+    def approves_by_default(self) -> bool:
+        """True when the deadline approves: the item then passes with nobody looking."""
+        return self.on_timeout == "approve"
+
+
 class NodeType:
     """A node type: subclass it in one module of ``runtime/nodes`` and decorate with
-    ``@register``. The palette, the forms, validation and the docs pick it up."""
+    ``@register``. The palette, the forms, validation and the docs pick it up.
+
+    Everything a type means is declared here, so nothing outside ``runtime/nodes`` needs
+    per-type knowledge: the engine, compiler, CLI and builder read these attributes and
+    methods instead of a node's params.
+
+    Attributes:
+        type_name: the ``type`` written in workflow files.
+        family: ``flow``, ``ai``, ``checkpoint`` or ``action`` (palette group and colour).
+        title: the short name shown in the palette and on the canvas.
+        description: one sentence shown in the palette.
+        icon: an emoji shown on the canvas; a type that declares none gets its family's.
+        Params: the pydantic params model (``extra="forbid"``, every field described).
+        example_params: values for the required parameters of a freshly added node, so it
+            validates (a parameter naming another node is left to the designer).
+        human: True for checkpoints that stop for a person.
+        guards: True for checkpoints that stop every item for a person, so they guard the
+            sensitive actions after them (see :meth:`guards_with`).
+        decision_actions: every action a person may take at a review of this type (empty
+            for a node that never waits); one review offers a subset.
+        rates: True when decisions carry a 1-5 rating and a free-text correction.
+        external: True for nodes whose effect leaves the database (they send an
+            idempotency key).
+        event_kind: the kind of audit event a finished step writes.
+    """
 
     type_name: ClassVar[str]
     family: ClassVar[Family]
     title: ClassVar[str]
     description: ClassVar[str]
+    icon: ClassVar[str] = ""
     Params: ClassVar[type[NodeParams]] = NodeParams
+    example_params: ClassVar[dict[str, Any]] = {}
     # True for checkpoints that stop for a person (audit is a checkpoint that never stops).
     human: ClassVar[bool] = False
     # True for checkpoints that stop every item for a person (so they guard what follows);
     # a confidence gate or an escalation lets some items pass without anyone, so they do not.
     guards: ClassVar[bool] = False
+    decision_actions: ClassVar[tuple[ReviewAction, ...]] = ()
+    rates: ClassVar[bool] = False
     # True for nodes whose effect leaves the database (HTTP): they send an idempotency key.
     external: ClassVar[bool] = False
     # The kind of audit event a finished step writes (audit nodes write "audit").
     event_kind: ClassVar[str] = "step"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        family = getattr(cls, "family", None)
+        if not cls.icon and family is not None:
+            cls.icon = FAMILY_ICONS.get(family, UNKNOWN_ICON)
 
     def branches(self, params: NodeParams) -> list[str]:
         """The branches this node can take with these params ([] for an end node)."""
         return ["next"]
 
     def check(self, params: NodeParams, node_ids: set[str]) -> list[str]:
-        """Problems beyond the params model's own validation (cross-field, references)."""
+        """Problems beyond the params model's own validation (cross-field, references).
+
+        Args:
+            params: the node's validated params.
+            node_ids: the ids of every node of the workflow.
+
+        Returns:
+            One message per problem; [] when there is none.
+        """
         return []
 
     def run(self, ctx: RunContext, params: NodeParams) -> Outcome:
+        """Do the node's work for one run.
+
+        Args:
+            ctx: the run's data and where effects and messages are collected.
+            params: the node's validated params.
+
+        Returns:
+            ``Continue`` with the branch and output, ``Wait`` with a review request, or
+            ``Fail`` with a message (never an exception for an expected failure).
+        """
         raise NotImplementedError
 
     def resume(
@@ -217,6 +301,71 @@ class NodeType:
             DecisionError: when the decision does not fit this review.
         """
         raise NotImplementedError(f"{self.type_name} does not take decisions")
+
+    # ------------------------------------------------------------ what a checkpoint means
+
+    def person_branches(self, params: NodeParams) -> list[str]:
+        """The branches a person's decision can take (never ``timeout`` or ``error``).
+
+        Args:
+            params: the node's validated params.
+
+        Returns:
+            For a checkpoint that stops for a person, its branches other than ``timeout``
+            and ``error`` (e.g. ``approved``, ``rejected``); [] for every other node.
+        """
+        if not self.human:
+            return []
+        return [b for b in self.branches(params) if b not in ("timeout", "error")]
+
+    def timeout_policy(self, params: NodeParams) -> TimeoutPolicy | None:
+        """The deadline of this node's reviews and what happens at it.
+
+        Returns:
+            None when the node sets no deadline (or never waits).
+        """
+        return None
+
+    def guards_with(self, params: NodeParams) -> bool:
+        """Whether every item passing this node on a person's branch was decided by one.
+
+        True for a guarding checkpoint (:attr:`guards`) unless its deadline approves by
+        default; the compiler also ignores its ``timeout`` branch (see
+        :meth:`person_branches`).
+        """
+        policy = self.timeout_policy(params)
+        return self.guards and not (policy is not None and policy.approves_by_default)
+
+    def escalation_team(self, params: NodeParams) -> str | None:
+        """The team an ``escalate`` decision goes to when the decision names none.
+
+        Returns:
+            The node's configured team, or None (then the decision must name a team).
+        """
+        return None
+
+    def training_targets(self, params: NodeParams) -> list[str]:
+        """The node ids whose outputs this checkpoint's decisions judge (training data).
+
+        A decision that edits fields records each correction as training data instead;
+        otherwise, when :meth:`training_verdict` gives a verdict for the decision's action,
+        the engine writes one row per target that has an output in the run (AI output
+        next to the person's answer).
+
+        Returns:
+            [] by default: decisions here judge no node's output.
+        """
+        return []
+
+    def training_verdict(self, params: NodeParams, action: str) -> bool | None:
+        """What a decision with ``action`` says about the :meth:`training_targets`.
+
+        Returns:
+            True: the person accepted the outputs as they are (the row's human output is
+            the AI output); False: the person turned them down (human output None);
+            None: the decision says nothing about them (no row).
+        """
+        return None
 
 
 # ---------------------------------------------------------------- durations
@@ -254,4 +403,5 @@ def parse_duration(text: str) -> timedelta:
 
 
 def utcnow() -> datetime:
+    """The current UTC time as a naive datetime (how the store keeps times)."""
     return datetime.now(UTC).replace(tzinfo=None)

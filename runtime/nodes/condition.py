@@ -8,6 +8,8 @@ from runtime.nodes.base import Continue, Fail, NodeParams, NodeType, RunContext,
 
 
 class ConditionParams(NodeParams):
+    """Parameters of a condition: the expression."""
+
     when: str = expression_field(
         description="Expression over item, steps and review, e.g. item.amount > 500."
     )
@@ -15,10 +17,14 @@ class ConditionParams(NodeParams):
 
 @register
 class Condition(NodeType):
+    """Takes ``true`` or ``false`` by evaluating an expression over the run's data."""
+
     type_name = "condition"
     family = "flow"
     title = "Condition"
     description = "Branches on an expression: true or false."
+    icon = "🔀"
+    example_params = {"when": "true"}
     Params = ConditionParams
 
     def branches(self, params: ConditionParams) -> list[str]:

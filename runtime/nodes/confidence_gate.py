@@ -8,6 +8,7 @@ from pydantic import Field
 
 from runtime.nodes import register
 from runtime.nodes._review import (
+    ReviewCheckpoint,
     ReviewParams,
     apply_edits,
     check_reason,
@@ -22,7 +23,6 @@ from runtime.nodes.base import (
     Continue,
     Decision,
     Fail,
-    NodeType,
     PendingReview,
     RunContext,
     Wait,
@@ -31,6 +31,8 @@ from runtime.nodes.base import (
 
 
 class ConfidenceGateParams(ReviewParams):
+    """Parameters of a confidence gate: which node, the threshold, the audit sample."""
+
     of: str = node_ref_field(description="The node whose confidence is checked, e.g. intent.")
     threshold: float = Field(
         ge=0.0, le=1.0, description="Outputs at or above this confidence pass without a person."
@@ -51,7 +53,17 @@ class ConfidenceGateParams(ReviewParams):
 
 
 def sampled_for_audit(run_id: str, node_id: str, visits: int, rate: float) -> bool:
-    """A reproducible coin flip per run and node: the same run is always sampled the same."""
+    """A reproducible coin flip per run and node: the same run is always sampled the same.
+
+    Args:
+        run_id: the run.
+        node_id: the gate.
+        visits: how often the run reached the gate (a loop flips a new coin each time).
+        rate: the share of confident outputs to sample, 0 to 1.
+
+    Returns:
+        True when this visit is in the audit sample; a lower rate samples a subset.
+    """
     if rate <= 0:
         return False
     digest = hashlib.blake2b(f"{run_id}/{node_id}/{visits}".encode(), digest_size=8).digest()
@@ -59,7 +71,13 @@ def sampled_for_audit(run_id: str, node_id: str, visits: int, rate: float) -> bo
 
 
 @register
-class ConfidenceGate(NodeType):
+class ConfidenceGate(ReviewCheckpoint):
+    """Confident AI output passes; unsure output and a random audit sample go to a person.
+
+    Its decisions are training data for the node it checks: approve keeps that node's
+    output, reject turns it down, an edit records the corrected fields.
+    """
+
     type_name = "confidence_gate"
     family = "checkpoint"
     title = "Confidence gate"
@@ -67,8 +85,10 @@ class ConfidenceGate(NodeType):
         "Passes confident AI output; sends low-confidence output, and a random audit sample, "
         "to a person."
     )
+    icon = "✋"
     Params = ConfidenceGateParams
-    human = True
+    example_params = {"threshold": 0.8}
+    decision_actions = ("approve", "reject", "edit", "escalate")
 
     def branches(self, params: ConfidenceGateParams) -> list[str]:
         return ["pass", "rejected", *timeout_branch(params)]
@@ -78,6 +98,14 @@ class ConfidenceGate(NodeType):
         if params.of not in node_ids:
             problems.append(f"of names {params.of!r}, which is not a node of this workflow")
         return problems
+
+    def training_targets(self, params: ConfidenceGateParams) -> list[str]:
+        """``[of]``: the node whose output (and confidence) this gate judged."""
+        return [params.of]
+
+    def training_verdict(self, params: ConfidenceGateParams, action: str) -> bool | None:
+        """approve accepts the judged output, reject turns it down; other actions say nothing."""
+        return {"approve": True, "reject": False}.get(action)
 
     def run(self, ctx: RunContext, params: ConfidenceGateParams) -> Continue | Wait | Fail:
         output = ctx.steps.get(params.of)
@@ -129,8 +157,10 @@ class ConfidenceGate(NodeType):
             confidence = float(output.get(params.confidence_field))
         except (TypeError, ValueError):
             confidence = None
-        facts = {"confident": confidence is not None and confidence >= params.threshold,
-                 "confidence": confidence}
+        facts = {
+            "confident": confidence is not None and confidence >= params.threshold,
+            "confidence": confidence,
+        }
         if decision.action == "approve":
             return Continue("pass", {**facts, **decision_output(decision, by)})
         if decision.action == "reject":

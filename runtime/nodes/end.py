@@ -9,6 +9,8 @@ from runtime.nodes.base import Continue, NodeParams, NodeType, RunContext
 
 
 class EndParams(NodeParams):
+    """Parameters of an end node."""
+
     result: str | None = Field(
         None, description="A label for how the run ended (e.g. refunded, rejected); shown in runs."
     )
@@ -16,10 +18,13 @@ class EndParams(NodeParams):
 
 @register
 class End(NodeType):
+    """The run succeeds here; it has no branches."""
+
     type_name = "end"
     family = "flow"
     title = "End"
     description = "The run finishes successfully here."
+    icon = "🏁"
     Params = EndParams
 
     def branches(self, params: EndParams) -> list[str]:

@@ -7,6 +7,7 @@ from pydantic import Field
 from runtime.expressions import ExpressionError, evaluate, render
 from runtime.nodes import register
 from runtime.nodes._review import (
+    ReviewCheckpoint,
     ReviewParams,
     check_reason,
     decision_output,
@@ -19,7 +20,6 @@ from runtime.nodes.base import (
     Continue,
     Decision,
     Fail,
-    NodeType,
     PendingReview,
     RunContext,
     Wait,
@@ -29,6 +29,8 @@ from runtime.nodes.base import (
 
 
 class EscalationParams(ReviewParams):
+    """Parameters of an escalation: the condition, the team (required) and its note."""
+
     when: str = expression_field(description="Escalate when this is true, e.g. item.amount > 500.")
     team: str = Field(description="The team that must review escalated items.")  # type: ignore[assignment]
     note: str = template_field("", description="Why it was escalated; shown to the reviewer.")
@@ -38,13 +40,17 @@ class EscalationParams(ReviewParams):
 
 
 @register
-class Escalation(NodeType):
+class Escalation(ReviewCheckpoint):
+    """When a condition holds, a named team reviews the item; otherwise it passes."""
+
     type_name = "escalation"
     family = "checkpoint"
     title = "Escalation"
     description = "When a condition holds, sends the item to a named team with a note."
+    icon = "✋"
     Params = EscalationParams
-    human = True
+    example_params = {"when": "true", "team": "reviewers"}
+    decision_actions = ("approve", "reject", "escalate")
 
     def branches(self, params: EscalationParams) -> list[str]:
         return ["pass", "rejected", *timeout_branch(params)]
@@ -89,4 +95,9 @@ class Escalation(NodeType):
 
 
 def render_note(note: str, ctx: RunContext) -> str:
+    """The note template rendered with the run's data ("" for no note).
+
+    Raises:
+        ExpressionError: the template fails.
+    """
     return "" if not note else str(render(note, ctx.data))

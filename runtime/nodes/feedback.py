@@ -7,6 +7,7 @@ from pydantic import Field
 from runtime.errors import DecisionError
 from runtime.nodes import register
 from runtime.nodes._review import (
+    ReviewCheckpoint,
     ReviewParams,
     decision_output,
     make_request,
@@ -14,10 +15,12 @@ from runtime.nodes._review import (
     review_check,
     timeout_branch,
 )
-from runtime.nodes.base import Continue, Decision, NodeType, PendingReview, RunContext, Wait
+from runtime.nodes.base import Continue, Decision, PendingReview, RunContext, Wait
 
 
 class FeedbackParams(ReviewParams):
+    """Parameters of a feedback checkpoint: how many revisions, which outputs to show."""
+
     max_revisions: int = Field(
         3,
         ge=0,
@@ -31,14 +34,22 @@ class FeedbackParams(ReviewParams):
 
 
 @register
-class Feedback(NodeType):
+class Feedback(ReviewCheckpoint):
+    """A person rates the work and accepts it or sends it back (revise-and-resubmit).
+
+    Its decisions are training data for the nodes it shows: accept keeps their outputs,
+    revise turns them down.
+    """
+
     type_name = "feedback"
     family = "checkpoint"
     title = "Feedback"
     description = "A person rates the output (1-5), then accepts it or asks for a revision."
+    icon = "✋"
     Params = FeedbackParams
-    human = True
     guards = True
+    decision_actions = ("accept", "revise", "escalate")
+    rates = True
 
     def branches(self, params: FeedbackParams) -> list[str]:
         return ["accepted", "revise", *timeout_branch(params)]
@@ -49,6 +60,14 @@ class Feedback(NodeType):
             f"show names {n!r}, which is not a node" for n in params.show if n not in node_ids
         ]
         return problems
+
+    def training_targets(self, params: FeedbackParams) -> list[str]:
+        """The ``show`` entries: the nodes whose outputs the reviewer rated."""
+        return list(params.show)
+
+    def training_verdict(self, params: FeedbackParams, action: str) -> bool | None:
+        """accept keeps the shown outputs; any other decision turns them down."""
+        return action == "accept"
 
     def run(self, ctx: RunContext, params: FeedbackParams) -> Wait:
         revisions = ctx.visits - 1

@@ -13,6 +13,8 @@ from runtime.nodes.base import Continue, Fail, NodeParams, NodeType, RunContext,
 
 
 class FunctionParams(NodeParams):
+    """Parameters of a function node: the registered function's name and its arguments."""
+
     name: str = Field(description="The registered function's name (see runtime.functions).")
     args: dict[str, Any] = template_field(
         default_factory=dict, description="Keyword arguments: name -> template or constant."
@@ -21,11 +23,15 @@ class FunctionParams(NodeParams):
 
 @register
 class Function(NodeType):
+    """Calls a registered Python function (the developers' escape hatch)."""
+
     type_name = "function"
     family = "action"
     title = "Python function"
     description = "Calls a registered Python function; its returned dict is the output."
+    icon = "⚡"
     Params = FunctionParams
+    example_params = {"name": "my_function"}
 
     def branches(self, params: FunctionParams) -> list[str]:
         return ["next", "error"]

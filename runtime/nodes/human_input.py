@@ -8,12 +8,18 @@ from pydantic import Field, field_validator
 
 from runtime.errors import DecisionError
 from runtime.nodes import register
-from runtime.nodes._review import ReviewParams, make_request, refuse, review_check, timeout_branch
+from runtime.nodes._review import (
+    ReviewCheckpoint,
+    ReviewParams,
+    make_request,
+    refuse,
+    review_check,
+    timeout_branch,
+)
 from runtime.nodes.base import (
     Continue,
     Decision,
     FormField,
-    NodeType,
     PendingReview,
     RunContext,
     Wait,
@@ -21,6 +27,8 @@ from runtime.nodes.base import (
 
 
 class HumanInputParams(ReviewParams):
+    """Parameters of a human input: the form to fill, plus the review's shared ones."""
+
     form: list[FormField] = Field(
         min_length=1, description="The fields a person fills in: name, type, required, options."
     )
@@ -71,14 +79,18 @@ def coerce_field(spec: FormField, value: Any) -> Any:
 
 
 @register
-class HumanInput(NodeType):
+class HumanInput(ReviewCheckpoint):
+    """A person fills a form; the submitted fields become the node's output."""
+
     type_name = "human_input"
     family = "checkpoint"
     title = "Human input"
     description = "Asks a person to fill a form with the context the workflow is missing."
+    icon = "✋"
     Params = HumanInputParams
-    human = True
+    example_params = {"form": [{"name": "details", "type": "text", "required": True}]}
     guards = True
+    decision_actions = ("submit", "escalate")
 
     def branches(self, params: HumanInputParams) -> list[str]:
         return ["submitted", *timeout_branch(params)]

@@ -18,6 +18,8 @@ _SEPARATOR = re.compile(r'[,;](?=(?:[^"]*"[^"]*")*[^"]*$)')  # a comma or semico
 
 
 class NotifyParams(NodeParams):
+    """Parameters of a notification: recipients, subject and body (all templates)."""
+
     to: str = template_field(
         description="Recipients (template): one address, or several separated by commas, e.g. "
         "{{ item.email }} or ops@example.com, Ana <ana@example.com>. A YAML list also works.",
@@ -39,7 +41,14 @@ class NotifyParams(NodeParams):
 
 
 def parse_recipients(text: str) -> tuple[list[str], str | None]:
-    """The addresses in a To line (``a@x, "Rivera, Ana" <b@y>``), and its problem or None."""
+    """The addresses in a To line (``a@x, "Rivera, Ana" <b@y>``), and its problem or None.
+
+    Args:
+        text: recipients separated by commas or semicolons (outside quotes).
+
+    Returns:
+        ``(addresses, None)`` with each address normalised, or ``([], problem)``.
+    """
     if "\r" in text or "\n" in text:
         return [], "the recipient list may not contain line breaks"
     parts = [part.strip() for part in _SEPARATOR.split(text) if part.strip()]
@@ -48,8 +57,11 @@ def parse_recipients(text: str) -> tuple[list[str], str | None]:
     out = []
     for part in parts:
         named = _NAMED.match(part)
-        name, addr = ((named["quoted"] or named["plain"] or "").strip(), named["addr"].strip()) \
-            if named else ("", part)
+        name, addr = (
+            ((named["quoted"] or named["plain"] or "").strip(), named["addr"].strip())
+            if named
+            else ("", part)
+        )
         if not _ADDRESS.match(addr):
             return [], f"{part!r} is not an email address"
         out.append(_format(name, addr))
@@ -66,12 +78,18 @@ def _format(name: str, addr: str) -> str:
 
 @register
 class Notify(NodeType):
+    """Queues an email in the outbox with its step; it is sent after the commit."""
+
     type_name = "notify"
     family = "action"
     title = "Send email"
-    description = ("Queues an email in the outbox with the step (never twice for one step); "
-                   "it is sent through SMTP right after the step commits.")
+    description = (
+        "Queues an email in the outbox with the step (never twice for one step); "
+        "it is sent through SMTP right after the step commits."
+    )
+    icon = "⚡"
     Params = NotifyParams
+    example_params = {"to": "{{ item.email }}", "subject": "Update", "body": "Hello"}
 
     def branches(self, params: NotifyParams) -> list[str]:
         return ["next", "error"]
@@ -98,12 +116,24 @@ class Notify(NodeType):
         subject = " ".join(("" if subject is None else str(subject)).split())
         body = "" if body is None else str(body)
         outbox_id = new_id("msg")
-        ctx.outbox.append({
-            "id": outbox_id, "run_id": ctx.run_id, "node_id": ctx.node_id,
-            "channel": params.channel, "recipient": ", ".join(recipients), "subject": subject,
-            "body": body, "status": "pending", "attempts": 0, "last_error": None,
-            "idempotency_key": f"{ctx.run_id}:{ctx.node_id}:{ctx.visits}",
-            "created_at": ctx.now, "sent_at": None,
-        })
-        return Continue("next", {"outbox_id": outbox_id, "to": recipients, "subject": subject,
-                                 "status": "queued"})
+        ctx.outbox.append(
+            {
+                "id": outbox_id,
+                "run_id": ctx.run_id,
+                "node_id": ctx.node_id,
+                "channel": params.channel,
+                "recipient": ", ".join(recipients),
+                "subject": subject,
+                "body": body,
+                "status": "pending",
+                "attempts": 0,
+                "last_error": None,
+                "idempotency_key": f"{ctx.run_id}:{ctx.node_id}:{ctx.visits}",
+                "created_at": ctx.now,
+                "sent_at": None,
+            }
+        )
+        return Continue(
+            "next",
+            {"outbox_id": outbox_id, "to": recipients, "subject": subject, "status": "queued"},
+        )

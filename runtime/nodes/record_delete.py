@@ -10,13 +10,17 @@ from runtime.nodes.base import Continue, Fail, NodeType, RunContext
 
 @register
 class RecordDelete(NodeType):
+    """Marks a record deleted; the delete commits with the step (exactly once)."""
+
     type_name = "record_delete"
     family = "action"
     title = "Delete record"
     description = (
         "Deletes a record from the built-in record store; the old value stays in the audit trail."
     )
+    icon = "⚡"
     Params = RecordParams
+    example_params = {"key": "{{ item.id }}"}
 
     def branches(self, params: RecordParams) -> list[str]:
         return ["next", "error"]

@@ -13,6 +13,8 @@ from runtime.nodes.base import Continue, Fail, NodeType, RunContext, template_fi
 
 
 class RecordWriteParams(RecordParams):
+    """Parameters of a record write: the table, the key and the values."""
+
     values: dict[str, Any] = template_field(
         default_factory=dict, description="Field -> template or constant to store."
     )
@@ -23,11 +25,15 @@ class RecordWriteParams(RecordParams):
 
 @register
 class RecordWrite(NodeType):
+    """Creates or updates a record; the write commits with the step (exactly once)."""
+
     type_name = "record_write"
     family = "action"
     title = "Write record"
     description = "Creates or updates a record in the built-in record store (a CRM stand-in)."
+    icon = "⚡"
     Params = RecordWriteParams
+    example_params = {"key": "{{ item.id }}"}
 
     def branches(self, params: RecordWriteParams) -> list[str]:
         return ["next", "error"]

@@ -10,6 +10,8 @@ from runtime.nodes.base import Continue, Fail, NodeParams, NodeType, RunContext,
 
 
 class SetParams(NodeParams):
+    """Parameters of a set node: the fields to compute."""
+
     values: dict[str, Any] = template_field(
         default_factory=dict, description="Field name -> template or constant."
     )
@@ -17,10 +19,13 @@ class SetParams(NodeParams):
 
 @register
 class SetValues(NodeType):
+    """Computes named fields from templates; its output is the fields."""
+
     type_name = "set"
     family = "flow"
     title = "Set fields"
     description = "Computes fields from templates, available as steps.<id>.<field>."
+    icon = "🔀"
     Params = SetParams
 
     def run(self, ctx: RunContext, params: SetParams) -> Continue | Fail:

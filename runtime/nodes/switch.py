@@ -10,6 +10,8 @@ from runtime.nodes.base import Continue, Fail, NodeParams, NodeType, RunContext,
 
 
 class SwitchParams(NodeParams):
+    """Parameters of a switch: the value and the cases that get their own branch."""
+
     value: str = template_field(
         description="Template giving the value, e.g. {{ steps.intent.label }}."
     )
@@ -30,10 +32,14 @@ class SwitchParams(NodeParams):
 
 @register
 class Switch(NodeType):
+    """Routes by a rendered value: one branch per case, anything else to ``default``."""
+
     type_name = "switch"
     family = "flow"
     title = "Switch"
     description = "Routes by a value: one branch per case, plus default."
+    icon = "🔀"
+    example_params = {"value": "{{ item.category }}", "cases": ["case_1"]}
     Params = SwitchParams
 
     def branches(self, params: SwitchParams) -> list[str]:

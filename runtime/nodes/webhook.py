@@ -23,6 +23,8 @@ sleep = time.sleep
 
 
 class WebhookParams(NodeParams):
+    """Parameters of a webhook: the URL, body and headers, timeouts and retries."""
+
     url: str = template_field(
         description="Where to POST (template), http:// or https:// only, e.g. "
         "https://hooks.example.com/refunds/{{ item.customer_id }}.",
@@ -41,11 +43,15 @@ class WebhookParams(NodeParams):
         10.0, gt=0, le=300, description="Seconds to wait for each try before giving up on it."
     )
     retries: int = Field(
-        3, ge=0, le=10,
+        3,
+        ge=0,
+        le=10,
         description="Tries after the first on a connection error, a timeout, 408, 429 or 5xx.",
     )
     backoff_seconds: float = Field(
-        0.5, ge=0, le=60,
+        0.5,
+        ge=0,
+        le=60,
         description="Wait before the first retry; it doubles on each further retry.",
     )
 
@@ -72,8 +78,12 @@ def _response_value(response: httpx.Response) -> Any:
 
 def _payload(ctx: RunContext, params: WebhookParams) -> Any:
     if params.body is None or params.body == "":
-        return {"run_id": ctx.run_id, "workflow_id": ctx.workflow_id, "node_id": ctx.node_id,
-                "item": ctx.item}
+        return {
+            "run_id": ctx.run_id,
+            "workflow_id": ctx.workflow_id,
+            "node_id": ctx.node_id,
+            "item": ctx.item,
+        }
     if isinstance(params.body, str):
         value = render(params.body, ctx.data)
         if isinstance(value, str):
@@ -87,12 +97,18 @@ def _payload(ctx: RunContext, params: WebhookParams) -> Any:
 
 @register
 class Webhook(NodeType):
+    """POSTs JSON to a URL with an idempotency key, retrying transient failures."""
+
     type_name = "webhook"
     family = "action"
     title = "Webhook (HTTP POST)"
-    description = ("POSTs JSON to a URL and keeps the response; retries connection errors, "
-                   "timeouts, 408, 429 and 5xx with backoff; sends an Idempotency-Key header.")
+    description = (
+        "POSTs JSON to a URL and keeps the response; retries connection errors, "
+        "timeouts, 408, 429 and 5xx with backoff; sends an Idempotency-Key header."
+    )
+    icon = "⚡"
     Params = WebhookParams
+    example_params = {"url": "http://127.0.0.1:9000/hook"}
     external = True
 
     def branches(self, params: WebhookParams) -> list[str]:
@@ -123,12 +139,21 @@ class Webhook(NodeType):
             return Fail(f"the body for {url} is not JSON: {exc}")
         settings = getattr(ctx.services, "settings", None) or {}
         if settings.get("dry_run"):  # e.g. the Builder's test runs: show, do not send
-            return Continue("next", {"status_code": None, "response": None, "dry_run": True,
-                                     "url": url, "body": json.loads(content)})
+            return Continue(
+                "next",
+                {
+                    "status_code": None,
+                    "response": None,
+                    "dry_run": True,
+                    "url": url,
+                    "body": json.loads(content),
+                },
+            )
         return self._post(url, content, headers, params)
 
-    def _post(self, url: str, content: bytes, headers: dict[str, str],
-              params: WebhookParams) -> Continue | Fail:
+    def _post(
+        self, url: str, content: bytes, headers: dict[str, str], params: WebhookParams
+    ) -> Continue | Fail:
         last = ""
         tries = params.retries + 1
         with httpx.Client(timeout=params.timeout_seconds, follow_redirects=False) as client:
@@ -144,9 +169,14 @@ class Webhook(NodeType):
                     last = f"{type(exc).__name__}: {exc}"
                     continue
                 if response.is_success:
-                    return Continue("next", {"status_code": response.status_code,
-                                             "response": _response_value(response),
-                                             "attempts": attempt})
+                    return Continue(
+                        "next",
+                        {
+                            "status_code": response.status_code,
+                            "response": _response_value(response),
+                            "attempts": attempt,
+                        },
+                    )
                 last = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
                 detail = response.text.strip()[:200]
                 if detail:
