@@ -28,6 +28,7 @@ class CompiledNode:
 
     @property
     def id(self) -> str:
+        """The spec's id."""
         return self.spec.id
 
 
@@ -53,6 +54,7 @@ class Workflow:
 
     @property
     def id(self) -> str:
+        """The spec's id."""
         return self.spec.id
 
     def next_node(self, node_id: str, branch: str | None) -> str | None:

@@ -1,8 +1,4 @@
-"""The node registry: every module in this package registers its node type on import.
-
-Third-party node types register through the ``loopgate.nodes`` entry-point group, or by
-calling :func:`register` before compiling a workflow.
-"""
+"""The node registry: every module in this package registers its node type on import."""
 
 from __future__ import annotations
 
@@ -34,6 +30,11 @@ _LOADED = False
 
 def register(cls: _T) -> _T:
     """Class decorator: make a node type available under its ``type_name``.
+
+    Adding a node type is one module here (a :class:`NodeType` subclass decorated with
+    ``@register``) plus its tests in ``tests/runtime/nodes/test_<module>.py``. Third-party
+    node types register through the ``loopgate.nodes`` entry-point group, or by calling
+    this before compiling a workflow.
 
     Args:
         cls: a :class:`NodeType` subclass; one instance of it is registered.

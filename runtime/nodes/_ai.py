@@ -102,8 +102,10 @@ def openai_client(ctx: RunContext, params: OpenAIOptions, model: str | None) -> 
 
 
 def rounded(value: float) -> float:
+    """A probability rounded to 4 places, as outputs keep it."""
     return round(float(value), 4)
 
 
 def scores_rounded(scores: dict[str, Any]) -> dict[str, float]:
+    """Every label's probability rounded to 4 places."""
     return {label: rounded(p) for label, p in scores.items()}

@@ -73,9 +73,11 @@ class AiClassify(NodeType):
     example_params = {"text": "{{ item.text }}"}
 
     def branches(self, params: AiClassifyParams) -> list[str]:
+        """``next``, or ``error`` when the text or the model fails."""
         return ["next", "error"]
 
     def check(self, params: AiClassifyParams, node_ids: set[str]) -> list[str]:
+        """The openai provider needs labels; a label list needs two distinct labels."""
         problems = []
         if params.provider == "openai" and not params.labels:
             problems.append("provider openai needs labels: the answers the model may give")
@@ -84,6 +86,9 @@ class AiClassify(NodeType):
         return problems
 
     def run(self, ctx: RunContext, params: AiClassifyParams) -> Continue | Fail:
+        """Classify the rendered text: ``{label, confidence, scores, model, model_version, provider,
+        text}``.
+        """
         from runtime.models.errors import ModelError
 
         try:

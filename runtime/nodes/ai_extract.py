@@ -44,9 +44,11 @@ class AiExtract(NodeType):
     example_params = {"text": "{{ item.text }}", "fields": ["amount"]}
 
     def branches(self, params: AiExtractParams) -> list[str]:
+        """``next``, or ``error`` when the text fails to render."""
         return ["next", "error"]
 
     def check(self, params: AiExtractParams, node_ids: set[str]) -> list[str]:
+        """Every field must be a supported one, and listed once."""
         problems = []
         unknown = [f for f in params.fields if f not in SUPPORTED_FIELDS]
         if unknown:
@@ -59,6 +61,7 @@ class AiExtract(NodeType):
         return problems
 
     def run(self, ctx: RunContext, params: AiExtractParams) -> Continue | Fail:
+        """Extract the fields: ``{fields: {name: {value, confidence}}, confidence, ...}``."""
         try:
             text = render_input(ctx, params.text, "text")
             found = extract_fields(text, params.fields, dayfirst=params.dayfirst)

@@ -57,9 +57,11 @@ class AiGenerate(NodeType):
     example_params = {"template": "Hello {{ item.name }}"}
 
     def branches(self, params: AiGenerateParams) -> list[str]:
+        """``next``, or ``error`` when the template or the model fails."""
         return ["next", "error"]
 
     def run(self, ctx: RunContext, params: AiGenerateParams) -> Continue | Fail:
+        """Render the template (builtin) or send it as a prompt (openai): ``{text, model, ...}``."""
         from runtime.models.errors import ModelError
         from runtime.models.generator import render_text
 

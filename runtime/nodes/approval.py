@@ -47,9 +47,11 @@ class Approval(ReviewCheckpoint):
     decision_actions = ("approve", "reject", "edit", "escalate")
 
     def branches(self, params: ApprovalParams) -> list[str]:
+        """``approved``, ``rejected``, and ``timeout`` when a deadline takes it."""
         return ["approved", "rejected", *timeout_branch(params)]
 
     def check(self, params: ApprovalParams, node_ids: set[str]) -> list[str]:
+        """The shared review checks, and editable step fields must name nodes."""
         problems = review_check(params)
         for path in params.editable:
             node = path.partition(".")[0] if "." in path else None
@@ -58,6 +60,7 @@ class Approval(ReviewCheckpoint):
         return problems
 
     def run(self, ctx: RunContext, params: ApprovalParams) -> Wait:
+        """Wait for a person: approve, reject, edit (when fields are editable), escalate."""
         actions = ["approve", "reject", *(["edit"] if params.editable else [])]
         return Wait(
             make_request(
@@ -78,6 +81,7 @@ class Approval(ReviewCheckpoint):
         decision: Decision,
         by: str,
     ) -> Continue:
+        """approve and edit take ``approved`` (edits applied and recorded), reject ``rejected``."""
         if decision.action == "approve":
             return Continue("approved", decision_output(decision, by))
         if decision.action == "reject":

@@ -37,6 +37,7 @@ class Audit(NodeType):
     event_kind = "audit"
 
     def run(self, ctx: RunContext, params: AuditParams) -> Continue | Fail:
+        """Render the message and fields; the step is written as an ``audit`` event."""
         try:
             message = render(params.message, ctx.data)
             fields = render_values(params.fields, ctx.data)

@@ -91,7 +91,23 @@ class FormField(BaseModel):
 
 
 class ReviewRequest(BaseModel):
-    """What a checkpoint asks a person, stored as a pending review."""
+    """What a checkpoint asks a person, stored as a pending review.
+
+    Attributes:
+        kind: the checkpoint's ``type_name``.
+        actions: the actions this review offers (a subset of the type's decision_actions).
+        team: the team whose queue gets the review.
+        assignee: one user who should decide it, if any.
+        priority: queue priority.
+        instructions: what the reviewer should check (rendered).
+        note: why the run stopped here.
+        reason_codes: the reasons a rejection picks from.
+        form: the fields a reviewer edits or fills.
+        show: the context put in front of the reviewer.
+        deadline: when the review expires (None: never).
+        on_timeout: what happens at the deadline (see :class:`TimeoutPolicy`).
+        escalate_to: the team an escalation goes to by default.
+    """
 
     kind: str
     actions: list[ReviewAction]

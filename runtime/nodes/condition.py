@@ -28,9 +28,11 @@ class Condition(NodeType):
     Params = ConditionParams
 
     def branches(self, params: ConditionParams) -> list[str]:
+        """``true`` and ``false``."""
         return ["true", "false"]
 
     def run(self, ctx: RunContext, params: ConditionParams) -> Continue | Fail:
+        """Evaluate the expression: ``true`` or ``false``, output ``{result}``."""
         try:
             result = bool(evaluate(params.when, ctx.data))
         except ExpressionError as exc:

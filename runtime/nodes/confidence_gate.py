@@ -91,9 +91,11 @@ class ConfidenceGate(ReviewCheckpoint):
     decision_actions = ("approve", "reject", "edit", "escalate")
 
     def branches(self, params: ConfidenceGateParams) -> list[str]:
+        """``pass``, ``rejected``, and ``timeout`` when a deadline takes it."""
         return ["pass", "rejected", *timeout_branch(params)]
 
     def check(self, params: ConfidenceGateParams, node_ids: set[str]) -> list[str]:
+        """The shared review checks, and ``of`` must name a node."""
         problems = review_check(params)
         if params.of not in node_ids:
             problems.append(f"of names {params.of!r}, which is not a node of this workflow")
@@ -108,6 +110,7 @@ class ConfidenceGate(ReviewCheckpoint):
         return {"approve": True, "reject": False}.get(action)
 
     def run(self, ctx: RunContext, params: ConfidenceGateParams) -> Continue | Wait | Fail:
+        """Pass confident, unsampled output; otherwise wait for a person with the reason."""
         output = ctx.steps.get(params.of)
         if not isinstance(output, dict) or params.confidence_field not in output:
             return Fail(
@@ -152,6 +155,7 @@ class ConfidenceGate(ReviewCheckpoint):
         decision: Decision,
         by: str,
     ) -> Continue:
+        """approve and edit take ``pass`` (edits are applied and recorded), reject ``rejected``."""
         output = ctx.steps.get(params.of) or {}
         try:
             confidence = float(output.get(params.confidence_field))

@@ -28,7 +28,9 @@ class End(NodeType):
     Params = EndParams
 
     def branches(self, params: EndParams) -> list[str]:
+        """None: the run ends here."""
         return []
 
     def run(self, ctx: RunContext, params: EndParams) -> Continue:
+        """Finish the run, with the result label when one is set."""
         return Continue(None, {"result": params.result} if params.result else {})

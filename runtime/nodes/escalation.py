@@ -53,12 +53,15 @@ class Escalation(ReviewCheckpoint):
     decision_actions = ("approve", "reject", "escalate")
 
     def branches(self, params: EscalationParams) -> list[str]:
+        """``pass``, ``rejected``, and ``timeout`` when a deadline takes it."""
         return ["pass", "rejected", *timeout_branch(params)]
 
     def check(self, params: EscalationParams, node_ids: set[str]) -> list[str]:
+        """The shared review checks."""
         return review_check(params)
 
     def run(self, ctx: RunContext, params: EscalationParams) -> Continue | Wait | Fail:
+        """Pass when the condition is false; otherwise wait for the team with the note."""
         try:
             escalate = bool(evaluate(params.when, ctx.data))
             note = str(render_note(params.note, ctx))
@@ -86,6 +89,7 @@ class Escalation(ReviewCheckpoint):
         decision: Decision,
         by: str,
     ) -> Continue:
+        """approve takes ``pass``, reject ``rejected``."""
         if decision.action == "approve":
             return Continue("pass", {"escalated": True, **decision_output(decision, by)})
         if decision.action == "reject":

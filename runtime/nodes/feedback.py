@@ -52,9 +52,11 @@ class Feedback(ReviewCheckpoint):
     rates = True
 
     def branches(self, params: FeedbackParams) -> list[str]:
+        """``accepted``, ``revise``, and ``timeout`` when a deadline takes it."""
         return ["accepted", "revise", *timeout_branch(params)]
 
     def check(self, params: FeedbackParams, node_ids: set[str]) -> list[str]:
+        """The shared review checks, and ``show`` must name nodes."""
         problems = review_check(params)
         problems += [
             f"show names {n!r}, which is not a node" for n in params.show if n not in node_ids
@@ -70,6 +72,7 @@ class Feedback(ReviewCheckpoint):
         return action == "accept"
 
     def run(self, ctx: RunContext, params: FeedbackParams) -> Wait:
+        """Wait for a rating with the shown outputs; revise only while revisions remain."""
         revisions = ctx.visits - 1
         actions = ["accept", *(["revise"] if revisions < params.max_revisions else [])]
         show = {n: ctx.steps.get(n) for n in params.show}
@@ -93,6 +96,7 @@ class Feedback(ReviewCheckpoint):
         decision: Decision,
         by: str,
     ) -> Continue:
+        """accept takes ``accepted``; revise (with a note) takes ``revise``."""
         revisions = ctx.visits - 1
         extra = {"rating": decision.rating, "correction": decision.note, "revisions": revisions}
         if decision.action == "accept":

@@ -34,15 +34,18 @@ class Function(NodeType):
     example_params = {"name": "my_function"}
 
     def branches(self, params: FunctionParams) -> list[str]:
+        """``next``, or ``error`` when the function raises."""
         return ["next", "error"]
 
     def check(self, params: FunctionParams, node_ids: set[str]) -> list[str]:
+        """The function must be registered."""
         if get_function(params.name) is None:
             known = ", ".join(function_names()) or "none registered"
             return [f"no function named {params.name!r} is registered (known: {known})"]
         return []
 
     def run(self, ctx: RunContext, params: FunctionParams) -> Continue | Fail:
+        """Call the function with the rendered args; a dict result is the output."""
         fn = get_function(params.name)
         if fn is None:
             return Fail(f"no function named {params.name!r} is registered")

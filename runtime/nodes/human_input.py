@@ -93,15 +93,18 @@ class HumanInput(ReviewCheckpoint):
     decision_actions = ("submit", "escalate")
 
     def branches(self, params: HumanInputParams) -> list[str]:
+        """``submitted``, and ``timeout`` when a deadline takes it."""
         return ["submitted", *timeout_branch(params)]
 
     def check(self, params: HumanInputParams, node_ids: set[str]) -> list[str]:
+        """The shared review checks; a form cannot be decided by default."""
         problems = review_check(params)
         if params.on_timeout in ("approve", "reject"):
             problems.append("a human_input cannot be decided by default; use timeout or escalate")
         return problems
 
     def run(self, ctx: RunContext, params: HumanInputParams) -> Wait:
+        """Wait for a person to fill the form."""
         return Wait(
             make_request(ctx, params, kind=self.type_name, actions=["submit"], form=params.form)
         )
@@ -114,6 +117,7 @@ class HumanInput(ReviewCheckpoint):
         decision: Decision,
         by: str,
     ) -> Continue:
+        """submit takes ``submitted`` with the form's values, checked and typed."""
         if decision.action != "submit":
             raise refuse(decision.action, self.type_name, review.actions)
         known = {f.name: f for f in params.form}

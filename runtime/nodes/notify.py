@@ -92,15 +92,18 @@ class Notify(NodeType):
     example_params = {"to": "{{ item.email }}", "subject": "Update", "body": "Hello"}
 
     def branches(self, params: NotifyParams) -> list[str]:
+        """``next``, or ``error`` when the recipients or templates fail."""
         return ["next", "error"]
 
     def check(self, params: NotifyParams, node_ids: set[str]) -> list[str]:
+        """A literal ``to`` must hold valid addresses."""
         if is_template(params.to):
             return []
         _, problem = parse_recipients(params.to)
         return [f"to: {problem}"] if problem else []
 
     def run(self, ctx: RunContext, params: NotifyParams) -> Continue | Fail:
+        """Queue the rendered message in the outbox (sent after the step commits)."""
         try:
             to = render(params.to, ctx.data)
             subject = render(params.subject, ctx.data)

@@ -23,9 +23,11 @@ class RecordDelete(NodeType):
     example_params = {"key": "{{ item.id }}"}
 
     def branches(self, params: RecordParams) -> list[str]:
+        """``next``, or ``error`` when the key fails to render."""
         return ["next", "error"]
 
     def run(self, ctx: RunContext, params: RecordParams) -> Continue | Fail:
+        """Mark the record deleted, keeping its old value in the output."""
         try:
             key = str(render(params.key, ctx.data))
         except ExpressionError as exc:

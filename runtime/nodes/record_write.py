@@ -36,9 +36,11 @@ class RecordWrite(NodeType):
     example_params = {"key": "{{ item.id }}"}
 
     def branches(self, params: RecordWriteParams) -> list[str]:
+        """``next``, or ``error`` when the key or values fail to render."""
         return ["next", "error"]
 
     def run(self, ctx: RunContext, params: RecordWriteParams) -> Continue | Fail:
+        """Write the record (merged with an existing one when ``merge``)."""
         try:
             key = str(render(params.key, ctx.data))
             values = render_values(params.values, ctx.data)

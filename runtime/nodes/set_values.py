@@ -29,6 +29,7 @@ class SetValues(NodeType):
     Params = SetParams
 
     def run(self, ctx: RunContext, params: SetParams) -> Continue | Fail:
+        """Render the values; they are the output."""
         try:
             return Continue("next", render_values(params.values, ctx.data))
         except ExpressionError as exc:

@@ -43,9 +43,11 @@ class Switch(NodeType):
     Params = SwitchParams
 
     def branches(self, params: SwitchParams) -> list[str]:
+        """One branch per case, then ``default``."""
         return [*params.cases, "default"]
 
     def run(self, ctx: RunContext, params: SwitchParams) -> Continue | Fail:
+        """Render the value and take the case it equals as text, else ``default``."""
         try:
             value = render(params.value, ctx.data)
         except ExpressionError as exc:

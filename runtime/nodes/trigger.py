@@ -17,4 +17,5 @@ class Trigger(NodeType):
     icon = "▶️"
 
     def run(self, ctx: RunContext, params: NodeParams) -> Continue:
+        """Start the run: take ``next`` with no output."""
         return Continue("next", {})

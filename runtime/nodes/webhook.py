@@ -112,15 +112,18 @@ class Webhook(NodeType):
     external = True
 
     def branches(self, params: WebhookParams) -> list[str]:
+        """``next``, or ``error`` when the call fails after its retries."""
         return ["next", "error"]
 
     def check(self, params: WebhookParams, node_ids: set[str]) -> list[str]:
+        """A literal URL must be http or https with a host."""
         if is_template(params.url):
             return []
         problem = _check_url(params.url)
         return [problem] if problem else []
 
     def run(self, ctx: RunContext, params: WebhookParams) -> Continue | Fail:
+        """POST the rendered body (not in a dry run); the response is the output."""
         try:
             url = str(render(params.url, ctx.data) or "").strip()
             payload = _payload(ctx, params)
