@@ -18,8 +18,11 @@ BASE: dict[str, Any] = {
     "nodes": [
         {"id": "start", "type": "trigger"},
         {"id": "small", "type": "condition", "params": {"when": "item.amount < 50"}},
-        {"id": "review", "type": "approval",
-         "params": {"team": "managers", "reason_codes": ["too_much"], "editable": ["amount"]}},
+        {
+            "id": "review",
+            "type": "approval",
+            "params": {"team": "managers", "reason_codes": ["too_much"], "editable": ["amount"]},
+        },
         {"id": "note", "type": "set", "params": {"values": {"text": "amount {{ item.amount }}"}}},
         {"id": "done", "type": "end"},
     ],
@@ -81,7 +84,9 @@ def test_base_compiles():
     assert wf.next_node("done", None) is None
     assert set(wf.graph.nodes) == {"start", "small", "review", "note", "done"}
     assert {(u, v, k) for u, v, k in wf.graph.edges(keys=True)} >= {
-        ("small", "note", "true"), ("small", "review", "false")}
+        ("small", "note", "true"),
+        ("small", "review", "false"),
+    }
     assert compile_workflow(spec_with()).trigger == "start"
 
 
@@ -89,8 +94,10 @@ def test_deadline_adds_a_timeout_branch():
     spec = spec_with(params={"review": {"team": "m", "deadline": "2d"}})
     error = only_error(spec)
     assert error.node == "review" and "timeout" in error.message and "lead nowhere" in error.message
-    ok = spec_with(params={"review": {"team": "m", "deadline": "2d"}},
-                   edges=[{"from": "review", "to": "done", "branch": "timeout"}])
+    ok = spec_with(
+        params={"review": {"team": "m", "deadline": "2d"}},
+        edges=[{"from": "review", "to": "done", "branch": "timeout"}],
+    )
     wf, _ = check(ok)
     assert wf.nodes["review"].branches == ["approved", "rejected", "timeout"]
 
@@ -103,8 +110,9 @@ def test_exactly_one_trigger(count):
     if count == 0:
         spec = spec_with(drop_nodes=["start"], drop_edges=[0])
     else:
-        spec = spec_with(nodes=[{"id": "again", "type": "trigger"}],
-                         edges=[{"from": "again", "to": "small"}])
+        spec = spec_with(
+            nodes=[{"id": "again", "type": "trigger"}], edges=[{"from": "again", "to": "small"}]
+        )
     errors = errors_of(spec)
     trigger = [p for p in errors if "exactly one trigger" in p.message]
     assert len(trigger) == 1
@@ -175,8 +183,11 @@ def test_loop_with_no_exit():
     spec = spec_with(
         nodes=[{"id": "again", "type": "set"}, {"id": "more", "type": "set"}],
         drop_edges=[3],
-        edges=[{"from": "review", "to": "again", "branch": "approved"},
-               {"from": "again", "to": "more"}, {"from": "more", "to": "again"}],
+        edges=[
+            {"from": "review", "to": "again", "branch": "approved"},
+            {"from": "again", "to": "more"},
+            {"from": "more", "to": "again"},
+        ],
     )
     error = only_error(spec)
     assert "again, more" in error.message
@@ -186,20 +197,26 @@ def test_loop_with_no_exit():
 
 def test_revise_loop_with_an_exit_is_fine():
     spec = spec_with(
-        nodes=[{"id": "draft", "type": "set"},
-               {"id": "edit", "type": "feedback", "params": {"show": ["draft"]}}],
+        nodes=[
+            {"id": "draft", "type": "set"},
+            {"id": "edit", "type": "feedback", "params": {"show": ["draft"]}},
+        ],
         drop_edges=[5],
-        edges=[{"from": "note", "to": "draft"}, {"from": "draft", "to": "edit"},
-               {"from": "edit", "to": "draft", "branch": "revise"},
-               {"from": "edit", "to": "done", "branch": "accepted"}],
+        edges=[
+            {"from": "note", "to": "draft"},
+            {"from": "draft", "to": "edit"},
+            {"from": "edit", "to": "draft", "branch": "revise"},
+            {"from": "edit", "to": "done", "branch": "accepted"},
+        ],
     )
     wf, problems = check(spec)
     assert problems == [] and wf is not None
 
 
 def test_unknown_node_type_suggests_a_close_one():
-    error = error_at(spec_with(drop_nodes=["note"], nodes=[{"id": "note", "type": "sett"}]),
-                     "note", "type")
+    error = error_at(
+        spec_with(drop_nodes=["note"], nodes=[{"id": "note", "type": "sett"}]), "note", "type"
+    )
     assert "unknown node type 'sett'" in error.message
     assert "did you mean 'set'" in error.message
 
@@ -212,10 +229,15 @@ def test_duplicate_node_id():
 def test_empty_workflow_and_no_end():
     messages = [p.message for p in errors_of(parse_spec({"id": "e", "name": "E"}))]
     assert any("no nodes" in m for m in messages)
-    no_end = spec_with(drop_nodes=["done"], drop_edges=[4, 5],
-                       nodes=[{"id": "done", "type": "set"}],
-                       edges=[{"from": "review", "to": "done", "branch": "rejected"},
-                              {"from": "note", "to": "done"}])
+    no_end = spec_with(
+        drop_nodes=["done"],
+        drop_edges=[4, 5],
+        nodes=[{"id": "done", "type": "set"}],
+        edges=[
+            {"from": "review", "to": "done", "branch": "rejected"},
+            {"from": "note", "to": "done"},
+        ],
+    )
     assert any("no end node" in p.message for p in errors_of(no_end))
 
 
@@ -225,8 +247,12 @@ def test_empty_workflow_and_no_end():
 @pytest.mark.parametrize(
     ("node", "params", "field", "fragment"),
     [
-        ("small", {"when": "item.amount < 50", "whn": 1}, "params.whn",
-         "unknown parameter for condition"),
+        (
+            "small",
+            {"when": "item.amount < 50", "whn": 1},
+            "params.whn",
+            "unknown parameter for condition",
+        ),
         ("small", {}, "params.when", "required parameter is missing (Expression"),
         ("review", {"team": "m", "priority": "asap"}, "params.priority", "Input should be"),
         ("review", {"team": "m", "deadline": "soon"}, "params.deadline", "not a duration"),
@@ -261,38 +287,75 @@ def test_a_bad_node_gives_one_problem_not_a_cascade(change):
 @pytest.mark.parametrize(
     ("node", "fragment"),
     [
-        ({"id": "gate", "type": "confidence_gate", "params": {"of": "ghost", "threshold": 0.5}},
-         "of names 'ghost'"),
-        ({"id": "gate", "type": "confidence_gate", "params": {"of": "note", "threshold": 1.5}},
-         "less than or equal to 1"),
-        ({"id": "gate", "type": "approval", "params": {"editable": ["ghost.label"]}},
-         "names no node 'ghost'"),
+        (
+            {"id": "gate", "type": "confidence_gate", "params": {"of": "ghost", "threshold": 0.5}},
+            "of names 'ghost'",
+        ),
+        (
+            {"id": "gate", "type": "confidence_gate", "params": {"of": "note", "threshold": 1.5}},
+            "less than or equal to 1",
+        ),
+        (
+            {"id": "gate", "type": "approval", "params": {"editable": ["ghost.label"]}},
+            "names no node 'ghost'",
+        ),
         ({"id": "gate", "type": "feedback", "params": {"show": ["ghost"]}}, "'ghost'"),
-        ({"id": "gate", "type": "approval",
-          "params": {"deadline": "1d", "on_timeout": "escalate"}}, "escalate_to must name"),
-        ({"id": "gate", "type": "approval", "params": {"on_timeout": "approve"}},
-         "no deadline is set"),
-        ({"id": "gate", "type": "human_input",
-          "params": {"form": [{"name": "x", "type": "select"}]}}, "needs options"),
+        (
+            {
+                "id": "gate",
+                "type": "approval",
+                "params": {"deadline": "1d", "on_timeout": "escalate"},
+            },
+            "escalate_to must name",
+        ),
+        (
+            {"id": "gate", "type": "approval", "params": {"on_timeout": "approve"}},
+            "no deadline is set",
+        ),
+        (
+            {
+                "id": "gate",
+                "type": "human_input",
+                "params": {"form": [{"name": "x", "type": "select"}]},
+            },
+            "needs options",
+        ),
         ({"id": "gate", "type": "human_input", "params": {"form": []}}, "at least 1"),
-        ({"id": "gate", "type": "human_input",
-          "params": {"form": [{"name": "x"}, {"name": "x"}]}}, "unique"),
-        ({"id": "gate", "type": "human_input",
-          "params": {"form": [{"name": "x"}], "deadline": "1h", "on_timeout": "approve"}},
-         "cannot be decided by default"),
-        ({"id": "gate", "type": "switch", "params": {"value": "x", "cases": ["a", "a"]}},
-         "unique"),
-        ({"id": "gate", "type": "switch", "params": {"value": "x", "cases": ["default"]}},
-         "fallback"),
+        (
+            {
+                "id": "gate",
+                "type": "human_input",
+                "params": {"form": [{"name": "x"}, {"name": "x"}]},
+            },
+            "unique",
+        ),
+        (
+            {
+                "id": "gate",
+                "type": "human_input",
+                "params": {"form": [{"name": "x"}], "deadline": "1h", "on_timeout": "approve"},
+            },
+            "cannot be decided by default",
+        ),
+        ({"id": "gate", "type": "switch", "params": {"value": "x", "cases": ["a", "a"]}}, "unique"),
+        (
+            {"id": "gate", "type": "switch", "params": {"value": "x", "cases": ["default"]}},
+            "fallback",
+        ),
         ({"id": "gate", "type": "escalation", "params": {"when": "true"}}, "missing"),
-        ({"id": "gate", "type": "record_write", "params": {"key": "k", "table": "Bad Table"}},
-         "pattern"),
+        (
+            {"id": "gate", "type": "record_write", "params": {"key": "k", "table": "Bad Table"}},
+            "pattern",
+        ),
     ],
 )
 def test_node_specific_checks(node, fragment):
     errors = errors_of(spec_with(nodes=[node]))
-    mine = [p for p in errors if p.node == "gate" and "unreachable" not in p.message
-            and "lead nowhere" not in p.message]
+    mine = [
+        p
+        for p in errors
+        if p.node == "gate" and "unreachable" not in p.message and "lead nowhere" not in p.message
+    ]
     assert len(mine) == 1, [str(p) for p in errors]
     assert fragment in mine[0].message
 
@@ -338,20 +401,34 @@ def test_non_template_params_are_not_checked_as_templates():
 
 
 def _sensitive(guarded: bool, **review_params):
-    nodes = [{"id": "wipe", "type": "record_delete", "sensitive": True,
-              "params": {"table": "accounts", "key": "{{ item.amount }}"}}]
+    nodes = [
+        {
+            "id": "wipe",
+            "type": "record_delete",
+            "sensitive": True,
+            "params": {"table": "accounts", "key": "{{ item.amount }}"},
+        }
+    ]
     if guarded:
         source = {"from": "review", "to": "wipe", "branch": "approved"}
         drop = [3]
     else:
         source = {"from": "small", "to": "wipe", "branch": "true"}
         drop = [1]
-    spec = spec_with(nodes=nodes, drop_edges=drop, edges=[
-        source,
-        {"from": "wipe", "to": "note", "branch": "next"},
-        {"from": "wipe", "to": "done", "branch": "error"},
-    ] + ([{"from": "review", "to": "done", "branch": "timeout"}]
-         if review_params.get("on_timeout") == "timeout" else []))
+    spec = spec_with(
+        nodes=nodes,
+        drop_edges=drop,
+        edges=[
+            source,
+            {"from": "wipe", "to": "note", "branch": "next"},
+            {"from": "wipe", "to": "done", "branch": "error"},
+        ]
+        + (
+            [{"from": "review", "to": "done", "branch": "timeout"}]
+            if review_params.get("on_timeout") == "timeout"
+            else []
+        ),
+    )
     if review_params:
         spec = spec.model_copy(deep=True)
         spec.node("review").params.update(review_params)
@@ -409,32 +486,70 @@ def test_default_approval_at_deadline_does_not_guard():
     assert any(p.node == "wipe" and p.severity == "warning" for p in problems), problems
 
 
+def test_a_timeout_branch_does_not_guard():
+    """Only the branches a person chooses guard: an item that timed out was seen by nobody."""
+    spec = _sensitive(guarded=True, deadline="1h", on_timeout="timeout").model_copy(deep=True)
+    for e in spec.edges:
+        if e.source == "review" and e.branch == "timeout":
+            e.target = "wipe"
+    wf, problems = check(spec)
+    assert wf is not None, problems
+    [warning] = [p for p in problems if p.node == "wipe"]
+    assert "review -> wipe" in warning.message
+
+
+def test_guarding_is_what_the_node_type_declares(monkeypatch):
+    """The compiler asks the node type (guards_with, person_branches), not the params."""
+    from runtime import nodes
+    from runtime.nodes.approval import Approval
+
+    class RubberStamp(Approval):
+        type_name = "rubber_stamp"
+
+        def guards_with(self, params):
+            return False
+
+    nodes.node_types()
+    monkeypatch.setitem(nodes._REGISTRY, "rubber_stamp", RubberStamp())
+    spec = _sensitive(guarded=True).model_copy(deep=True)
+    assert check(spec)[1] == []
+    spec.node("review").type = "rubber_stamp"
+    wf, problems = check(spec)
+    assert wf is not None
+    assert [(p.node, p.severity) for p in problems] == [("wipe", "warning")]
+
+
 # ---------------------------------------------------------------- all at once
 
 
 def test_every_problem_is_returned_at_once_with_node_ids():
-    spec = parse_spec({
-        "id": "broken",
-        "name": "Broken",
-        "nodes": [
-            {"id": "start", "type": "trigger"},
-            {"id": "cond", "type": "condition", "params": {"when": "item.x >"}},
-            {"id": "calc", "type": "set", "params": {"values": {"a": "{{ item.x "}}},
-            {"id": "mystery", "type": "wat"},
-            {"id": "ask", "type": "approval", "params": {"bogus": 1}},
-            {"id": "route", "type": "switch", "params": {"value": "{{ item.k }}",
-                                                         "cases": ["x", "y"]}},
-            {"id": "orphan", "type": "end"},
-            {"id": "done", "type": "end"},
-        ],
-        "edges": [
-            {"from": "start", "to": "route"},
-            {"from": "route", "to": "done", "branch": "x"},
-            {"from": "route", "to": "done", "branch": "y"},
-            {"from": "route", "to": "done", "branch": "z"},
-            {"from": "route", "to": "nowhere", "branch": "default"},
-        ],
-    })
+    spec = parse_spec(
+        {
+            "id": "broken",
+            "name": "Broken",
+            "nodes": [
+                {"id": "start", "type": "trigger"},
+                {"id": "cond", "type": "condition", "params": {"when": "item.x >"}},
+                {"id": "calc", "type": "set", "params": {"values": {"a": "{{ item.x "}}},
+                {"id": "mystery", "type": "wat"},
+                {"id": "ask", "type": "approval", "params": {"bogus": 1}},
+                {
+                    "id": "route",
+                    "type": "switch",
+                    "params": {"value": "{{ item.k }}", "cases": ["x", "y"]},
+                },
+                {"id": "orphan", "type": "end"},
+                {"id": "done", "type": "end"},
+            ],
+            "edges": [
+                {"from": "start", "to": "route"},
+                {"from": "route", "to": "done", "branch": "x"},
+                {"from": "route", "to": "done", "branch": "y"},
+                {"from": "route", "to": "done", "branch": "z"},
+                {"from": "route", "to": "nowhere", "branch": "default"},
+            ],
+        }
+    )
     wf, problems = check(spec)
     assert wf is None
     got = {(p.node, p.field) for p in problems}
@@ -459,31 +574,41 @@ def test_every_problem_is_returned_at_once_with_node_ids():
 
 # ---------------------------------------------------------------- items
 
-ITEM_SPEC = parse_spec({
-    "id": "items",
-    "name": "Items",
-    "input": {
-        "name": {"type": "string", "required": True},
-        "amount": {"type": "number", "required": True},
-        "count": {"type": "integer", "default": 1},
-        "urgent": {"type": "boolean"},
-        "kind": {"type": "string", "enum": ["a", "b"], "default": "a"},
-        "size": {"type": "integer", "enum": [1, 2, 3]},
-        "meta": {"type": "object"},
-        "tags": {"type": "array"},
-    },
-})
+ITEM_SPEC = parse_spec(
+    {
+        "id": "items",
+        "name": "Items",
+        "input": {
+            "name": {"type": "string", "required": True},
+            "amount": {"type": "number", "required": True},
+            "count": {"type": "integer", "default": 1},
+            "urgent": {"type": "boolean"},
+            "kind": {"type": "string", "enum": ["a", "b"], "default": "a"},
+            "size": {"type": "integer", "enum": [1, 2, 3]},
+            "meta": {"type": "object"},
+            "tags": {"type": "array"},
+        },
+    }
+)
 
 
 def test_valid_item_gets_defaults_and_keeps_extra_fields():
     out = validate_item(ITEM_SPEC, {"name": "x", "amount": 5, "other": 1})
-    assert out == {"name": "x", "amount": 5, "count": 1, "urgent": None, "kind": "a",
-                   "size": None, "meta": None, "tags": None, "other": 1}
+    assert out == {
+        "name": "x",
+        "amount": 5,
+        "count": 1,
+        "urgent": None,
+        "kind": "a",
+        "size": None,
+        "meta": None,
+        "tags": None,
+        "other": 1,
+    }
 
 
 def test_csv_strings_are_converted():
-    row = {"name": "x", "amount": " 12.5 ", "count": "3", "urgent": "yes", "kind": "b",
-           "size": "2"}
+    row = {"name": "x", "amount": " 12.5 ", "count": "3", "urgent": "yes", "kind": "b", "size": "2"}
     out = validate_item(ITEM_SPEC, row)
     assert out["amount"] == 12.5 and out["count"] == 3 and out["urgent"] is True
     assert out["size"] == 2 and out["kind"] == "b"
