@@ -11,6 +11,7 @@ import streamlit as st
 from builder.design import editor
 from builder.design.sandbox import Sandbox
 from runtime import LoopgateError, Problem, WorkflowSpec
+from runtime.nodes import get_node_type
 from runtime.nodes.base import Decision
 
 
@@ -114,8 +115,10 @@ def _review_card(ed: editor.Editor, sandbox: Sandbox, review_id: str) -> None:
 
 
 def asks_for_rating(review: dict[str, Any]) -> bool:
-    """Whether the reviewer rates the output and may write a correction (feedback reviews)."""
-    return review["kind"] == "feedback"
+    """Whether the reviewer rates the output and may write a correction (the node type
+    says so: feedback reviews)."""
+    ntype = get_node_type(review["kind"])
+    return ntype is not None and ntype.rates
 
 
 def _typed(value: Any) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from runtime.cli.base import Ctx, command, echo, fail, json_line, print_result, send_outbox
+from runtime.nodes import decision_actions
 from runtime.queries import reviews as review_queries
 
 
@@ -51,7 +52,7 @@ def reviews_cmd(
 @click.option(
     "--action",
     required=True,
-    type=click.Choice(["approve", "reject", "edit", "escalate", "submit", "accept", "revise"]),
+    type=click.Choice(list(decision_actions())),
 )
 @click.option("--data", "data_json", help="JSON object: edited fields or a submitted form.")
 @click.option("--reason", help="Reason code (reject).")

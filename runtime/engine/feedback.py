@@ -59,12 +59,13 @@ def feedback_rows(
         rows.append(row(corr["node"], corr["path"], corr["before"], corr["after"]))
     if rows:
         return rows
-    of = getattr(node.params, "of", None)
-    if of and decision.action in ("approve", "reject"):
-        ai = steps_before.get(of)
-        rows.append(row(of, None, ai, ai if decision.action == "approve" else None))
-    for shown in getattr(node.params, "show", None) or []:
-        if isinstance(shown, str) and shown in steps_before:
-            ai = steps_before.get(shown)
-            rows.append(row(shown, None, ai, ai if decision.action == "accept" else None))
+    # What the checkpoint's decision says about the AI outputs it judged (NodeType contract).
+    targets = node.type.training_targets(node.params)
+    verdict = node.type.training_verdict(node.params, decision.action) if targets else None
+    if verdict is None:
+        return rows
+    for target in targets:
+        if target in steps_before:
+            ai = steps_before[target]
+            rows.append(row(target, None, ai, ai if verdict else None))
     return rows

@@ -326,7 +326,7 @@ class Stepper:
             )
         )
         if decision.action == "escalate":
-            target = decision.team or node.params.escalate_to  # type: ignore[attr-defined]
+            target = decision.team or node.type.escalation_team(node.params)
             return self.escalate(run, wf, node, claim, target, decision.note, batch, now, by)
         before, item_before = claim.run.steps, claim.run.item
         ctx = self.context(run, wf, node, now, claim.visits)
@@ -412,7 +412,7 @@ def check_action(claim: Claim, node: CompiledNode, decision: Decision) -> None:
             f"{decision.action!r}; allowed: {', '.join(claim.actions)}"
         )
     if decision.action == "escalate" and not (
-        decision.team or getattr(node.params, "escalate_to", None)
+        decision.team or node.type.escalation_team(node.params)
     ):
         raise DecisionError("escalate needs a team to send the review to (--team)")
 

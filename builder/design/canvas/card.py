@@ -21,18 +21,18 @@ from builder.design.canvas.state import (
 )
 from runtime.errors import Problem
 from runtime.nodes import NodeType, get_node_type
+from runtime.nodes.base import UNKNOWN_ICON
 
 NODE_WIDTH = 210
 
-# family -> (border colour, background, icon)
-_FAMILIES: dict[str, tuple[str, str, str]] = {
-    "flow": ("#64748b", "#f8fafc", "🔀"),
-    "ai": ("#7c3aed", "#f5f3ff", "🤖"),
-    "checkpoint": ("#d97706", "#fffbeb", "✋"),
-    "action": ("#2563eb", "#eff6ff", "⚡"),
+# family -> (border colour, background)
+_FAMILIES: dict[str, tuple[str, str]] = {
+    "flow": ("#64748b", "#f8fafc"),
+    "ai": ("#7c3aed", "#f5f3ff"),
+    "checkpoint": ("#d97706", "#fffbeb"),
+    "action": ("#2563eb", "#eff6ff"),
 }
-_UNKNOWN_FAMILY = ("#9ca3af", "#f3f4f6", "❔")
-_TYPE_ICONS = {"trigger": "▶️", "end": "🏁"}
+_UNKNOWN_FAMILY = ("#9ca3af", "#f3f4f6")
 _ERROR_RED = "#dc2626"
 _WARNING_ORANGE = "#ea580c"
 _PATH_GREEN = "#16a34a"
@@ -41,11 +41,8 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]~|])")
 
 
 def node_icon(ntype: NodeType | None, type_name: str) -> str:
-    """The icon a node's card shows: the type's own, else one for its type or family."""
-    if ntype is None:
-        return _UNKNOWN_FAMILY[2]
-    own = getattr(ntype, "icon", None)
-    return own or _TYPE_ICONS.get(type_name) or _FAMILIES.get(ntype.family, _UNKNOWN_FAMILY)[2]
+    """The icon a node's card shows: its type's declared icon (❔ for an unknown type)."""
+    return UNKNOWN_ICON if ntype is None else ntype.icon
 
 
 def escape_markdown(text: str) -> str:
@@ -96,7 +93,7 @@ def node_style(data: dict[str, Any]) -> dict[str, Any]:
     """
     ntype = get_node_type(str(data.get(K_TYPE, "")))
     family = ntype.family if ntype else None
-    color, background, _ = _FAMILIES.get(family or "", _UNKNOWN_FAMILY)
+    color, background = _FAMILIES.get(family or "", _UNKNOWN_FAMILY)
     width, line = (4, "solid") if family == "checkpoint" else (2, "solid")
     if ntype is None:
         line = "dashed"

@@ -10,28 +10,13 @@ from pydantic import BaseModel
 from builder.design.forms import FieldSpec, form_fields
 from runtime.nodes import get_node_type, node_types
 
-# Sensible values for required parameters of a freshly added node, per type. A type missing
-# here gets generic placeholders from its params model (see default_params).
-_PLACEHOLDERS: dict[str, dict[str, Any]] = {
-    "condition": {"when": "true"},
-    "switch": {"value": "{{ item.category }}", "cases": ["case_1"]},
-    "escalation": {"when": "true", "team": "reviewers"},
-    "confidence_gate": {"threshold": 0.8},
-    "human_input": {"form": [{"name": "details", "type": "text", "required": True}]},
-    "record_write": {"key": "{{ item.id }}"},
-    "record_delete": {"key": "{{ item.id }}"},
-    "ai_classify": {"text": "{{ item.text }}"},
-    "ai_extract": {"text": "{{ item.text }}", "fields": ["amount"]},
-    "ai_generate": {"template": "Hello {{ item.name }}"},
-    "notify": {"to": "{{ item.email }}", "subject": "Update", "body": "Hello"},
-    "webhook": {"url": "http://127.0.0.1:9000/hook"},
-    "function": {"name": "my_function"},
-}
-
 
 def preset_params(type_name: str) -> dict[str, Any]:
-    """The example values this type's new nodes start with ({} when it has none)."""
-    return _PLACEHOLDERS.get(type_name, {})
+    """The example values this type's new nodes start with (the type's ``example_params``;
+    {} for an unknown type). A type without them gets generic placeholders from its params
+    model (see default_params)."""
+    ntype = get_node_type(type_name)
+    return copy.deepcopy(ntype.example_params) if ntype is not None else {}
 
 
 def placeholder(spec: FieldSpec, model: type[BaseModel], ref: str | None) -> Any:

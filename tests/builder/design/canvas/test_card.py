@@ -9,6 +9,7 @@ from builder.design.canvas import add_node, edge_id, parse_edge_id, spec_to_stat
 from builder.design.canvas.card import edge_style, escape_markdown, mark, node_icon
 from runtime.compiler import check
 from runtime.errors import Problem
+from runtime.nodes import get_node_type
 from runtime.spec import WorkflowSpec
 from tests.builder.design.canvas.support import node_at
 
@@ -94,13 +95,12 @@ def test_highlight_marks_the_path(small: WorkflowSpec) -> None:
     assert len(green) == 3
 
 
-def test_node_icon_prefers_the_types_own_then_type_then_family() -> None:
+def test_node_icon_is_the_types_declared_icon() -> None:
     assert node_icon(None, "teleport") == "❔"
     assert node_icon(SimpleNamespace(icon="🦄", family="ai"), "x") == "🦄"
-    assert node_icon(SimpleNamespace(icon=None, family="flow"), "trigger") == "▶️"
-    assert node_icon(SimpleNamespace(icon=None, family="flow"), "end") == "🏁"
-    assert node_icon(SimpleNamespace(icon=None, family="ai"), "x") == "🤖"
-    assert node_icon(SimpleNamespace(icon=None, family="strange"), "x") == "❔"
+    assert node_icon(get_node_type("trigger"), "trigger") == "▶️"
+    assert node_icon(get_node_type("end"), "end") == "🏁"
+    assert node_icon(get_node_type("ai_classify"), "ai_classify") == "🤖"
 
 
 def test_escape_markdown_makes_user_text_inert() -> None:
