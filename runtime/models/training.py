@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
@@ -23,7 +23,22 @@ from runtime.models.shipped import SHIPPED_DATA, SHIPPED_MODEL
 
 if TYPE_CHECKING:
     from runtime.models.classifier import TextClassifier
-    from runtime.models.registry import ModelRegistry
+    from runtime.store.contract import Catalog
+
+
+class ModelRegistry(Protocol):
+    """What training needs of a model registry (``runtime.models.registry.ModelRegistry``):
+    its store, the classifiers it serves, and a way to serve a newly trained one."""
+
+    store: Catalog
+
+    def classifier(self, name: str, version: int | None = None) -> tuple[TextClassifier, int]:
+        """A stored classifier and its version."""
+        ...
+
+    def remember(self, name: str, version: int, model: TextClassifier) -> None:
+        """Serve ``model`` as ``name`` version ``version`` from now on."""
+        ...
 
 #: Actions whose feedback rows confirm the label the model gave.
 _CONFIRMING = {"approve", "accept"}
