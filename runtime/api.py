@@ -73,8 +73,9 @@ class ChallengeRequest(BaseModel):
 
 
 RunCli = Callable[..., dict[str, Any]]
-"""Runs a forwarded command line with the server's engine (``engine, argv, stdin``);
-returns ``code``, ``stdout`` and ``stderr`` (``runtime.cli.forward.run_forwarded``)."""
+"""Runs a forwarded command line with the server's engine (``engine, argv``, and ``stdin``
+when the CLI sent some); returns ``code``, ``stdout`` and ``stderr``
+(``runtime.cli.forward.run_forwarded``)."""
 ProveSecret = Callable[[str, str], str]
 """The answer to a CLI's challenge: ``(secret, nonce) -> proof``
 (``runtime.cli.forward.challenge_proof``)."""
@@ -292,6 +293,8 @@ def create_api(
             raise HTTPException(403, "local CLI secret missing or wrong")
         if run_cli is None:
             raise HTTPException(501, "this server runs no forwarded CLI commands (no run_cli)")
+        if body.stdin is None:  # most commands read nothing; run_cli may take no stdin
+            return run_cli(eng, body.argv)
         return run_cli(eng, body.argv, body.stdin)
 
     return api
