@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import threading
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -81,6 +82,9 @@ ProveSecret = Callable[[str, str], str]
 (``runtime.cli.forward.challenge_proof``)."""
 
 IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,200}$"  # printable ASCII, no spaces, up to 200 characters
+# Two requests with the same key at once: the second waits for the first, then finds its
+# runs (one server process holds the file, so a lock in this process is enough).
+_START_LOCKS = [threading.Lock() for _ in range(64)]
 _bearer = HTTPBearer(auto_error=False, description="A user's token from `loopgate users token`")
 
 
@@ -308,9 +312,9 @@ def _start_once(
     batch_id = idempotent_batch_id(user, workflow_id, key)
     if body.item is not None:
         wf.validate_item(body.item)  # a bad single item: 422 with its problems, as without a key
-    results = eng.start_many(
-        wf, [body.item] if body.item is not None else body.items or [], by=user, batch_id=batch_id
-    )
+    with _START_LOCKS[int(batch_id[-8:], 16) % len(_START_LOCKS)]:
+        items = [body.item] if body.item is not None else body.items or []
+        results = eng.start_many(wf, items, by=user, batch_id=batch_id)
     runs = [r.model_dump(mode="json") for r in results if isinstance(r, RunResult)]
     if body.item is not None:
         return {"runs": runs}

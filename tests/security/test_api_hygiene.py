@@ -86,3 +86,22 @@ def test_api_docs_use_only_local_assets(tmp_path: Path) -> None:
         assert "cdn" not in page.text.lower() and "https://" not in page.text
         assert any(u.endswith("swagger-ui-bundle.js") for u in urls)
         assert "/api/openapi.json" in urls
+
+
+def test_the_same_key_sent_twice_at_once_starts_one_run(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with api_over_store(tmp_path / "lg.duckdb") as (app, eng, token):
+        client = TestClient(app)
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "same"}
+
+        def post(_: int):
+            return client.post(
+                "/workflows/expense-approval/runs", headers=headers, json={"item": ITEM}
+            )
+
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(post, range(4)))
+        assert {a.status_code for a in answers} == {200}
+        assert len({a.json()["runs"][0]["run_id"] for a in answers}) == 1
+        assert _run_count(eng) == 1
