@@ -8,13 +8,17 @@ command line (``run_cli``).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
+import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from runtime.auth import user_for_token
@@ -60,11 +64,43 @@ class CliRequest(BaseModel):
     """A command line a local CLI forwards to the server that holds the database."""
 
     argv: list[str]
+    stdin: str | None = Field(None, max_length=64 * 1024)
 
 
-RunCli = Callable[[Engine, list[str]], dict[str, Any]]
-"""Runs a forwarded command line with the server's engine; returns ``code``, ``stdout`` and
-``stderr`` (``runtime.cli.forward.run_forwarded``)."""
+class ChallengeRequest(BaseModel):
+    """A local CLI's random challenge: the server proves it holds the hand-off secret."""
+
+    nonce: str = Field(min_length=16, max_length=128, pattern=r"^[0-9a-f]+$")
+
+
+RunCli = Callable[..., dict[str, Any]]
+"""Runs a forwarded command line with the server's engine (``engine, argv``, and ``stdin``
+when the CLI sent some); returns ``code``, ``stdout`` and ``stderr``
+(``runtime.cli.forward.run_forwarded``)."""
+ProveSecret = Callable[[str, str], str]
+"""The answer to a CLI's challenge: ``(secret, nonce) -> proof``
+(``runtime.cli.forward.challenge_proof``)."""
+
+IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,200}$"  # printable ASCII, no spaces, up to 200 characters
+# Two requests with the same key at once: the second waits for the first, then finds its
+# runs (one server process holds the file, so a lock in this process is enough).
+_START_LOCKS = [threading.Lock() for _ in range(64)]
+_bearer = HTTPBearer(auto_error=False, description="A user's token from `loopgate users token`")
+
+
+def idempotent_batch_id(user: str, workflow_id: str, key: str) -> str:
+    """The batch id a start with an ``Idempotency-Key`` gets: the same user, workflow and key
+    always give the same batch, so its runs are started once."""
+    digest = hashlib.sha256(f"{user}\0{workflow_id}\0{key}".encode()).hexdigest()
+    return f"idem-{digest[:32]}"
+
+
+def _swagger_assets() -> Any:
+    """The Swagger UI files of the ``swagger-ui-bundle`` package (served, never a CDN)."""
+    from starlette.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    return StaticFiles(directory=swagger_ui_path)
 
 
 def create_api(
@@ -72,6 +108,7 @@ def create_api(
     get_secret: Callable[[], str | None],
     *,
     run_cli: RunCli | None = None,
+    prove_secret: ProveSecret | None = None,
 ) -> FastAPI:
     """The API app.
 
@@ -81,11 +118,26 @@ def create_api(
             written); a forwarding CLI must present it.
         run_cli: runs a command line a local CLI forwards (the server passes
             ``runtime.cli.forward.run_forwarded``). Without it, ``POST /cli`` answers 501.
+        prove_secret: answers a CLI's challenge (the server passes
+            ``runtime.cli.forward.challenge_proof``); without it ``POST /cli/challenge``
+            answers 501.
 
     Returns:
         The FastAPI app, to mount on ``/api``.
     """
-    api = FastAPI(title="Loopgate API", version="1", docs_url="/docs", openapi_url="/openapi.json")
+    api = FastAPI(title="Loopgate API", version="1", docs_url=None, openapi_url="/openapi.json")
+    api.mount("/docs-assets", _swagger_assets(), name="docs-assets")
+
+    @api.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}/openapi.json",
+            title="Loopgate API",
+            swagger_js_url=f"{root}/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}/docs-assets/swagger-ui.css",
+            swagger_favicon_url=f"{root}/docs-assets/favicon-32x32.png",
+        )
 
     @api.exception_handler(LoopgateError)
     async def _loopgate_error(request: Request, exc: LoopgateError) -> JSONResponse:
@@ -100,23 +152,23 @@ def create_api(
         return get_engine()
 
     def current_user(
-        authorization: str | None = Header(None), eng: Engine = Depends(engine)
+        creds: HTTPAuthorizationCredentials | None = Depends(_bearer),
+        eng: Engine = Depends(engine),
     ) -> dict:
-        if not authorization or not authorization.lower().startswith("bearer "):
+        if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
             raise HTTPException(
                 401, "send Authorization: Bearer <token> (see `loopgate users token`)"
             )
         try:
-            return user_for_token(eng.store, authorization.split(" ", 1)[1].strip())
+            return user_for_token(eng.store, creds.credentials.strip())
         except AccessError as exc:
-            raise HTTPException(401, str(exc)) from None
+            raise HTTPException(401, f"{exc}; ask an admin for a new one") from None
 
     @api.get("/health")
     def health(eng: Engine = Depends(engine)) -> dict[str, Any]:
-        """Whether the server is up, its database and how many reviews wait (no sign-in)."""
+        """Whether the server is up and how many reviews wait (no sign-in; no file paths)."""
         return {
             "status": "ok",
-            "db": eng.store.path,
             "schema_version": eng.store.schema_version(),
             # No user here: the one figure health shows anyone, a count with no content.
             "pending_reviews": review_queries.count_pending_reviews(eng.store, None),
@@ -131,13 +183,24 @@ def create_api(
     def start_runs(
         workflow_id: str,
         body: StartRequest,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                pattern=IDEMPOTENCY_KEY,
+                description="Send the same key again (same user and workflow) to get the "
+                "runs the first request started instead of new ones.",
+            ),
+        ] = None,
         user: dict = Depends(current_user),
         eng: Engine = Depends(engine),
     ) -> dict[str, Any]:
-        """Start runs: the webhook trigger other systems call."""
+        """Start runs: the webhook trigger other systems call. With an ``Idempotency-Key``
+        header, a retried request returns the runs the first one started."""
         if (body.item is None) == (body.items is None):
             raise HTTPException(422, "send exactly one of item or items")
         wf = eng.workflow(workflow_id, body.version)
+        if idempotency_key is not None:
+            return _start_once(eng, wf, body, user["name"], workflow_id, idempotency_key)
         if body.item is not None:
             return {"runs": [eng.start(wf, body.item, by=user["name"]).model_dump(mode="json")]}
         results = eng.start_many(wf, body.items or [], by=user["name"])
@@ -153,8 +216,8 @@ def create_api(
         node: str | None = None,
         priority: str | None = None,
         assignee: str | None = None,
-        limit: int = 100,
-        offset: int = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
         user: dict = Depends(current_user),
         eng: Engine = Depends(engine),
     ) -> list[dict]:
@@ -195,8 +258,8 @@ def create_api(
     def runs(
         status: str | None = None,
         workflow: str | None = None,
-        limit: int = 100,
-        offset: int = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
         user: dict = Depends(current_user),
         eng: Engine = Depends(engine),
     ) -> list[dict]:
@@ -218,6 +281,13 @@ def create_api(
         detail = run_queries.run_detail(eng.store, user, run_id)
         return {**detail.run, "events": detail.events}
 
+    @api.post("/cli/challenge", include_in_schema=False)
+    def cli_challenge(body: ChallengeRequest) -> dict[str, str]:
+        secret = get_secret()
+        if prove_secret is None or not secret:
+            raise HTTPException(501, "this server takes no forwarded CLI commands")
+        return {"proof": prove_secret(secret, body.nonce)}
+
     @api.post("/cli", include_in_schema=False)
     def cli(
         body: CliRequest, x_loopgate_local: str | None = Header(None), eng: Engine = Depends(engine)
@@ -227,6 +297,28 @@ def create_api(
             raise HTTPException(403, "local CLI secret missing or wrong")
         if run_cli is None:
             raise HTTPException(501, "this server runs no forwarded CLI commands (no run_cli)")
-        return run_cli(eng, body.argv)
+        if body.stdin is None:  # most commands read nothing; run_cli may take no stdin
+            return run_cli(eng, body.argv)
+        return run_cli(eng, body.argv, body.stdin)
 
     return api
+
+
+def _start_once(
+    eng: Engine, wf: Any, body: StartRequest, user: str, workflow_id: str, key: str
+) -> dict[str, Any]:
+    """Start the request's runs under a batch derived from user, workflow and key: a
+    repeated request gets the runs the first one started (and starts none)."""
+    batch_id = idempotent_batch_id(user, workflow_id, key)
+    if body.item is not None:
+        wf.validate_item(body.item)  # a bad single item: 422 with its problems, as without a key
+    with _START_LOCKS[int(batch_id[-8:], 16) % len(_START_LOCKS)]:
+        items = [body.item] if body.item is not None else body.items or []
+        results = eng.start_many(wf, items, by=user, batch_id=batch_id)
+    runs = [r.model_dump(mode="json") for r in results if isinstance(r, RunResult)]
+    if body.item is not None:
+        return {"runs": runs}
+    return {
+        "runs": runs,
+        "errors": [r.model_dump() for r in results if isinstance(r, BatchItemError)],
+    }

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from runtime.errors import AccessError
+from runtime.errors import AccessError, NotFoundError
 from runtime.store import Store
 
 Role = Literal["admin", "designer", "reviewer", "operator", "auditor"]
@@ -103,3 +103,56 @@ def user_for_token(store: Store, token: str) -> dict[str, Any]:
     if user is None:
         raise AccessError("invalid API token")
     return user
+
+
+def _existing(store: Store, name: str) -> dict[str, Any]:
+    user = store.get_user(name)
+    if user is None:
+        raise NotFoundError(f"user {name} does not exist; see `loopgate users list`")
+    return user
+
+
+def revoke_token(store: Store, name: str) -> bool:
+    """Revoke a user's API token (audited; no token is revealed).
+
+    Returns:
+        Whether the user held one.
+
+    Raises:
+        NotFoundError: there is no such user.
+    """
+    held = _existing(store, name)["token_hash"] is not None
+    if held:
+        store.update_user(name, token_hash=None)
+    return held
+
+
+def token_holders(store: Store) -> list[str]:
+    """The names of the users who hold an API token (the tokens are never shown)."""
+    return [u["name"] for u in store.list_users() if u.get("has_token")]
+
+
+def set_disabled(store: Store, name: str, disabled: bool) -> bool:
+    """Disable a user (no sign-in, no API token) or enable them again, audited.
+
+    Returns:
+        Whether anything changed.
+
+    Raises:
+        NotFoundError: there is no such user.
+    """
+    if bool(_existing(store, name)["disabled"]) == disabled:
+        return False
+    store.update_user(name, disabled=disabled)
+    return True
+
+
+def set_password(store: Store, name: str, password: str) -> None:
+    """Change a user's sign-in password (audited without the hash).
+
+    Raises:
+        NotFoundError: there is no such user.
+        AccessError: the password is too short.
+    """
+    _existing(store, name)
+    store.update_user(name, password_hash=hash_password(password))

@@ -65,3 +65,28 @@ def running_server(db: Path, *extra: str) -> Iterator[str]:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@contextlib.contextmanager
+def api_over_store(db: Path) -> Iterator[tuple[object, object, str]]:
+    """The HTTP API (``runtime.api.create_api``) over a real store in ``db``, with the
+    example workflows saved and an admin ``ada``: yields ``(app, engine, ada's token)``.
+
+    No server process and no port: call the app in-process (TestClient, schemathesis).
+    """
+    from runtime.api import create_api
+    from runtime.auth import add_user, issue_token
+    from runtime.engine import Engine
+    from runtime.services import default_services
+    from runtime.spec import load_yaml
+    from runtime.store import Store
+
+    store = Store(db)
+    try:
+        eng = Engine(store, services=default_services(store))
+        add_user(store, "ada", roles=["admin"], teams=[])
+        for name in ("expense-approval.yaml", "refund-requests.yaml"):
+            eng.save_workflow(load_yaml(ROOT / "examples" / name))
+        yield create_api(lambda: eng, lambda: None), eng, issue_token(store, "ada")
+    finally:
+        store.close()

@@ -16,7 +16,13 @@ from starlette.routing import Mount
 from builder.shell import resources
 from runtime import Engine, LoopgateError, open_engine
 from runtime.api import create_api
-from runtime.cli.forward import remove_server_file, run_forwarded, write_server_file
+from runtime.cli.forward import (
+    challenge_proof,
+    check_server_file_path,
+    remove_server_file,
+    run_forwarded,
+    write_server_file,
+)
 from runtime.outbox import OutboxDispatcher
 from runtime.seed import needs_seed, seed_demo
 from runtime.settings import default_db_path
@@ -107,7 +113,9 @@ def create_app(db: Path, url: str, *, seed: bool = True, sweep_interval: float =
         )
         return True
 
-    api = create_api(resources.engine, resources.secret, run_cli=run_forwarded)
+    api = create_api(
+        resources.engine, resources.secret, run_cli=run_forwarded, prove_secret=challenge_proof
+    )
     return st.App(
         str(APP_SCRIPT),
         lifespan=lifespan,
@@ -141,8 +149,10 @@ def serve_command(
     """Start the app: UI, HTTP API (/api, docs at /api/docs) and the deadline sweeper."""
     path = Path(db or default_db_path()).resolve()
     os.environ["LOOPGATE_DB"] = str(path)
-    # Fail early and clearly if another process holds the file.
+    # Fail early and clearly if another process holds the file, or if the hand-off file's
+    # path is a link (someone may have planted it to have the secret written elsewhere).
     try:
+        check_server_file_path(path)
         open_engine(str(path)).store.close()
     except LoopgateError as exc:
         raise click.ClickException(str(exc)) from None

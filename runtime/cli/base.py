@@ -41,10 +41,11 @@ class CliExit(Exception):
 # buffers and commands use the server's engine instead of opening the file.
 _streams: ContextVar[tuple[IO[str], IO[str]] | None] = ContextVar("loopgate_streams", default=None)
 _engine_override: ContextVar[Any] = ContextVar("loopgate_engine", default=None)
+_stdin: ContextVar[str | None] = ContextVar("loopgate_stdin", default=None)
 
 
 @contextlib.contextmanager
-def forwarded(engine: Any, out: IO[str], err: IO[str]) -> Iterator[None]:
+def forwarded(engine: Any, out: IO[str], err: IO[str], stdin: str | None = None) -> Iterator[None]:
     """Run commands inside this block with ``engine`` and print to ``out`` and ``err``.
 
     The server uses it to run a command line a CLI forwarded to it.
@@ -53,14 +54,25 @@ def forwarded(engine: Any, out: IO[str], err: IO[str]) -> Iterator[None]:
         engine: the server's engine (commands use it instead of opening the file).
         out: receives what commands print to stdout.
         err: receives what commands print to stderr.
+        stdin: what the CLI read from its own standard input for the command (a password
+            given with ``--password-stdin``), never the server's.
     """
     t1 = _streams.set((out, err))
     t2 = _engine_override.set(engine)
+    t3 = _stdin.set(stdin)
     try:
         yield
     finally:
         _streams.reset(t1)
         _engine_override.reset(t2)
+        _stdin.reset(t3)
+
+
+def read_stdin() -> str:
+    """The command's standard input: the forwarding CLI's, or this process's."""
+    if is_forwarded():
+        return _stdin.get() or ""
+    return click.get_text_stream("stdin").read()
 
 
 def is_forwarded() -> bool:

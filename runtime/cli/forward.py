@@ -1,8 +1,11 @@
 """Sending a CLI command to the server that holds the database, and running it there.
 
 DuckDB lets one process open a file; while `loopgate serve` runs, the CLI cannot. The
-server writes ``<db>.server.json`` (its address, PID and a random secret, readable only
-by its owner) on start and removes it on stop; the CLI sends its command line there.
+server writes ``<db>.server.json`` (its address, PID and a random secret) on start, as a
+new 0600 file never written through a link, and removes it on stop. The CLI trusts it only
+when it is a regular file of its own user with no group/other bits and the server it names
+proves, by answering a random challenge with an HMAC, that it holds the file's secret; then
+it sends its command line there.
 
 The server runs it with :func:`run_forwarded`, which it hands to the HTTP API
 (``create_api(..., run_cli=run_forwarded)``): the API never imports the CLI.
@@ -11,20 +14,26 @@ The server runs it with :func:`run_forwarded`, which it hands to the HTTP API
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import io
 import json
 import os
 import secrets
+import stat
 import sys
 from pathlib import Path
 from typing import Any
 
 from runtime.cli.app import run_args
 from runtime.cli.base import forwarded
+from runtime.errors import LoopgateError
 from runtime.settings import default_db_path, server_file
 
 _PATH_OPTIONS = {"--db", "--out", "--items", "--data-file"}
 _NOT_FORWARDED = {"serve", "ui", "validate", "--help", "-h", "--version"}
+_CHALLENGE_CONTEXT = b"loopgate-cli-challenge:"
+_MAX_FILE = 64 * 1024
 
 
 def _db_from_args(args: list[str]) -> Path:
@@ -72,31 +81,119 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def challenge_proof(secret: str, nonce: str) -> str:
+    """What a server holding ``secret`` answers to a CLI's challenge ``nonce`` (hex HMAC)."""
+    return hmac.new(
+        secret.encode(), _CHALLENGE_CONTEXT + nonce.encode(), hashlib.sha256
+    ).hexdigest()
+
+
+class UntrustedServerFile(Exception):
+    """The hand-off file exists but is not to be trusted; the message says why."""
+
+
+def _load_trusted(path: Path) -> dict[str, Any] | None:
+    """The hand-off file's content, if it is a regular file only this user may read.
+
+    Returns:
+        The parsed file; None if there is none.
+
+    Raises:
+        UntrustedServerFile: a symbolic link, not a regular file, owned by another user,
+            readable or writable by others, or not a hand-off file.
+    """
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        raise UntrustedServerFile(f"{path} is a symbolic link, not a file the server wrote")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise UntrustedServerFile(f"{path} cannot be read ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())  # the file opened, not what the name points at now
+        if not stat.S_ISREG(st.st_mode):
+            raise UntrustedServerFile(f"{path} is not a regular file")
+        if st.st_uid != os.geteuid():
+            raise UntrustedServerFile(
+                f"{path} is owned by uid {st.st_uid}, not by you (uid {os.geteuid()})"
+            )
+        if st.st_mode & 0o077:
+            raise UntrustedServerFile(
+                f"{path} has mode {stat.S_IMODE(st.st_mode):04o}; a server writes it 0600"
+            )
+        raw = fh.read(_MAX_FILE)
+    try:
+        info = json.loads(raw)
+        url, pid, secret = info["url"], int(info["pid"]), info["secret"]
+    except (ValueError, KeyError, TypeError):
+        raise UntrustedServerFile(f"{path} is not a Loopgate hand-off file") from None
+    if not (isinstance(url, str) and url.startswith(("http://", "https://"))) or not (
+        isinstance(secret, str) and secret
+    ):
+        raise UntrustedServerFile(f"{path} is not a Loopgate hand-off file")
+    info["pid"] = pid
+    return info
+
+
 def read_server_file(db: Path) -> dict[str, Any] | None:
     """The running server's hand-off file for a database, if a live server wrote one.
 
-    A file left by a server that died is removed.
+    A file of ours left by a server that died is removed.
 
     Args:
         db: the database file.
 
     Returns:
         ``url``, ``pid``, ``secret`` and ``db``; None if no live server holds the file.
+
+    Raises:
+        UntrustedServerFile: the file is there but not to be trusted (the message says why).
     """
     path = server_file(db)
-    try:
-        info = json.loads(path.read_text())
-    except (OSError, ValueError):
+    info = _load_trusted(path)
+    if info is None:
         return None
-    if not _alive(int(info.get("pid", 0))):
+    if not _alive(info["pid"]):
         with contextlib.suppress(OSError):
-            path.unlink()  # a server that died without cleaning up
+            path.unlink()  # ours (checked above), from a server that died without cleaning up
         return None
     return info
 
 
+def _prove(httpx: Any, info: dict[str, Any]) -> None:
+    """Make the server at ``info["url"]`` prove it holds the file's secret.
+
+    Raises:
+        UntrustedServerFile: it does not (another program on that port, say).
+    """
+    nonce = secrets.token_hex(16)
+    try:
+        resp = httpx.post(
+            info["url"].rstrip("/") + "/api/cli/challenge", json={"nonce": nonce}, timeout=10.0
+        )
+        proof = resp.json().get("proof") if resp.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, AttributeError):
+        proof = None
+    if not isinstance(proof, str) or not hmac.compare_digest(
+        proof, challenge_proof(info["secret"], nonce)
+    ):
+        raise UntrustedServerFile(
+            f"the program at {info['url']} named by {info['path']} did not prove it holds "
+            "the file's secret (a stale file, or another program on that port)"
+        )
+
+
 def write_server_file(db: Path, url: str) -> str:
-    """Announce a server for a database file (a file only this user may read).
+    """Announce a server for a database file: a new 0600 file, never through a link.
+
+    The content goes to a new file in the same directory, created exclusively without
+    following links, then renamed over the hand-off path (so an existing file's mode or
+    owner is never reused, and a reader never sees half a file).
 
     Args:
         db: the database file the server holds.
@@ -104,13 +201,52 @@ def write_server_file(db: Path, url: str) -> str:
 
     Returns:
         The secret a forwarding CLI must present.
+
+    Raises:
+        LoopgateError: a symbolic link or something other than a file is at the path.
     """
-    secret = secrets.token_urlsafe(24)
     path = server_file(db)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump({"url": url, "pid": os.getpid(), "secret": secret, "db": str(db)}, fh)
+    check_server_file_path(db)
+    secret = secrets.token_urlsafe(32)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(tmp, flags, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        data = {"url": url, "pid": os.getpid(), "secret": secret, "db": str(db)}
+        os.write(fd, json.dumps(data).encode())
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(tmp, path)  # replaces the entry itself, never a link's target
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     return secret
+
+
+def check_server_file_path(db: Path) -> None:
+    """Refuse to serve when the hand-off path is a link or not a regular file.
+
+    Raises:
+        LoopgateError: what is at the path, and what to do.
+    """
+    path = server_file(db)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(st.st_mode):
+        raise LoopgateError(
+            f"{path} is a symbolic link (to {os.readlink(path)}); the server will not write "
+            "its secret through a link. Remove the link (someone may have planted it) and "
+            "start again"
+        )
+    if not stat.S_ISREG(st.st_mode):
+        raise LoopgateError(f"{path} is not a regular file; remove it and start again")
 
 
 def remove_server_file(db: Path) -> None:
@@ -119,14 +255,35 @@ def remove_server_file(db: Path) -> None:
     Args:
         db: the database file the server held.
     """
-    with contextlib.suppress(OSError):
-        info = json.loads(server_file(db).read_text())
-        if info.get("pid") == os.getpid():
+    with contextlib.suppress(OSError, UntrustedServerFile):
+        info = _load_trusted(server_file(db))
+        if info and info.get("pid") == os.getpid():
             server_file(db).unlink()
+
+
+def _stdin_for(args: list[str]) -> tuple[list[str], str | None]:
+    """What a forwarded command reads from standard input, read here (the server cannot).
+
+    ``users password`` without ``--password-stdin`` prompts here and sends the answer.
+    """
+    if args[:2] == ["users", "password"] and "--password-stdin" not in args:
+        import click  # late: start-up speed
+
+        name = next((a for a in args[2:] if not a.startswith("-")), "the user")
+        pw = click.prompt(f"New password for {name}", hide_input=True, confirmation_prompt=True)
+        return [*args, "--password-stdin"], pw + "\n"
+    if "--password-stdin" in args:
+        return args, sys.stdin.read()
+    return args, None
 
 
 def forward_if_served(args: list[str]) -> int | None:
     """Run the command on the server holding the database, if one does.
+
+    The hand-off file is trusted only when it is a regular file of this user with mode
+    0600, and the server it names proves it holds its secret; otherwise one line on stderr
+    says why, and the command opens the database itself (which fails, with exit 1, if a
+    process holds it).
 
     Args:
         args: the command line after ``loopgate``.
@@ -138,15 +295,22 @@ def forward_if_served(args: list[str]) -> int | None:
     if not args or args[0] in _NOT_FORWARDED or any(a in ("--help", "-h") for a in args):
         return None
     db = _db_from_args(args)
-    info = read_server_file(db)
-    if info is None:
-        return None
-    import httpx  # late: start-up speed (only needed while a server runs)
+    try:
+        info = read_server_file(db)
+        if info is None:
+            return None
+        info["path"] = str(server_file(db))
+        import httpx  # late: start-up speed (only needed while a server runs)
 
+        _prove(httpx, info)
+    except UntrustedServerFile as exc:
+        print(f"warning: ignoring the hand-off file: {exc}; opening {db} directly", file=sys.stderr)
+        return None
+    args, stdin = _stdin_for(args)
     try:
         resp = httpx.post(
             info["url"].rstrip("/") + "/api/cli",
-            json={"argv": _absolute(args)},
+            json={"argv": _absolute(args), "stdin": stdin},
             headers={"X-Loopgate-Local": info["secret"]},
             timeout=httpx.Timeout(10.0, read=3600.0),
         )
@@ -170,17 +334,18 @@ def forward_if_served(args: list[str]) -> int | None:
     return int(body["code"])
 
 
-def run_forwarded(engine: Any, argv: list[str]) -> dict[str, Any]:
+def run_forwarded(engine: Any, argv: list[str], stdin: str | None = None) -> dict[str, Any]:
     """Server side: run a forwarded command line with the server's engine.
 
     Args:
         engine: the server's engine.
         argv: the command line after ``loopgate`` (paths already absolute).
+        stdin: what the CLI read from its standard input for the command, if anything.
 
     Returns:
         ``code`` (the exit code), ``stdout`` and ``stderr`` (what the command printed).
     """
     out, err = io.StringIO(), io.StringIO()
-    with forwarded(engine, out, err):
+    with forwarded(engine, out, err, stdin):
         code = run_args(argv)
     return {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}

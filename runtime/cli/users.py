@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from runtime.cli.base import Ctx, command, echo, json_line
+from runtime.cli.base import Ctx, command, echo, fail, is_forwarded, json_line, read_stdin
 from runtime.queries import catalog
 
 
@@ -29,7 +29,8 @@ def users_group() -> None:
 @click.option(
     "--password",
     envvar="LOOPGATE_PASSWORD",
-    help="Sign-in password (or $LOOPGATE_PASSWORD); none: CLI and token use only.",
+    help="Sign-in password (better: $LOOPGATE_PASSWORD, or `users password` later); "
+    "none: CLI and token use only.",
 )
 @click.option("--display-name")
 def users_add_cmd(
@@ -63,14 +64,82 @@ def users_list_cmd(ctx: Ctx) -> None:
         else:
             echo(
                 f"{u['name']}  roles={','.join(u['roles'])}  teams={','.join(u['teams']) or '-'}"
+                + ("  (token)" if u.get("has_token") else "")
                 + ("  (disabled)" if u["disabled"] else "")
             )
 
 
 @command(users_group, "token", json_flag=False)
 @click.argument("name")
-def users_token_cmd(ctx: Ctx, name: str) -> None:
-    """Issue a new API bearer token for a user (printed once)."""
-    from runtime.auth import issue_token
+@click.option("--revoke", is_flag=True, help="Revoke the user's token instead (no new one).")
+def users_token_cmd(ctx: Ctx, name: str, revoke: bool) -> None:
+    """Issue a new API bearer token for a user (printed once; the old one stops working)."""
+    from runtime.auth import issue_token, revoke_token
 
-    echo(issue_token(ctx.store, name))
+    if not revoke:
+        echo(issue_token(ctx.store, name))
+    elif revoke_token(ctx.store, name):
+        echo(f"token of {name} revoked")
+    else:
+        echo(f"{name} held no token; nothing to revoke")
+
+
+@command(users_group, "tokens")
+def users_tokens_cmd(ctx: Ctx) -> None:
+    """The users who hold an API token (the tokens themselves are never shown)."""
+    from runtime.auth import token_holders
+
+    names = token_holders(ctx.store)
+    for name in names:
+        if ctx.json:
+            json_line({"name": name, "has_token": True})
+        else:
+            echo(name)
+    if not names and not ctx.json:
+        echo("no user holds a token")
+
+
+@command(users_group, "disable", json_flag=False)
+@click.argument("name")
+def users_disable_cmd(ctx: Ctx, name: str) -> None:
+    """Disable a user: no sign-in and no API access until enabled again."""
+    from runtime.auth import set_disabled
+
+    changed = set_disabled(ctx.store, name, True)
+    echo(f"user {name} disabled" if changed else f"user {name} was already disabled")
+
+
+@command(users_group, "enable", json_flag=False)
+@click.argument("name")
+def users_enable_cmd(ctx: Ctx, name: str) -> None:
+    """Enable a disabled user again."""
+    from runtime.auth import set_disabled
+
+    changed = set_disabled(ctx.store, name, False)
+    echo(f"user {name} enabled" if changed else f"user {name} was already enabled")
+
+
+@command(users_group, "password", json_flag=False)
+@click.argument("name")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the new password from the first line of standard input (for scripts).",
+)
+def users_password_cmd(ctx: Ctx, name: str, password_stdin: bool) -> None:
+    """Set a user's sign-in password, asked for at a prompt (never given on the command line)."""
+    from runtime.auth import set_password
+
+    if password_stdin:
+        lines = read_stdin().splitlines()
+        password = lines[0] if lines else ""
+    elif is_forwarded():
+        fail("the server cannot prompt for a password; pass --password-stdin")
+    else:
+        password = click.prompt(
+            f"New password for {name}", hide_input=True, confirmation_prompt=True
+        )
+    if not password:
+        fail("no password given; type one at the prompt, or send it on standard input")
+    set_password(ctx.store, name, password)
+    echo(f"password of {name} changed")

@@ -201,9 +201,10 @@ class DuckDBCatalog(DuckDBWrites):
         return rows[0] if rows else None
 
     def list_users(self) -> list[dict[str, Any]]:
-        """Every user without secrets, by name."""
+        """Every user without secrets, by name (``has_token``: holds an API token)."""
         return self._rows(
-            "SELECT name, display_name, roles, teams, disabled, created_at FROM users ORDER BY name"
+            "SELECT name, display_name, roles, teams, disabled, created_at, "
+            "token_hash IS NOT NULL AS has_token FROM users ORDER BY name"
         )
 
     # ------------------------------------------------------------ models

@@ -51,20 +51,86 @@ _OPEN: dict[str, FileState] = {}
 _OPEN_LOCK = threading.Lock()
 
 
+# DuckDB never fetches or loads an extension on its own: a file it cannot read natively (a
+# SQLite database passed as --db, say) would otherwise make it download ``sqlite_scanner``.
+# What the store needs (json, parquet, icu) is linked into the Python package.
+DUCKDB_CONFIG: dict[str, Any] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+_DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+_PRIVATE = 0o077  # group and other permission bits
+
+
+def keep_files_private() -> None:
+    """Add group/other bits to the process umask, so what it creates next is the user's alone.
+
+    DuckDB deletes the WAL at every checkpoint and creates it again at the next write, so a
+    mode set once on the files would not last: the umask is what keeps the database and its
+    WAL 0600 (and exports and the hand-off file with them).
+    """
+    old = os.umask(_PRIVATE)
+    os.umask(old | _PRIVATE)
+
+
+def _tighten(path: str) -> None:
+    """Drop group/other bits from an existing database file and WAL this user owns."""
+    for name in (path, path + ".wal"):
+        with contextlib.suppress(OSError):
+            st = os.lstat(name)
+            if st.st_uid == os.geteuid() and st.st_mode & _PRIVATE and not os.path.islink(name):
+                os.chmod(name, st.st_mode & 0o700)
+
+
+def check_database_file(path: str) -> None:
+    """Refuse a file that exists but is not a DuckDB database, before DuckDB reads it.
+
+    Raises:
+        StoreError: the file is not a Loopgate (DuckDB) database; names what it looks like.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except (FileNotFoundError, IsADirectoryError):
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror}") from None
+    if not head or head[8:12] == _DUCKDB_MAGIC:
+        return  # a new (empty) file, or a DuckDB database
+    kind = "a SQLite database" if head.startswith(b"SQLite format 3") else "not a DuckDB file"
+    raise StoreError(
+        f"{path} is not a Loopgate database ({kind}); pass the Loopgate database with "
+        "--db, or a new file name to create one"
+    )
+
+
 def connect(path: str, wait: float, read_only: bool) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB file, retrying for ``wait`` seconds while another process holds it.
 
+    Extensions are never installed or loaded automatically (:data:`DUCKDB_CONFIG`), and a
+    file database is created 0600 (see :func:`keep_files_private`).
+
     Raises:
         DatabaseLockedError: another process holds the file (names it and its PID).
-        StoreError: the file cannot be opened as a database.
+        StoreError: the file cannot be opened as a database, or is not a DuckDB database.
     """
+    if path != ":memory:":
+        keep_files_private()
+        check_database_file(path)
+        _tighten(path)
     deadline = time.monotonic() + max(wait, 0.0)
     while True:
         try:
-            return duckdb.connect(path, read_only=read_only)
+            return duckdb.connect(path, read_only=read_only, config=dict(DUCKDB_CONFIG))
         except duckdb.IOException as exc:
             match = _LOCK_RE.search(str(exc))
             if not match:
+                if "extension" in str(exc).lower():
+                    raise StoreError(
+                        f"{path} is not a Loopgate database (DuckDB would need an extension "
+                        "to read it, and Loopgate never loads one); pass the Loopgate "
+                        "database with --db"
+                    ) from None
                 raise StoreError(f"cannot open {path}: {exc}") from None
             if time.monotonic() < deadline:
                 time.sleep(0.05)
