@@ -112,12 +112,14 @@ def write_seal(
     if state.key is None:
         return
     mac = seal_mac(state.key, seq, digest, seq, state.first_seq, state.note, at)
-    cur.execute(
-        "INSERT OR REPLACE INTO audit_seal "
-        "(id, seq, hash, row_count, first_seq, note, key_id, sealed_at, mac) "
-        "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [seq, digest, seq, state.first_seq, state.note, key_id(state.key), at, mac],
-    )
+    values = [seq, digest, seq, state.first_seq, state.note, key_id(state.key), at, mac]
+    updated = cur.execute(  # an in-place update: no delete + insert per commit
+        "UPDATE audit_seal SET seq = ?, hash = ?, row_count = ?, first_seq = ?, note = ?, "
+        "key_id = ?, sealed_at = ?, mac = ? WHERE id = 1 RETURNING id",
+        values,
+    ).fetchall()
+    if not updated:
+        cur.execute("INSERT INTO audit_seal VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)", values)
 
 
 # ---------------------------------------------------------------- the key file
