@@ -101,8 +101,8 @@ class DuckDBAuditLog(DuckDBConnection):
         key, problem, created = load_key(path, create=not self.read_only and seal is None)
         state = SealState(str(path), key, problem)
         if key is None:
-            if not self.read_only:
-                log.warning("%s: the audit trail is not sealed: %s", self.path, problem)
+            if not self.read_only:  # `audit verify` says so; a copied file is no alarm
+                log.info("%s: the audit trail is not sealed: %s", self.path, problem)
             return state
         if seal is not None and seal.key_id != key_id(key):
             state.key = None  # a wrong key seals nothing: the right one may come back
@@ -236,18 +236,16 @@ class DuckDBAuditLog(DuckDBConnection):
             intact: N rows, sealed at S, M reviews and K runs cross-checked``).
         """
         state = self._seal_state
-        problems: list[str] = [state.problem] if state.problem else []
         cur = self._con.cursor()
-        seal = read_seal(cur)
-        if seal is not None and state.key is not None:
-            if bad := seal_signature_problem(seal, state.key, state.key_path):
-                problems.append(bad)
-                seal = None  # a seal we cannot trust says nothing
-        elif state.key is None:
-            seal = None
+        seal = read_seal(cur) if state.key is not None else None
+        forged = seal and seal_signature_problem(seal, state.key, state.key_path)  # type: ignore[arg-type]
+        if forged:
+            seal = None  # a seal we cannot trust says nothing
         checked, at_seal, broken = self._walk_chain(cur, chunk, seal.seq if seal else 0)
-        if broken:
-            problems.append(broken)
+        # The first problem named is the earliest: a broken row, then the key, then the seal.
+        problems = [p for p in (broken, state.problem, forged) if p]
+        if broken or forged:
+            pass
         elif seal is not None:
             if seal.note:
                 problems.append(f"the trail was tampered with before it was resealed: {seal.note}")
