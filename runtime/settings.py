@@ -22,6 +22,16 @@ def server_file(db_path: str | Path) -> Path:
     return Path(str(db_path) + ".server.json")
 
 
+def audit_key_file(db_path: str | Path) -> Path:
+    """The key that seals the audit trail: $LOOPGATE_AUDIT_KEY_FILE, else ``<db>.auditkey``.
+
+    It must live outside the database file (someone who can change the database but cannot
+    read this file cannot forge a seal); see docs/audit.md.
+    """
+    named = os.environ.get("LOOPGATE_AUDIT_KEY_FILE", "").strip()
+    return Path(named) if named else Path(str(db_path) + ".auditkey")
+
+
 # ---------------------------------------------------------------- outbox (SMTP)
 
 

@@ -15,7 +15,12 @@ def audit_group() -> None:
 
 @command(audit_group, "verify")
 def audit_verify_cmd(ctx: Ctx) -> None:
-    """Recompute the hash chain; exit 1 naming the first bad row."""
+    """Check the audit trail; exit 1 naming the first problem (and how many others).
+
+    Recomputes the hash chain, checks its seal (signed with the key file next to the
+    database, or $LOOPGATE_AUDIT_KEY_FILE), and cross-checks every settled review and
+    finished run against its event in the trail (see docs/audit.md).
+    """
     ok, checked, message = ctx.store.verify_audit_chain()
     if ctx.json:
         json_line({"ok": ok, "rows": checked, "message": message})

@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from runtime.domain import Event
 from runtime.errors import StoreError
+from runtime.settings import audit_key_file
 from runtime.store.contract import ExportFormat, ExportKind
+from runtime.store.duckdb.audit_seal import (
+    KEY_BYTES,
+    SealState,
+    cross_check,
+    key_id,
+    load_key,
+    read_seal,
+    seal_signature_problem,
+    seal_vs_head,
+    write_seal,
+)
 from runtime.store.duckdb.connection import GENESIS, DuckDBConnection, FileState
 from runtime.store.duckdb.rows import dumps, utcnow, where
+
+log = logging.getLogger(__name__)
 
 _EXPORTS: dict[str, str] = {
     "audit": "SELECT seq, occurred_at, kind, run_id, review_id, node_id, actor, "
@@ -61,6 +77,67 @@ class DuckDBAuditLog(DuckDBConnection):
     def _load_state(self, fs: FileState) -> None:
         super()._load_state(fs)
         fs.head_seq, fs.head_hash = self._load_chain_head()
+        # The key and what the store found on opening, shared by the file's stores.
+        fs.audit_seal = self._open_seal(fs.head_seq, fs.head_hash)  # type: ignore[attr-defined]
+
+    @property
+    def _seal_state(self) -> SealState:
+        return self._fs.audit_seal  # type: ignore[attr-defined]
+
+    def _hash_at(self, seq: int) -> bytes | None:
+        row = self._w.execute("SELECT hash FROM audit_events WHERE seq = ?", [seq]).fetchone()
+        return bytes(row[0]) if row else None
+
+    def _open_seal(self, head_seq: int, head_hash: bytes) -> SealState:
+        """Load (or first create) the key, check the seal against the chain's head, and
+        reseal the head when writable: tampering found here goes into every later seal
+        (its ``note``), so carrying on writing cannot hide it."""
+        if self.path == ":memory:":  # nothing outlives the process: an ephemeral key
+            state = SealState("(ephemeral: an in-memory store)", secrets.token_bytes(KEY_BYTES))
+            write_seal(self._w, state, head_seq, head_hash, utcnow())
+            return state
+        seal = read_seal(self._w)
+        path = audit_key_file(self.path)
+        key, problem, created = load_key(path, create=not self.read_only and seal is None)
+        state = SealState(str(path), key, problem)
+        if key is None:
+            if not self.read_only:  # `audit verify` says so; a copied file is no alarm
+                log.info("%s: the audit trail is not sealed: %s", self.path, problem)
+            return state
+        if seal is not None and seal.key_id != key_id(key):
+            state.key = None  # a wrong key seals nothing: the right one may come back
+            state.problem = seal_signature_problem(seal, key, str(path))
+            return state
+        found = None
+        if seal is None:
+            if created:
+                state.first_seq = head_seq  # rows written before sealing existed
+            elif head_seq:
+                found = f"the trail had {head_seq} rows but no seal (the seal was deleted)"
+        elif bad := seal_signature_problem(seal, key, str(path)):
+            found, state.first_seq = bad, seal.first_seq
+        else:
+            state.first_seq, state.note = seal.first_seq, seal.note
+            at_seal = head_hash if seal.seq == head_seq else self._hash_at(seal.seq)
+            found = seal_vs_head(seal, head_seq, at_seal)
+        if self.read_only:  # verify finds it all again; nothing is written
+            return state
+        if found and not state.note:
+            state.note = f"on opening the database at {utcnow():%Y-%m-%d %H:%M:%S} UTC, {found}"
+            log.warning("%s: %s", self.path, state.note)
+        if seal is None or found:
+            self._w.execute("BEGIN")
+            try:
+                write_seal(self._w, state, head_seq, head_hash, utcnow())
+                self._w.execute("COMMIT")
+            except BaseException:
+                self._w.execute("ROLLBACK")
+                raise
+        return state
+
+    def _seal(self, cur: object) -> None:
+        """Sign the chain's current head inside the open transaction ``cur``."""
+        write_seal(cur, self._seal_state, self._head_seq, self._head_hash, utcnow())  # type: ignore[arg-type]
 
     def _load_chain_head(self) -> tuple[int, bytes]:
         row = (
@@ -148,56 +225,95 @@ class DuckDBAuditLog(DuckDBConnection):
         )
 
     def verify_audit_chain(self, chunk: int = 50_000) -> tuple[bool, int, str]:
-        """Recompute every row's hash in order.
+        """Recompute every row's hash in order (streamed), check the seal against the key
+        and the trail, and cross-check settled reviews and finished runs with their events.
 
         Args:
             chunk: rows fetched at a time.
 
         Returns:
-            (ok, rows checked, message naming the first bad row when not ok).
+            (ok, rows checked, the first problem and how many others; or ``audit trail
+            intact: N rows, sealed at S, M reviews and K runs cross-checked``).
+        """
+        state = self._seal_state
+        cur = self._con.cursor()
+        seal = read_seal(cur) if state.key is not None else None
+        forged = seal and seal_signature_problem(seal, state.key, state.key_path)  # type: ignore[arg-type]
+        if forged:
+            seal = None  # a seal we cannot trust says nothing
+        checked, at_seal, broken = self._walk_chain(cur, chunk, seal.seq if seal else 0)
+        # The first problem named is the earliest: a broken row, then the key, then the seal.
+        problems = [p for p in (broken, state.problem, forged) if p]
+        if broken or forged:
+            pass
+        elif seal is not None:
+            if seal.note:
+                problems.append(f"the trail was tampered with before it was resealed: {seal.note}")
+            if found := seal_vs_head(seal, checked, at_seal):
+                problems.append(found)
+        elif state.key is not None and checked:
+            problems.append(f"the trail has {checked} rows but no seal (the seal was deleted)")
+        if not broken and checked != self._head_seq and not self.read_only:
+            problems.append(f"the audit trail ends at row {checked}, expected {self._head_seq}")
+        reviews, runs, mismatches, wrong = cross_check(cur)
+        if problems or wrong:
+            first = (problems + mismatches)[0]
+            others = len(problems) + wrong - 1
+            more = f" (and {others} more problem{'s' * (others != 1)})" if others else ""
+            return False, checked, first + more
+        sealed = f"sealed at {seal.seq}" if seal else "not sealed yet"
+        if seal and seal.first_seq:
+            sealed += f" (rows 1-{seal.first_seq} predate sealing)"
+        return (
+            True,
+            checked,
+            f"audit trail intact: {checked} rows, {sealed}, {reviews} reviews and {runs} runs "
+            "cross-checked",
+        )
+
+    @staticmethod
+    def _walk_chain(cur: Any, chunk: int, seal_seq: int) -> tuple[int, bytes | None, str | None]:
+        """Stream the chain, recomputing each hash.
+
+        Returns:
+            (rows checked, the hash of row ``seal_seq``, the first broken link or None).
         """
         prev = GENESIS
-        expected_seq = 0
         checked = 0
-        cur = self._con.cursor()
+        at_seal = None
         cur.execute(
             "SELECT seq, occurred_at, kind, run_id, review_id, node_id, actor, "
             "CAST(data AS VARCHAR), prev_hash, hash FROM audit_events ORDER BY seq"
         )
         while rows := cur.fetchmany(chunk):
             for seq, at, kind, run_id, review_id, node_id, actor, data, prev_hash, digest in rows:
-                expected_seq += 1
-                if seq != expected_seq:
+                if seq != checked + 1:
                     return (
-                        False,
                         checked,
-                        f"audit row {expected_seq} is missing (next row is {seq}): "
+                        at_seal,
+                        f"audit row {checked + 1} is missing (next row is {seq}): "
                         "rows were deleted",
                     )
                 if bytes(prev_hash) != prev:
                     return (
-                        False,
                         checked,
+                        at_seal,
                         f"audit row {seq} ({kind}) does not link to row {seq - 1}: "
                         "a row before it was altered or removed",
                     )
                 want = chain_hash(prev, seq, at, kind, run_id, review_id, node_id, actor, data)
                 if bytes(digest) != want:
                     return (
-                        False,
                         checked,
+                        at_seal,
                         f"audit row {seq} ({kind}, run {run_id or '-'}) was altered after "
                         "it was written: its hash does not match its content",
                     )
                 prev = bytes(digest)
                 checked += 1
-        if checked != self._head_seq and not self.read_only:
-            return (
-                False,
-                checked,
-                f"the audit trail ends at row {checked}, expected {self._head_seq}",
-            )
-        return True, checked, f"audit trail intact: {checked} rows"
+                if seq == seal_seq:
+                    at_seal = prev
+        return checked, at_seal, None
 
     def export(self, kind: ExportKind, fmt: ExportFormat, out: str | Path) -> int:
         """Write a table to CSV, Parquet or JSON Lines with DuckDB's COPY.

@@ -198,6 +198,22 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "audit seal: the chain's head signed with a key kept outside the database",
+        """
+        CREATE TABLE audit_seal (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            seq BIGINT NOT NULL,
+            hash BLOB NOT NULL,
+            row_count BIGINT NOT NULL,
+            first_seq BIGINT NOT NULL,
+            note VARCHAR,
+            key_id VARCHAR NOT NULL,
+            sealed_at TIMESTAMP NOT NULL,
+            mac BLOB NOT NULL
+        );
+        """,
+    ),
 ]
 
 

@@ -150,6 +150,7 @@ class DuckDBWrites(DuckDBAuditLog):
             insert_rows(cur, "outbox", OUTBOX_COLUMNS, rows)
         if batch.events:
             insert_rows(cur, "audit_events", EVENT_COLUMNS, self._chain(batch.events))
+            self._seal(cur)  # the new head, signed in the same transaction
 
     def commit(self, batch: WriteBatch) -> None:
         """Write a batch in a transaction of its own (nothing for an empty batch)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.domain import Event
+from runtime.domain import Event, WriteBatch
 from runtime.store.contract import Store
 from tests.store.contract.conftest import StoreFactory
 
@@ -78,3 +78,28 @@ def test_the_chain_catches_a_rechained_row(store_factory: StoreFactory) -> None:
     ok, checked, message = store_factory.open().verify_audit_chain()
     assert not ok and checked == 1
     assert "row 2" in message
+
+
+def test_the_head_is_sealed_and_checked_after_reopening(store_factory: StoreFactory) -> None:
+    """Every unit of work that appends events seals the new head; reopening checks it."""
+    _fill(store_factory)
+    store = store_factory.open()
+    ok, checked, message = store.verify_audit_chain()
+    assert ok and checked == 6
+    assert "sealed at 6" in message
+    store.close()
+    store_factory.raw("DELETE FROM audit_events WHERE seq = 6")  # the last row: no gap left
+    ok, _, message = store_factory.open().verify_audit_chain()
+    assert not ok
+    assert "ends at row 5 but was sealed at row 6" in message
+
+
+def test_a_rolled_back_unit_of_work_leaves_the_seal_as_it_was(store_factory: StoreFactory) -> None:
+    _fill(store_factory)
+    store = store_factory.open()
+    with pytest.raises(RuntimeError), store.unit_of_work() as uow:
+        uow.write(WriteBatch(events=[Event(kind="lost")]))
+        raise RuntimeError("boom")
+    store.append_events([Event(kind="kept")])
+    ok, checked, message = store.verify_audit_chain()
+    assert ok and checked == 7 and "sealed at 7" in message
