@@ -77,11 +77,14 @@ class DecisionJournal:
         self._applying = 0
         self._applier_running = False
         self._flushing = 0
+        self._stopping = False
+        self._thread: threading.Thread | None = None
         self._done: list[int] = []  # applied journal rows not yet removed
         if not store.read_only:
             self.replay()
-            # Recorded decisions are applied before the store closes or Python exits.
-            store.before_close.append(self.flush)
+            # Recorded decisions are applied, and the applier has stopped, before the store
+            # closes or Python exits.
+            store.before_close.append(self.stop)
             _JOURNALS.add(self)
 
     # ------------------------------------------------------------ recording
@@ -134,6 +137,21 @@ class DecisionJournal:
             finally:
                 self._flushing -= 1
 
+    def stop(self, timeout: float = 60.0) -> None:
+        """Apply what was recorded, then stop the applier thread and wait for it.
+
+        The store calls this before it closes, and Python at exit: a daemon thread still
+        inside DuckDB while the interpreter shuts down aborts the process ("terminate
+        called after throwing ..."), after the command had succeeded.
+        """
+        self.flush(timeout)
+        with self._cond:
+            self._stopping = True
+            thread = self._thread
+            self._cond.notify_all()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
     # ------------------------------------------------------------ the applier
 
     def submit(self, journaled: Journaled) -> None:
@@ -142,16 +160,18 @@ class DecisionJournal:
             self._queue.append(journaled)
             if not self._applier_running:
                 self._applier_running = True
-                threading.Thread(
+                self._stopping = False
+                self._thread = threading.Thread(
                     target=self._apply_loop, name="loopgate-decisions", daemon=True
-                ).start()
+                )
+                self._thread.start()
             self._cond.notify_all()
 
     def _apply_loop(self) -> None:
         """Apply journaled decisions as they come, as many per transaction as are queued."""
         while True:
             with self._cond:
-                if not self._queue:
+                if not self._queue and not self._stopping:
                     self._cond.wait(timeout=2.0)
                 if not self._queue:
                     self._applier_running = False
@@ -326,4 +346,4 @@ def _flush_journals() -> None:
     """At exit, apply what was recorded (the applier is a daemon thread)."""
     for journal in list(_JOURNALS):
         with contextlib.suppress(Exception):
-            journal.flush(timeout=60)
+            journal.stop(timeout=60)

@@ -279,3 +279,21 @@ def test_recorded_decisions_are_applied_before_the_store_closes_or_python_exits(
     con.close()
     assert status[runs[1].run_id] == "succeeded"  # applied at exit, not by a later replay
     assert [status[r.run_id] for r in runs[2:]] == ["waiting", "waiting"]
+
+
+def test_closing_the_store_stops_the_applier_thread_first(tmp_path):
+    """A daemon thread still inside DuckDB when Python exits aborts the process after the
+    command succeeded ("terminate called after throwing ..."): closing must stop it."""
+    store = Store(tmp_path / "close.duckdb")
+    add_user(store, "mia", roles=["reviewer"], teams=["managers"])
+    engine = Engine(store, services=default_services(store))
+    run = _waiting(engine, 1)[0]
+    engine.decide(run.review_id, {"action": "approve"}, by="mia")
+    appliers = [t for t in threading.enumerate() if t.name == "loopgate-decisions"]
+    assert appliers, "the applier idles for a while after applying"
+    store.close()
+    assert not any(t.is_alive() for t in appliers)
+    assert not [t for t in threading.enumerate() if t.name == "loopgate-decisions"]
+    with Store(tmp_path / "close.duckdb") as again:  # the journal was tidied before closing
+        assert _journal_rows(again) == 0
+        assert again.get_run(run.run_id)["status"] == "succeeded"
