@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from runtime.errors import ItemError, Problem, SpecError
 from runtime.expressions import check_expression, check_template, is_template
 from runtime.nodes import NodeParams, NodeType, get_node_type, node_types
+from runtime.settings import OutboundPolicy, outbound_policy
 from runtime.spec import InputField, NodeSpec, WorkflowSpec
 
 
@@ -134,8 +135,18 @@ def _expression_problems(node_id: str, params: NodeParams, node_ids: set[str]) -
     return problems
 
 
-def check(spec: WorkflowSpec) -> tuple[Workflow | None, list[Problem]]:
-    """Run every check; return the workflow (None if there are errors) and all problems."""
+def check(
+    spec: WorkflowSpec, *, policy: OutboundPolicy | None = None
+) -> tuple[Workflow | None, list[Problem]]:
+    """Run every check; return the workflow (None if there are errors) and all problems.
+
+    Args:
+        spec: the workflow.
+        policy: the server's allow-lists nodes are checked against (what keys and URLs
+            they may use); default: read from the environment
+            (:func:`runtime.settings.outbound_policy`).
+    """
+    policy = outbound_policy() if policy is None else policy
     problems: list[Problem] = []
     nodes: dict[str, CompiledNode] = {}
     ids = [n.id for n in spec.nodes]
@@ -166,6 +177,9 @@ def check(spec: WorkflowSpec) -> tuple[Workflow | None, list[Problem]]:
         if params is None:
             continue
         problems += [Problem(message=m, node=node.id) for m in ntype.check(params, node_ids)]
+        problems += [
+            p.model_copy(update={"node": node.id}) for p in ntype.check_outbound(params, policy)
+        ]
         problems += _expression_problems(node.id, params, node_ids)
         if node.sensitive and ntype.family in ("flow", "checkpoint"):
             problems.append(
@@ -348,13 +362,20 @@ def _unguarded_sensitive(
     return out
 
 
-def compile_workflow(spec: WorkflowSpec, *, strict: bool = False) -> Workflow:
+def compile_workflow(
+    spec: WorkflowSpec, *, strict: bool = False, policy: OutboundPolicy | None = None
+) -> Workflow:
     """Compile a spec, raising on any error (and, with strict, on any warning).
+
+    Args:
+        spec: the workflow.
+        strict: warnings are errors too.
+        policy: the server's allow-lists (see :func:`check`).
 
     Raises:
         SpecError: listing every problem with its node id.
     """
-    wf, problems = check(spec)
+    wf, problems = check(spec, policy=policy)
     if wf is None or (strict and problems):
         raise SpecError(problems, workflow_id=spec.id)
     return wf

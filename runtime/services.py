@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from runtime.settings import OutboundPolicy, outbound_policy
 from runtime.store.contract import Catalog
 
 if TYPE_CHECKING:
@@ -21,11 +22,15 @@ class Services:
 
     Args:
         store: The store records and models are read from.
-        settings: Server settings nodes read (``dry_run``, allow-lists).
+        settings: Server settings nodes read (``dry_run``).
+        outbound: The allow-lists of what nodes may reach outside (model key variables,
+            model base URLs, webhook hosts); None: read from the environment at each use,
+            so a changed setting applies without building new services.
     """
 
     store: Catalog
     settings: dict[str, Any]
+    outbound: OutboundPolicy | None = None
     # The AI nodes' classifiers, created on first use (importing them loads scikit-learn).
     _models: ModelRegistry | None = field(default=None, init=False, repr=False)
     _models_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -40,6 +45,11 @@ class Services:
 
                     self._models = ModelRegistry(self.store)
         return self._models
+
+    def outbound_policy(self) -> OutboundPolicy:
+        """The allow-lists given at construction, else the environment's (see
+        :func:`runtime.settings.outbound_policy`)."""
+        return self.outbound if self.outbound is not None else outbound_policy()
 
     def get_record(self, table: str, key: str) -> dict[str, Any] | None:
         """A live record of the built-in record store, or None."""

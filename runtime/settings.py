@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,4 +95,193 @@ def smtp_settings() -> SmtpSettings:
         timeout=_env_number("LOOPGATE_SMTP_TIMEOUT", 10.0) or 10.0,
         max_attempts=max(1, _env_number("LOOPGATE_SMTP_MAX_ATTEMPTS", 5, int)),
         backoff_seconds=_env_number("LOOPGATE_SMTP_BACKOFF", 15.0),
+    )
+
+
+# ---------------------------------------------------------------- outbound allow-lists
+
+ENV_MODEL_KEY_ENVS = "LOOPGATE_MODEL_KEY_ENVS"
+ENV_MODEL_BASE_URLS = "LOOPGATE_MODEL_BASE_URLS"
+ENV_WEBHOOK_HOSTS = "LOOPGATE_WEBHOOK_HOSTS"
+#: The key variable the OpenAI-compatible provider reads by default
+#: (``runtime.models.openai_compat.ENV_API_KEY``, not imported: settings stay light).
+DEFAULT_MODEL_KEY_ENV = "LOOPGATE_OPENAI_API_KEY"
+#: The base URL the OpenAI-compatible provider uses by default (``ENV_BASE_URL`` there).
+ENV_DEFAULT_MODEL_BASE_URL = "LOOPGATE_OPENAI_BASE_URL"
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True, slots=True)
+class _Origin:
+    """A parsed http(s) URL as the sender (httpx) will read it."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+
+    def within(self, allowed: _Origin) -> bool:
+        """Same scheme, host and port, and the path is ``allowed``'s path or below it."""
+        if (self.scheme, self.host, self.port) != (allowed.scheme, allowed.host, allowed.port):
+            return False
+        return (
+            not allowed.path
+            or self.path == allowed.path
+            or self.path.startswith(allowed.path + "/")
+        )
+
+
+def _parse_url(url: str, *, base: bool = True) -> _Origin | str:
+    """The URL's parts, or why it is not a plain http(s) URL (a base URL, with ``base``:
+    no user name, query or fragment either).
+
+    httpx parses it, so the check reads the URL exactly as the request will go out.
+    """
+    import httpx  # lazily: the CLI imports settings at start-up
+
+    try:
+        parsed = httpx.URL(url.strip())
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        return f"is not a valid URL ({exc})"
+    if parsed.scheme not in _DEFAULT_PORTS:
+        return f"must start with http:// or https:// (scheme: {parsed.scheme or 'none'})"
+    if not parsed.host:
+        return "has no host"
+    if base and parsed.userinfo:
+        return "must not carry a user name or password"
+    if base and (parsed.query or parsed.fragment):
+        return "must not carry a query or fragment"
+    return _Origin(
+        scheme=parsed.scheme,
+        host=parsed.host.lower().rstrip("."),
+        port=parsed.port or _DEFAULT_PORTS[parsed.scheme],
+        path=parsed.path.rstrip("/"),
+    )
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundPolicy:
+    """What a workflow may reach outside the server: the allow-lists an administrator sets.
+
+    Workflow files may *choose among* these (an AI node's ``api_key_env`` and ``base_url``,
+    a webhook's ``url``), never widen them. The compiler checks nodes against the policy
+    (``NodeType.check_outbound``) and the nodes check again when they run, so a workflow
+    that skipped validation still cannot send a key or a body anywhere else.
+
+    Attributes:
+        model_key_envs: the environment variables that may hold model API keys
+            (``$LOOPGATE_MODEL_KEY_ENVS``, comma-separated; default
+            ``LOOPGATE_OPENAI_API_KEY``, the provider's own).
+        model_base_urls: the base URLs (or whole origins: a URL with no path) the
+            OpenAI-compatible provider may call (``$LOOPGATE_MODEL_BASE_URLS``,
+            comma-separated), plus the configured default ``$LOOPGATE_OPENAI_BASE_URL``.
+        webhook_hosts: the hosts (``host`` for any port, ``host:port`` for one) webhooks
+            may POST to (``$LOOPGATE_WEBHOOK_HOSTS``, comma-separated); None: any host.
+    """
+
+    model_key_envs: tuple[str, ...] = (DEFAULT_MODEL_KEY_ENV,)
+    model_base_urls: tuple[str, ...] = ()
+    webhook_hosts: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        for name in self.model_key_envs:
+            if not _ENV_NAME.match(name):
+                raise LoopgateError(
+                    f"${ENV_MODEL_KEY_ENVS}: {name!r} is not an environment variable name"
+                )
+        for url in self.model_base_urls:
+            parsed = _parse_url(url)
+            if isinstance(parsed, str):
+                raise LoopgateError(f"${ENV_MODEL_BASE_URLS}: {url!r} {parsed}")
+        for host in self.webhook_hosts or ():
+            problem = _host_entry(host)
+            if isinstance(problem, str):
+                raise LoopgateError(f"${ENV_WEBHOOK_HOSTS}: {host!r} {problem}")
+
+    # -------------------------------------------------------- models
+
+    def model_key_problem(self, name: str) -> str | None:
+        """Why ``api_key_env`` ``name`` may not be used, or None when it may."""
+        if name in self.model_key_envs:
+            return None
+        return (
+            f"api_key_env {name} is not an allowed model key variable "
+            f"(allowed: {', '.join(self.model_key_envs) or 'none'}); ask your administrator "
+            f"to add it to {ENV_MODEL_KEY_ENVS}"
+        )
+
+    def model_base_url_problem(self, url: str) -> str | None:
+        """Why base URL ``url`` may not be called, or None when it may."""
+        parsed = _parse_url(url)
+        if isinstance(parsed, str):
+            return f"base_url {url} {parsed}"
+        allowed = [_parse_url(a) for a in self.model_base_urls]
+        if any(isinstance(a, _Origin) and parsed.within(a) for a in allowed):
+            return None
+        shown = ", ".join(self.model_base_urls) or "none configured"
+        return (
+            f"base_url {url} is not an allowed model base URL (allowed: {shown}); ask your "
+            f"administrator to add it to {ENV_MODEL_BASE_URLS}"
+        )
+
+    # -------------------------------------------------------- webhooks
+
+    def webhook_url_problem(self, url: str) -> str | None:
+        """Why a webhook may not POST to ``url``, or None when it may."""
+        if self.webhook_hosts is None:
+            return None
+        parsed = _parse_url(url, base=False)
+        if isinstance(parsed, str):
+            return f"url {url} {parsed}"
+        for entry in self.webhook_hosts:
+            host, port = _host_entry(entry)  # type: ignore[misc]  # checked at construction
+            if parsed.host == host and (port is None or parsed.port == port):
+                return None
+        where = f"{parsed.host}:{parsed.port}"
+        return (
+            f"url {url}: host {where} is not an allowed webhook host (allowed: "
+            f"{', '.join(self.webhook_hosts) or 'none'}); ask your administrator to add it to "
+            f"{ENV_WEBHOOK_HOSTS}"
+        )
+
+
+def _host_entry(entry: str) -> tuple[str, int | None] | str:
+    """``host`` or ``host:port`` (``[::1]:8080`` for IPv6) parsed, or what is wrong."""
+    text = entry.strip().lower()
+    if not text or "/" in text or "@" in text:
+        return "is not a host or host:port"
+    parsed = _parse_url(f"http://{text}")
+    if isinstance(parsed, str):
+        return f"is not a host or host:port ({parsed})"
+    has_port = text.rsplit("]", 1)[-1].count(":") == 1
+    return parsed.host, parsed.port if has_port else None
+
+
+def outbound_policy(env: Mapping[str, str] | None = None) -> OutboundPolicy:
+    """The allow-lists from the environment (see :class:`OutboundPolicy`).
+
+    Args:
+        env: the variables to read (default ``os.environ``).
+
+    Raises:
+        LoopgateError: an entry that is not a variable name, an http(s) URL or a host.
+    """
+    env = os.environ if env is None else env
+    keys = _split(env.get(ENV_MODEL_KEY_ENVS)) or [DEFAULT_MODEL_KEY_ENV]
+    urls = _split(env.get(ENV_MODEL_BASE_URLS))
+    default_url = (env.get(ENV_DEFAULT_MODEL_BASE_URL) or "").strip().rstrip("/")
+    if default_url and default_url not in urls and isinstance(_parse_url(default_url), _Origin):
+        urls.insert(0, default_url)
+    hosts_text = env.get(ENV_WEBHOOK_HOSTS)
+    hosts = None if hosts_text is None or not hosts_text.strip() else tuple(_split(hosts_text))
+    return OutboundPolicy(
+        model_key_envs=tuple(dict.fromkeys(keys)),
+        model_base_urls=tuple(urls),
+        webhook_hosts=hosts,
     )

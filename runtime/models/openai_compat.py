@@ -6,8 +6,12 @@ model and API key come from the node's parameters or the environment:
 
 * ``LOOPGATE_OPENAI_BASE_URL``, e.g. ``https://api.openai.com/v1``
 * ``LOOPGATE_OPENAI_MODEL``, e.g. ``gpt-4o-mini``
-* ``LOOPGATE_OPENAI_API_KEY`` (a node may name another variable; keys never go in
-  workflow files)
+* ``LOOPGATE_OPENAI_API_KEY`` (a node may name another variable among those the
+  administrator allows in ``LOOPGATE_MODEL_KEY_ENVS``; keys never go in workflow files)
+
+A node's own base URL must be one the administrator allows in ``LOOPGATE_MODEL_BASE_URLS``
+(see :class:`runtime.settings.OutboundPolicy`); anything else is refused before a request
+is made, so a key never goes to a server the administrator did not name.
 
 Timeouts, connection errors, 429 and 5xx answers are retried with exponential backoff;
 anything else fails at once with a message naming the server and what it said.
@@ -26,6 +30,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from runtime.models.errors import ModelError
+from runtime.settings import OutboundPolicy, outbound_policy
 
 ENV_BASE_URL = "LOOPGATE_OPENAI_BASE_URL"
 ENV_MODEL = "LOOPGATE_OPENAI_MODEL"
@@ -63,14 +68,30 @@ def resolve_config(
     max_retries: int = 2,
     backoff: float = 0.5,
     env: Mapping[str, str] | None = None,
+    policy: OutboundPolicy | None = None,
 ) -> OpenAIConfig:
     """The configuration from explicit values, falling back to the environment.
 
+    Args:
+        policy: the allow-lists ``api_key_env`` and ``base_url`` must be in (default: read
+            from ``env``); the configured default base URL is always allowed.
+
     Raises:
-        ModelError: no base URL or no model, naming the variables to set.
+        ModelError: no base URL or no model, naming the variables to set; a key variable
+            or base URL the policy does not allow (nothing is sent then).
     """
     env = os.environ if env is None else env
-    base = (base_url or env.get(ENV_BASE_URL) or "").strip().rstrip("/")
+    policy = outbound_policy(env) if policy is None else policy
+    key_env = api_key_env or ENV_API_KEY
+    problem = policy.model_key_problem(key_env)
+    if problem:
+        raise ModelError(f"{problem}; nothing was sent")
+    default_base = (env.get(ENV_BASE_URL) or "").strip().rstrip("/")
+    base = (base_url or default_base).strip().rstrip("/")
+    if base_url and base != default_base:
+        problem = policy.model_base_url_problem(base)
+        if problem:
+            raise ModelError(f"{problem}; nothing was sent")
     name = (model or env.get(ENV_MODEL) or "").strip()
     if not base:
         raise ModelError(
@@ -81,7 +102,7 @@ def resolve_config(
         raise ModelError(f"the openai base URL {base!r} must start with http:// or https://")
     if not name:
         raise ModelError(f"the openai provider needs a model: set {ENV_MODEL} or the node's model")
-    key = env.get(api_key_env or ENV_API_KEY) or None
+    key = env.get(key_env) or None
     return OpenAIConfig(
         base_url=base,
         model=name,
@@ -131,7 +152,9 @@ class OpenAICompatClient:
         if cfg.api_key:
             headers["Authorization"] = f"Bearer {cfg.api_key}"
         last = ""
-        with httpx.Client(timeout=cfg.timeout, transport=self._transport) as client:
+        with httpx.Client(
+            timeout=cfg.timeout, transport=self._transport, follow_redirects=False
+        ) as client:
             for attempt in range(cfg.max_retries + 1):
                 if attempt:
                     time.sleep(cfg.backoff * 2 ** (attempt - 1))

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from runtime.store import Store
 
 
-
 class ModelRegistry:
     """Loads, caches and trains the builtin classifiers of one store.
 

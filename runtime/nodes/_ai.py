@@ -6,12 +6,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
+from runtime.errors import Problem
 from runtime.expressions import ExpressionError, render
 from runtime.nodes.base import NodeParams, RunContext
 
 if TYPE_CHECKING:
     from runtime.models.openai_compat import OpenAICompatClient
     from runtime.models.registry import ModelRegistry
+    from runtime.settings import OutboundPolicy
 
 Provider = Literal["builtin", "openai"]
 
@@ -26,13 +28,15 @@ class OpenAIOptions(NodeParams):
     base_url: str | None = Field(
         None,
         description="OpenAI-compatible API base URL, e.g. https://api.openai.com/v1 "
-        "(default: $LOOPGATE_OPENAI_BASE_URL). Used by the openai provider only.",
+        "(default: $LOOPGATE_OPENAI_BASE_URL); it must be one the administrator allows "
+        "($LOOPGATE_MODEL_BASE_URLS). Used by the openai provider only.",
     )
     api_key_env: str = Field(
         "LOOPGATE_OPENAI_API_KEY",
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
         description="The environment variable holding the API key (keys never go in "
-        "workflow files). Used by the openai provider only.",
+        "workflow files); it must be one the administrator allows ($LOOPGATE_MODEL_KEY_ENVS). "
+        "Used by the openai provider only.",
     )
     timeout: float = Field(
         30.0, gt=0, le=600, description="Seconds to wait for the openai provider per attempt."
@@ -43,6 +47,26 @@ class OpenAIOptions(NodeParams):
         le=10,
         description="Retries (with backoff) after a timeout, 429 or 5xx from the openai provider.",
     )
+
+
+def outbound_problems(
+    params: OpenAIOptions, provider: str, policy: OutboundPolicy
+) -> list[Problem]:
+    """The key variable and base URL checked against the server's allow-lists.
+
+    The key variable is checked for the openai provider, or wherever a workflow sets it;
+    the base URL wherever it is set.
+    """
+    problems = []
+    if provider == "openai" or "api_key_env" in params.model_fields_set:
+        message = policy.model_key_problem(params.api_key_env)
+        if message:
+            problems.append(Problem(message=message, field="params.api_key_env"))
+    if params.base_url is not None:
+        message = policy.model_base_url_problem(params.base_url)
+        if message:
+            problems.append(Problem(message=message, field="params.base_url"))
+    return problems
 
 
 def render_input(ctx: RunContext, template: str, what: str) -> str:
@@ -80,10 +104,12 @@ def registry_of(ctx: RunContext) -> ModelRegistry:
 
 
 def openai_client(ctx: RunContext, params: OpenAIOptions, model: str | None) -> OpenAICompatClient:
-    """A client configured from the node's params and the environment.
+    """A client configured from the node's params and the environment, within the
+    server's allow-lists (checked here again: a workflow may have skipped validation).
 
     Raises:
-        NodeFailure: the configuration is incomplete.
+        NodeFailure: the configuration is incomplete, or names a key variable or base URL
+            the server does not allow.
     """
     from runtime.models.errors import ModelError
     from runtime.models.openai_compat import OpenAICompatClient, resolve_config
@@ -95,6 +121,7 @@ def openai_client(ctx: RunContext, params: OpenAIOptions, model: str | None) -> 
             api_key_env=params.api_key_env,
             timeout=params.timeout,
             max_retries=params.max_retries,
+            policy=ctx.outbound_policy(),
         )
     except ModelError as exc:
         raise NodeFailure(f"node {ctx.node_id}: {exc}") from None

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
+from runtime.errors import Problem
 from runtime.nodes import register
 from runtime.nodes._ai import (
     NodeFailure,
     OpenAIOptions,
     Provider,
     openai_client,
+    outbound_problems,
     registry_of,
     render_input,
     rounded,
     scores_rounded,
 )
 from runtime.nodes.base import Continue, Fail, NodeType, RunContext, template_field
+from runtime.settings import OutboundPolicy
 
 SHIPPED_MODEL = "support-intents"  # runtime.models.registry.SHIPPED_MODEL, without importing it
 
@@ -84,6 +87,10 @@ class AiClassify(NodeType):
         if params.labels is not None and len(params.labels) < 2:
             problems.append("labels needs at least 2 labels to choose from")
         return problems
+
+    def check_outbound(self, params: AiClassifyParams, policy: OutboundPolicy) -> list[Problem]:
+        """``api_key_env`` and ``base_url`` must be in the server's allow-lists."""
+        return outbound_problems(params, params.provider, policy)
 
     def run(self, ctx: RunContext, params: AiClassifyParams) -> Continue | Fail:
         """Classify the rendered text: ``{label, confidence, scores, model, model_version, provider,

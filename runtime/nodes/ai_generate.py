@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from runtime.errors import Problem
 from runtime.nodes import register
-from runtime.nodes._ai import NodeFailure, OpenAIOptions, Provider, openai_client
+from runtime.nodes._ai import (
+    NodeFailure,
+    OpenAIOptions,
+    Provider,
+    openai_client,
+    outbound_problems,
+)
 from runtime.nodes.base import Continue, Fail, NodeType, RunContext, template_field
+from runtime.settings import OutboundPolicy
 
 #: The builtin provider's "model": the sandboxed template renderer.
 TEMPLATE_MODEL = "template"
@@ -59,6 +67,10 @@ class AiGenerate(NodeType):
     def branches(self, params: AiGenerateParams) -> list[str]:
         """``next``, or ``error`` when the template or the model fails."""
         return ["next", "error"]
+
+    def check_outbound(self, params: AiGenerateParams, policy: OutboundPolicy) -> list[Problem]:
+        """``api_key_env`` and ``base_url`` must be in the server's allow-lists."""
+        return outbound_problems(params, params.provider, policy)
 
     def run(self, ctx: RunContext, params: AiGenerateParams) -> Continue | Fail:
         """Render the template (builtin) or send it as a prompt (openai): ``{text, model, ...}``."""

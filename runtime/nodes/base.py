@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from runtime.errors import Problem
+    from runtime.settings import OutboundPolicy
 
 Family = Literal["flow", "ai", "checkpoint", "action"]
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -167,6 +171,10 @@ class NodeServices(Protocol):
         """A live record of the built-in record store, or None."""
         ...
 
+    def outbound_policy(self) -> OutboundPolicy:
+        """The server's allow-lists: model key variables, model base URLs, webhook hosts."""
+        ...
+
 
 @dataclass(slots=True)
 class RunContext:
@@ -190,6 +198,16 @@ class RunContext:
     def data(self) -> dict[str, Any]:
         """``{item, steps, review}``: the names templates and conditions may use."""
         return {"item": self.item, "steps": self.steps, "review": self.review}
+
+    def outbound_policy(self) -> OutboundPolicy:
+        """The server's allow-lists: the services', else the environment's (a run with no
+        services is held to the same lists)."""
+        get = getattr(self.services, "outbound_policy", None)
+        if callable(get):
+            return get()
+        from runtime.settings import outbound_policy
+
+        return outbound_policy()
 
 
 # ---------------------------------------------------------------- node types
@@ -287,6 +305,20 @@ class NodeType:
 
         Returns:
             One message per problem; [] when there is none.
+        """
+        return []
+
+    def check_outbound(self, params: NodeParams, policy: OutboundPolicy) -> list[Problem]:
+        """Problems with what the node would reach outside the server (a key variable, a
+        URL), against the server's allow-lists. Nodes check again when they run.
+
+        Args:
+            params: the node's validated params.
+            policy: the server's allow-lists (``runtime.settings.OutboundPolicy``).
+
+        Returns:
+            One problem per refusal, naming the field (the compiler adds the node); [] when
+            there is none.
         """
         return []
 

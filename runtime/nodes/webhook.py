@@ -10,9 +10,11 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import Field
 
+from runtime.errors import Problem
 from runtime.expressions import ExpressionError, is_template, render, render_values
 from runtime.nodes import register
 from runtime.nodes.base import Continue, Fail, NodeParams, NodeType, RunContext, template_field
+from runtime.settings import ENV_WEBHOOK_HOSTS, OutboundPolicy
 
 RESPONSE_TEXT_LIMIT = 2000
 _JSON_LIMIT = 100_000  # a larger response is kept as truncated text, not parsed into the run
@@ -27,7 +29,8 @@ class WebhookParams(NodeParams):
 
     url: str = template_field(
         description="Where to POST (template), http:// or https:// only, e.g. "
-        "https://hooks.example.com/refunds/{{ item.customer_id }}.",
+        "https://hooks.example.com/refunds/{{ item.customer_id }}. When the administrator "
+        "sets $LOOPGATE_WEBHOOK_HOSTS, its host must be one of them.",
     )
     body: dict[str, Any] | list[Any] | str | None = template_field(
         None,
@@ -64,6 +67,19 @@ def _check_url(url: str) -> str | None:
     if not parts.hostname:
         return f"url {url!r} has no host"
     return None
+
+
+def _literal_url(url: str) -> str | None:
+    """The URL up to its scheme, host and port when none of them is templated, else None
+    (a template in the path or query leaves the host known)."""
+    starts = [i for i in (url.find(m) for m in ("{{", "{%", "{#")) if i >= 0]
+    if not starts:
+        return url
+    head = url[: min(starts)]
+    scheme, sep, rest = head.partition("://")
+    if not sep or "/" not in rest:
+        return None  # the template is in the scheme or the host
+    return scheme + sep + rest[: rest.index("/")] + "/"
 
 
 def _response_value(response: httpx.Response) -> Any:
@@ -122,6 +138,29 @@ class Webhook(NodeType):
         problem = _check_url(params.url)
         return [problem] if problem else []
 
+    def check_outbound(self, params: WebhookParams, policy: OutboundPolicy) -> list[Problem]:
+        """With ``$LOOPGATE_WEBHOOK_HOSTS`` set, the URL's host must be one of them; a
+        templated host is only known at run time (a warning; the run checks it)."""
+        if policy.webhook_hosts is None:
+            return []
+        literal = _literal_url(params.url)
+        if literal is None:
+            return [
+                Problem(
+                    message=f"url {params.url} is a template, so its host is only known at run "
+                    f"time; it is checked then against {ENV_WEBHOOK_HOSTS} "
+                    f"(allowed: {', '.join(policy.webhook_hosts) or 'none'})",
+                    field="params.url",
+                    severity="warning",
+                )
+            ]
+        if _check_url(literal):
+            return []  # check() reports it
+        message = policy.webhook_url_problem(literal)
+        if message and literal != params.url:
+            message = message.replace(f"url {literal}", f"url {params.url}", 1)
+        return [Problem(message=message, field="params.url")] if message else []
+
     def run(self, ctx: RunContext, params: WebhookParams) -> Continue | Fail:
         """POST the rendered body (not in a dry run); the response is the output."""
         try:
@@ -130,9 +169,9 @@ class Webhook(NodeType):
             headers = {str(k): str(v) for k, v in render_values(params.headers, ctx.data).items()}
         except ExpressionError as exc:
             return Fail(str(exc))
-        problem = _check_url(url)
+        problem = _check_url(url) or ctx.outbound_policy().webhook_url_problem(url)
         if problem:
-            return Fail(problem)
+            return Fail(f"node {ctx.node_id}: {problem}; nothing was sent")
         if not any(k.lower() == "idempotency-key" for k in headers):
             headers["Idempotency-Key"] = f"{ctx.run_id}:{ctx.node_id}:{ctx.visits}"
         headers.setdefault("Content-Type", "application/json")

@@ -22,6 +22,7 @@ from tests.chatserver import ChatServer, chat_server
 @pytest.fixture
 def chat(monkeypatch: pytest.MonkeyPatch) -> Iterator[ChatServer]:
     with chat_server(monkeypatch) as server:
+        monkeypatch.setenv("LOOPGATE_MODEL_BASE_URLS", server.url)  # the server allows it
         yield server
 
 
@@ -118,6 +119,8 @@ def test_openai_config_comes_from_params_or_the_environment(monkeypatch) -> None
         "LOOPGATE_OPENAI_BASE_URL": "http://llm.local/v1/",
         "LOOPGATE_OPENAI_MODEL": "m1",
         "MY_KEY": "k2",
+        "LOOPGATE_MODEL_KEY_ENVS": "LOOPGATE_OPENAI_API_KEY,MY_KEY",
+        "LOOPGATE_MODEL_BASE_URLS": "https://x.example",
     }
     cfg = resolve_config(env=env)
     assert (cfg.base_url, cfg.model, cfg.api_key) == ("http://llm.local/v1", "m1", None)
@@ -130,3 +133,15 @@ def test_openai_config_comes_from_params_or_the_environment(monkeypatch) -> None
         resolve_config(env={"LOOPGATE_OPENAI_BASE_URL": "http://x/v1"})
     with pytest.raises(ModelError, match="must start with http"):
         resolve_config(base_url="ftp://x", model="m", env={})
+
+
+def test_openai_config_refuses_what_the_server_does_not_allow() -> None:
+    env = {"LOOPGATE_OPENAI_BASE_URL": "http://llm.local/v1", "SECRET": "s3"}
+    with pytest.raises(ModelError, match="api_key_env SECRET is not an allowed model key"):
+        resolve_config(model="m", api_key_env="SECRET", env=env)
+    with pytest.raises(ModelError, match="base_url http://evil/v1 is not an allowed model base"):
+        resolve_config(base_url="http://evil/v1", model="m", env=env)
+    # the configured default is always allowed, named explicitly or not
+    assert resolve_config(base_url="http://llm.local/v1/", model="m", env=env).base_url == (
+        "http://llm.local/v1"
+    )

@@ -146,7 +146,8 @@ def test_an_engine_routes_a_failing_classifier_to_the_error_branch(
 # ---------------------------------------------------------------- on the openai provider
 
 
-def test_classify_on_the_openai_provider(chat: ChatServer) -> None:
+def test_classify_on_the_openai_provider(chat: ChatServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOOPGATE_MODEL_BASE_URLS", chat.url)  # the server allows it
     chat.reply('{"label": "shipping", "confidence": 0.7}')
     out = run_node(
         "ai_classify",
@@ -169,7 +170,8 @@ def test_classify_on_the_openai_provider(chat: ChatServer) -> None:
     }
 
 
-def test_classify_on_the_openai_provider_fails_clearly(chat: ChatServer) -> None:
+def test_classify_on_the_openai_provider_fails_clearly(chat: ChatServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOOPGATE_MODEL_BASE_URLS", chat.url)  # the server allows it
     chat.fail(401, "invalid api key")
     out = run_node(
         "ai_classify",

@@ -60,7 +60,8 @@ def test_generate_has_next_and_error_branches_and_the_ai_family() -> None:
 # ---------------------------------------------------------------- on the openai provider
 
 
-def test_generate_on_the_openai_provider(chat: ChatServer) -> None:
+def test_generate_on_the_openai_provider(chat: ChatServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOOPGATE_MODEL_BASE_URLS", chat.url)  # the server allows it
     chat.reply("Dear Ada, it ships today.")
     out = run_node(
         "ai_generate",
