@@ -22,7 +22,7 @@ def parse_item(text: str, source: str = "--item") -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise ItemError([f"{source}: not valid JSON ({exc.msg} at column {exc.colno})"]) from None
     if not isinstance(value, dict):
-        raise ItemError([f"{source}: an item must be a JSON object like {{\"field\": 1}}"])
+        raise ItemError([f'{source}: an item must be a JSON object like {{"field": 1}}'])
     return value
 
 

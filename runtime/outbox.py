@@ -119,8 +119,10 @@ class _Connection:
             except smtplib.SMTPServerDisconnected as exc:
                 self.client = None  # the server hung up between messages: reconnect once
                 if attempt == 2:
-                    raise _Unreachable(f"SMTP server {self.settings.host}:{self.settings.port} "
-                                       f"disconnected: {_describe(exc)}") from None
+                    raise _Unreachable(
+                        f"SMTP server {self.settings.host}:{self.settings.port} "
+                        f"disconnected: {_describe(exc)}"
+                    ) from None
             except smtplib.SMTPRecipientsRefused as exc:
                 refused = _refused(exc.recipients)
                 if all(code >= 500 for code, _ in exc.recipients.values()):
@@ -150,8 +152,14 @@ class OutboxDispatcher:
         clock: the current time (UTC, naive), injectable in tests.
     """
 
-    def __init__(self, store: Store, settings: SmtpSettings | None = None, *,
-                 max_attempts: int | None = None, clock: Callable[[], datetime] = utcnow):
+    def __init__(
+        self,
+        store: Store,
+        settings: SmtpSettings | None = None,
+        *,
+        max_attempts: int | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ):
         self.store = store
         self.settings = settings if settings is not None else smtp_settings()
         self.max_attempts = max(1, max_attempts or self.settings.max_attempts)
@@ -159,7 +167,7 @@ class OutboxDispatcher:
 
     def retry_delay(self, attempts: int) -> timedelta:
         """The wait after the ``attempts``-th failed try: backoff_seconds * 2**attempts."""
-        return timedelta(seconds=self.settings.backoff_seconds * 2 ** attempts)
+        return timedelta(seconds=self.settings.backoff_seconds * 2**attempts)
 
     def send_pending(self, limit: int = 100, *, force: bool = False) -> list[SendResult]:
         """Send up to ``limit`` due messages, oldest first.
@@ -176,8 +184,9 @@ class OutboxDispatcher:
             One result per message tried.
         """
         with _lock_for(self.store):
-            rows = self.store.pending_outbox(self.clock(), limit, max_attempts=self.max_attempts,
-                                             force=force)
+            rows = self.store.pending_outbox(
+                self.clock(), limit, max_attempts=self.max_attempts, force=force
+            )
             if not rows:
                 return []
             conn = _Connection(self.settings)
@@ -213,20 +222,41 @@ class OutboxDispatcher:
             status = "failed"
             last_try = permanent or attempts >= self.max_attempts
             next_at = None if last_try else now + self.retry_delay(attempts)
-        data: dict[str, Any] = {"outbox_id": row["id"], "channel": row["channel"],
-                                "to": row["recipient"], "subject": row["subject"],
-                                "attempts": attempts}
+        data: dict[str, Any] = {
+            "outbox_id": row["id"],
+            "channel": row["channel"],
+            "to": row["recipient"],
+            "subject": row["subject"],
+            "attempts": attempts,
+        }
         if error:
             data["error"] = error
         if status == "failed":
             data["next_attempt_at"] = next_at.isoformat() if next_at else None
         self.store.mark_outbox(
-            row["id"], status=status, attempts=attempts, last_error=error,
-            sent_at=now if sent else None, next_attempt_at=next_at,
-            event=Event(kind=f"outbox.{status}", run_id=row["run_id"], node_id=row["node_id"],
-                        actor=SYSTEM, at=now, data=data))
-        return SendResult(id=row["id"], status=status, attempts=attempts,
-                          recipient=row["recipient"], error=error, next_attempt_at=next_at)
+            row["id"],
+            status=status,
+            attempts=attempts,
+            last_error=error,
+            sent_at=now if sent else None,
+            next_attempt_at=next_at,
+            event=Event(
+                kind=f"outbox.{status}",
+                run_id=row["run_id"],
+                node_id=row["node_id"],
+                actor=SYSTEM,
+                at=now,
+                data=data,
+            ),
+        )
+        return SendResult(
+            id=row["id"],
+            status=status,
+            attempts=attempts,
+            recipient=row["recipient"],
+            error=error,
+            next_attempt_at=next_at,
+        )
 
     def _message(self, row: dict[str, Any]) -> EmailMessage:
         msg = EmailMessage()
@@ -244,8 +274,9 @@ class OutboxDispatcher:
         return msg
 
 
-def send_queued(store: Store, warn: Callable[[str], None], *,
-                settings: SmtpSettings | None = None) -> list[SendResult]:
+def send_queued(
+    store: Store, warn: Callable[[str], None], *, settings: SmtpSettings | None = None
+) -> list[SendResult]:
     """Send what a command queued, after it committed. Never raises.
 
     Messages that cannot be sent stay in the outbox (pending, or failed with a next
@@ -260,17 +291,22 @@ def send_queued(store: Store, warn: Callable[[str], None], *,
             if len(round_) < 100 or any(r.status != "sent" for r in round_):
                 break
     except Exception as exc:  # a mail problem must never fail the command that queued it
-        warn(f"warning: the outbox was not sent: {type(exc).__name__}: {exc}; "
-             "messages stay queued (`loopgate outbox send` sends them)")
+        warn(
+            f"warning: the outbox was not sent: {type(exc).__name__}: {exc}; "
+            "messages stay queued (`loopgate outbox send` sends them)"
+        )
         return results
     failed = [r for r in results if r.status != "sent"]
     if failed:
-        warn(f"warning: {len(failed)} of {len(results)} message(s) not sent: {failed[-1].error}; "
-             "they stay in the outbox (`loopgate outbox list --status failed`)")
+        warn(
+            f"warning: {len(failed)} of {len(results)} message(s) not sent: {failed[-1].error}; "
+            "they stay in the outbox (`loopgate outbox list --status failed`)"
+        )
     return results
 
 
 # ---------------------------------------------------------------- helpers
+
 
 def _text(value: Any) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
