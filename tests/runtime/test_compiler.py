@@ -664,3 +664,45 @@ def test_item_must_be_an_object(item):
 def test_csv_nan_is_not_a_number(text):
     with pytest.raises(ItemError):
         validate_item(ITEM_SPEC, {"name": "x", "amount": text})
+
+
+# ---------------------------------------------------------------- server allow-lists
+
+
+def _webhook_spec(url: str):
+    edges = [
+        {"from": "note", "to": "hook"},
+        {"from": "hook", "to": "done", "branch": "next"},
+        {"from": "hook", "to": "done", "branch": "error"},
+    ]
+    hook = {"id": "hook", "type": "webhook", "params": {"url": url}}
+    return spec_with(nodes=[hook], drop_edges=[5], edges=edges)
+
+
+def test_node_checks_get_the_policy_passed_in_not_the_environment(monkeypatch):
+    from runtime.settings import OutboundPolicy
+
+    monkeypatch.delenv("LOOPGATE_WEBHOOK_HOSTS", raising=False)
+    spec = _webhook_spec("https://evil.example/x")
+    assert check(spec)[1] == []  # the environment: any host
+    strict = OutboundPolicy(webhook_hosts=("hooks.example.com",))
+    problem = only_error_with(spec, strict)
+    assert (problem.node, problem.field) == ("hook", "params.url")
+    assert "not an allowed webhook host" in problem.message
+    with pytest.raises(SpecError, match=r"node hook: field params\.url"):
+        compile_workflow(spec, policy=strict)
+
+
+def test_the_default_policy_is_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("LOOPGATE_WEBHOOK_HOSTS", "hooks.example.com")
+    assert (
+        "LOOPGATE_WEBHOOK_HOSTS"
+        in error_at(_webhook_spec("https://evil.example/x"), "hook").message
+    )
+    assert check(_webhook_spec("https://hooks.example.com/x"))[1] == []
+
+
+def only_error_with(spec, policy) -> Problem:
+    wf, problems = check(spec, policy=policy)
+    assert wf is None and len(problems) == 1, [str(p) for p in problems]
+    return problems[0]
