@@ -252,6 +252,10 @@ def test_an_allowed_origin_allows_every_path_under_it(chat: ChatServer) -> None:
     assert policy.model_base_url_problem("https://127.0.0.1:1/v1")
     assert policy.model_base_url_problem(chat.url.replace("http://", "https://"))
     assert "user name" in (policy.model_base_url_problem(f"{origin}@evil.example/v1") or "")
+    # a path entry allows paths below it only, read as the request will be (dots resolved)
+    under_v1 = outbound_policy({"LOOPGATE_MODEL_BASE_URLS": chat.url})
+    assert under_v1.model_base_url_problem(f"{chat.url}/../admin")
+    assert under_v1.model_base_url_problem(f"{origin}/v10")
 
 
 def test_bad_settings_are_reported_with_the_variable() -> None:
