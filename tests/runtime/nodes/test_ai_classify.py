@@ -170,7 +170,9 @@ def test_classify_on_the_openai_provider(chat: ChatServer, monkeypatch: pytest.M
     }
 
 
-def test_classify_on_the_openai_provider_fails_clearly(chat: ChatServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_classify_on_the_openai_provider_fails_clearly(
+    chat: ChatServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LOOPGATE_MODEL_BASE_URLS", chat.url)  # the server allows it
     chat.fail(401, "invalid api key")
     out = run_node(
