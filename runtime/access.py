@@ -6,9 +6,11 @@ the user up and pass the record in, so the engine, the query layer, the CLI, the
 the pages all apply the same rule.
 
 Roles: ``admin`` may do and see everything; ``auditor`` may see everything and decide
-nothing; ``reviewer`` sees and decides the reviews of their teams (and those with no team);
-``designer`` and ``operator`` see what they started and may follow their own test runs
-through their checkpoints.
+nothing; ``reviewer`` sees and decides the reviews of their teams, those assigned to them and
+those with no team; ``designer`` and ``operator`` see what they started and decide nothing.
+
+Separation of duties: whoever started a run does not decide its review, whatever their
+role (admins included), unless the checkpoint sets ``allow_self_approval``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,12 @@ User = dict[str, Any]
 
 SEES_ALL = frozenset({"admin", "auditor"})
 """Roles that may read every run and review."""
+
+DECIDE_ROLES = ("reviewer",)
+"""Roles that may decide reviews (admins may too)."""
+
+SYSTEM = "system"
+"""The actor of deadlines; reserved, no person decides as it."""
 
 
 def authorize(
@@ -63,37 +71,75 @@ def authorize(
     return user
 
 
-def check_may_decide(
-    user: User, *, review_id: str, team: str | None, started_by: str | None
-) -> None:
-    """Check a user may decide a review.
-
-    Admins may decide any review; reviewers those of their teams and those with no team; a
-    user without the reviewer role only the reviews of runs they started themselves (a
-    designer following their own test run to its end).
+def authorize_decider(user: User | None, name: str) -> User:
+    """Check a user may decide reviews at all: a reviewer or an admin, not disabled.
 
     Args:
-        user: the deciding user's record (known to exist).
-        review_id: the review, for the message.
-        team: the review's team, if any.
-        started_by: who started the review's run, if known.
+        user: the user record, or None if there is no user of that name.
+        name: the name the caller gave.
+
+    Returns:
+        The user record.
 
     Raises:
-        AccessError: the user may not decide this review.
+        AccessError: ``system``, an unknown or disabled user, or neither reviewer nor admin.
     """
-    by = user["name"]
-    roles = set(user["roles"])
-    if "admin" in roles:
-        return
-    if "reviewer" not in roles:
-        if started_by == by:
-            return  # a designer following their own test run to its end
-        raise AccessError(f"user {by} may not decide review {review_id} (not a reviewer)")
-    if team and team not in user["teams"]:
+    if name == SYSTEM:
+        raise AccessError("'system' is reserved for deadlines; decide as a user")
+    return authorize(user, name, roles=DECIDE_ROLES, what="decide reviews")
+
+
+def check_may_decide(
+    user: User | None,
+    name: str,
+    *,
+    review_id: str,
+    node_id: str,
+    run_id: str,
+    team: str | None,
+    assignee: str | None,
+    started_by: str | None,
+    allow_self_approval: bool = False,
+) -> User:
+    """Check a user may decide one review (separation of duties).
+
+    The person who started the review's run may not decide it, whatever their role,
+    unless the checkpoint allows self-approval. Beyond that, deciding needs the reviewer
+    or admin role; a reviewer decides the reviews of their teams, those assigned to them
+    and those with no team; an admin any review.
+
+    Args:
+        user: the deciding user's record, or None if there is no such user.
+        name: the name the caller gave.
+        review_id: the review, for the message.
+        node_id: the checkpoint the review waits at, for the message.
+        run_id: the review's run, for the message.
+        team: the review's team, if any.
+        assignee: the user the review is assigned to, if any.
+        started_by: who started the review's run, if known.
+        allow_self_approval: the checkpoint's ``allow_self_approval`` parameter.
+
+    Returns:
+        The user record.
+
+    Raises:
+        AccessError: the user may not decide this review (names who, which review and why).
+    """
+    if started_by is not None and started_by == name and not allow_self_approval:
         raise AccessError(
-            f"user {by} may not decide review {review_id}: it belongs to team {team}, "
-            f"and {by} is in {', '.join(user['teams']) or 'no team'}"
+            f"{name} started run {run_id} and may not decide its review {review_id} at node "
+            f"{node_id}; the checkpoint does not allow self-approval (allow_self_approval)"
         )
+    user = authorize_decider(user, name)
+    if "admin" in user["roles"]:
+        return user
+    if team and team not in user["teams"] and assignee != name:
+        raise AccessError(
+            f"user {name} may not decide review {review_id}: it belongs to team {team}, "
+            f"{name} is in {', '.join(user['teams']) or 'no team'} and it is not assigned "
+            f"to {name}"
+        )
+    return user
 
 
 def sees_all_runs(user: User) -> bool:
@@ -128,8 +174,8 @@ def may_see_review(
     """Whether a user may see one review.
 
     A user sees a review if they see everything (admin, auditor), if it has no team or
-    one of their teams, if it is assigned to them, or if they started its run (so they
-    may also decide it, see :func:`check_may_decide`).
+    one of their teams, if it is assigned to them, or if they started its run (seeing is
+    not deciding: see :func:`check_may_decide`).
 
     Args:
         user: the user record.

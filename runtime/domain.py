@@ -133,6 +133,7 @@ class Claim:
     status: ReviewStatus = "pending"
     decided_by: UserName | None = None
     decided_at: datetime | None = None
+    assignee: UserName | None = None
 
     @classmethod
     def of(cls, review: ReviewRecord, run: RunRecord) -> Claim:
@@ -153,6 +154,7 @@ class Claim:
             priority=review.priority,
             deadline=review.deadline,
             run=run,
+            assignee=review.assignee,
         )
 
 

@@ -22,7 +22,10 @@ DEMO_USERS = [
     ),
     ("rio", "Rio (risk reviewer)", ["reviewer"], ["risk"]),
     ("aud", "Aud (auditor)", ["auditor"], []),
+    ("ops", "Ops (operator)", ["operator"], []),
 ]
+DEMO_STARTER = "ops"
+"""Who starts the demo runs: an operator, so the reviewers (not the starter) decide them."""
 
 
 def needs_seed(engine: Engine) -> bool:
@@ -33,7 +36,8 @@ def needs_seed(engine: Engine) -> bool:
 def seed_demo(
     engine: Engine, examples: Path = EXAMPLES_DIR, *, password: str = DEMO_PASSWORD
 ) -> dict:
-    """Save every example workflow, create the demo accounts and start each example's items.
+    """Save every example workflow, create the demo accounts and start each example's items
+    (as the operator ``ops``: whoever starts a run does not decide its review).
 
     Returns:
         Counts of what was created.
@@ -52,5 +56,5 @@ def seed_demo(
         items_file = examples / "items" / f"{path.stem}.jsonl"
         if items_file.exists():
             items, _ = read_items(items_file)
-            runs += len(engine.start_many(wf, items, by="dev"))
+            runs += len(engine.start_many(wf, items, by=DEMO_STARTER))
     return {"workflows": workflows, "runs": runs, "users": len(DEMO_USERS)}

@@ -10,10 +10,19 @@ from runtime.nodes.base import Decision
 from runtime.services import default_services
 
 TESTER = "tester"
+"""Who decides the test runs' reviews in the sandbox (an admin there)."""
+STARTER = "sandbox"
+"""Who starts the test runs in the sandbox: not the tester, so separation of duties (the
+starter never decides) holds here as in the real store, without self-approval."""
 
 
 class Sandbox:
-    """An engine on a throwaway in-memory database; the tester may decide every review."""
+    """An engine on a throwaway in-memory database; the tester may decide every review.
+
+    Test runs are started by :data:`STARTER` (an operator) and decided by :data:`TESTER`
+    (an admin): two accounts of this throwaway store only, so the designer follows their
+    test run to its end while the rule that a run's starter does not decide it stays intact.
+    """
 
     def __init__(self) -> None:
         self.store = Store(":memory:")
@@ -21,6 +30,7 @@ class Sandbox:
         services.settings["dry_run"] = True  # webhooks report what they would send
         self.engine = Engine(self.store, services=services)
         self.store.create_user(TESTER, password_hash=None, roles=["admin"], teams=[])
+        self.store.create_user(STARTER, password_hash=None, roles=["operator"], teams=[])
 
     def start(self, spec: WorkflowSpec, item: dict[str, Any]) -> RunResult:
         """Save the spec here (unsaved edits included) and run one item through it.
@@ -36,7 +46,7 @@ class Sandbox:
             SpecError: the workflow has errors.
             ItemError: the item does not fit its input.
         """
-        return self.engine.start(spec, item, by=TESTER)
+        return self.engine.start(spec, item, by=STARTER)
 
     def decide(self, review_id: str, decision: Decision) -> RunResult:
         """Decide a test run's review as the tester and run on to the next stop."""

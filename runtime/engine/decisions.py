@@ -15,6 +15,7 @@ from runtime.engine.stepper import Stepper
 from runtime.engine.users import UserAccess
 from runtime.engine.working import EngineConfig, WorkingRun, iso
 from runtime.errors import LoopgateError, ReviewNotPendingError, RunError
+from runtime.nodes._review import ReviewCheckpoint
 from runtime.nodes.base import Decision
 from runtime.store.contract import Store, UnitOfWork
 
@@ -85,9 +86,27 @@ class Decisions:
             AccessError: ``by`` may not decide this review.
             DecisionError: the decision does not fit the checkpoint.
         """
-        self._users.check_may_decide(by, claim)
         wf = self._catalog.get(claim.workflow_id, claim.workflow_version)
+        self.check_access(claim, by)
         self._stepper.validate(claim, wf, decision, by, self._config.clock())
+
+    def check_access(self, claim: Claim, by: str) -> None:
+        """Check ``by`` may decide this review, reading the checkpoint's
+        ``allow_self_approval`` from the compiled workflow (anything but a review
+        checkpoint does not allow it).
+
+        Raises:
+            AccessError: ``by`` may not decide this review (names who, which and why).
+        """
+        node = self._catalog.get(claim.workflow_id, claim.workflow_version).nodes.get(
+            claim.node_id
+        )
+        allow = (
+            node is not None
+            and isinstance(node.type, ReviewCheckpoint)
+            and node.type.allows_self_approval(node.params)
+        )
+        self._users.check_may_decide(by, claim, allow_self_approval=allow)
 
     def resume(
         self, claim: Claim, decision: Decision, by: str, batch: WriteBatch, now: datetime
@@ -142,7 +161,7 @@ class Decisions:
         """
         if not isinstance(decision, Decision):
             decision = Decision.model_validate(decision)
-        self._users.authorize(by, roles=("admin", "reviewer", "designer"), what="decide reviews")
+        self._users.authorize_decider(by)
         out: list[RunResult | BatchItemError] = []
         total = len(review_ids)
         size = self._config.batch_size
@@ -183,7 +202,7 @@ class Decisions:
                     raise ReviewNotPendingError(review_id, "decided", by, iso(now))
                 if claim is None or claim.status != "pending":
                     raise refusal(review_id, claim)
-                self._users.check_may_decide(by, claim)
+                self.check_access(claim, by)
                 sub = WriteBatch()
                 run = self.resume(claim, decision, by, sub, now)
             except LoopgateError as exc:

@@ -17,8 +17,8 @@ from runtime.engine.claims import ClaimCache
 from runtime.engine.decisions import Decisions, Ready, settle_row
 from runtime.engine.results import RunResult
 from runtime.engine.users import UserAccess
-from runtime.engine.working import SYSTEM, EngineConfig
-from runtime.errors import AccessError, LoopgateError, RunError, StoreError
+from runtime.engine.working import EngineConfig
+from runtime.errors import LoopgateError, RunError, StoreError
 from runtime.nodes.base import Decision
 from runtime.store.contract import Store
 
@@ -102,9 +102,7 @@ class DecisionJournal:
         """
         if not isinstance(decision, Decision):
             decision = Decision.model_validate(decision)
-        if by == SYSTEM:
-            raise AccessError("'system' is reserved for deadlines; decide as a user")
-        self._users.authorize(by, roles=("admin", "reviewer", "designer"), what="decide reviews")
+        self._users.authorize_decider(by)  # a reviewer or an admin; never "system"
         self._store.check_not_held(review_id)  # "already decided" before any other complaint
         claim = self._claims.get(review_id) or self._store.review_claim(review_id)
         self._decisions.check(claim, decision, by)

@@ -14,7 +14,7 @@ class UserAccess:
 
     The rules themselves are :mod:`runtime.access` (one place for engine, queries, CLI,
     API and pages): :meth:`authorize` for an action by role (and team),
-    :meth:`check_may_decide` for deciding one review.
+    :meth:`authorize_decider` and :meth:`check_may_decide` for deciding reviews.
 
     Args:
         store: Where users are read from.
@@ -48,18 +48,31 @@ class UserAccess:
         """
         return access.authorize(self.user(by), by, roles=roles, what=what, team=team)
 
-    def check_may_decide(self, by: str, claim: Claim) -> None:
-        """Check ``by`` (already authorized to decide reviews) may decide this one.
-
-        Admins may decide any review; reviewers those of their teams (or with no team);
-        anyone else only the reviews of runs they started (a designer following a test
-        run to its end).
+    def authorize_decider(self, by: str) -> dict[str, Any]:
+        """Check ``by`` may decide reviews at all (reviewer or admin; not ``system``).
 
         Raises:
-            AccessError: not a reviewer of the review's team.
+            AccessError: unknown, disabled, reserved, or neither reviewer nor admin.
         """
-        user = self.user(by)
-        assert user is not None
+        return access.authorize_decider(self.user(by), by)
+
+    def check_may_decide(self, by: str, claim: Claim, *, allow_self_approval: bool) -> None:
+        """Check ``by`` may decide this review (:func:`runtime.access.check_may_decide`).
+
+        The run's starter may not, unless the checkpoint allows self-approval; others need
+        the reviewer role and the review's team or assignment (or an admin's role).
+
+        Raises:
+            AccessError: naming the user, the review and why.
+        """
         access.check_may_decide(
-            user, review_id=claim.id, team=claim.team, started_by=claim.run.started_by
+            self.user(by),
+            by,
+            review_id=claim.id,
+            node_id=claim.node_id,
+            run_id=claim.run_id,
+            team=claim.team,
+            assignee=claim.assignee,
+            started_by=claim.run.started_by,
+            allow_self_approval=allow_self_approval,
         )

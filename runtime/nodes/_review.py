@@ -42,6 +42,14 @@ class ReviewParams(NodeParams):
     escalate_to: str | None = Field(
         None, description="Team that gets the review when it times out with on_timeout=escalate."
     )
+    allow_self_approval: bool = Field(
+        False,
+        description=(
+            "Let the person who started a run decide its review here too. Off by default: "
+            "separation of duties means whoever starts a run does not approve it, whatever "
+            "their role."
+        ),
+    )
 
     @field_validator("deadline")
     @classmethod
@@ -81,6 +89,10 @@ class ReviewCheckpoint(NodeType):
         if not params.deadline:
             return None
         return TimeoutPolicy(params.deadline, params.on_timeout, params.escalate_to)
+
+    def allows_self_approval(self, params: ReviewParams) -> bool:
+        """``allow_self_approval``: whether the run's starter may decide its review here."""
+        return params.allow_self_approval
 
     def escalation_team(self, params: ReviewParams) -> str | None:
         """``escalate_to``: where an ``escalate`` decision that names no team goes."""

@@ -6,6 +6,7 @@ import pytest
 
 from runtime.access import (
     authorize,
+    authorize_decider,
     check_may_decide,
     may_see_review,
     require_reader,
@@ -74,30 +75,100 @@ def test_authorize_checks_the_team() -> None:
 # ---------------------------------------------------------------- check_may_decide
 
 
-def test_an_admin_may_decide_any_review() -> None:
-    check_may_decide(ADMIN, review_id="rev_1", team="risk", started_by=None)
+def decide(who: dict | None, name: str | None = None, **review) -> str | None:
+    """None when ``who`` may decide the review, else the refusal's message."""
+    args = {
+        "review_id": "rev_1",
+        "node_id": "check",
+        "run_id": "run_1",
+        "team": None,
+        "assignee": None,
+        "started_by": "ops",
+        **review,
+    }
+    try:
+        check_may_decide(who, name or (who or {}).get("name", "?"), **args)
+    except AccessError as exc:
+        return str(exc)
+    return None
 
 
-def test_a_reviewer_decides_the_reviews_of_their_teams_and_those_with_no_team() -> None:
-    check_may_decide(REVIEWER, review_id="rev_1", team="managers", started_by=None)
-    check_may_decide(REVIEWER, review_id="rev_1", team=None, started_by=None)
-    with pytest.raises(AccessError) as err:
-        check_may_decide(REVIEWER, review_id="rev_1", team="risk", started_by="rae")
-    assert str(err.value) == (
-        "user rae may not decide review rev_1: it belongs to team risk, and rae is in "
-        "managers, finance"
+DISABLED = user("old", "admin", "reviewer", teams=("risk",), disabled=True)
+OTHER_TEAM = user("rio", "reviewer", teams=("risk",))
+
+
+@pytest.mark.parametrize(
+    ("who", "team", "assignee", "refusal"),
+    [
+        (ADMIN, "risk", None, None),
+        (ADMIN, None, None, None),
+        (REVIEWER, "managers", None, None),
+        (REVIEWER, None, None, None),
+        (REVIEWER, "risk", "rae", None),  # assigned to them
+        (LONER, None, None, None),
+        (
+            OTHER_TEAM,
+            "managers",
+            None,
+            "user rio may not decide review rev_1: it belongs to team managers, rio is in risk "
+            "and it is not assigned to rio",
+        ),
+        (LONER, "risk", None, "lou is in no team and it is not assigned to lou"),
+        (LONER, "risk", "rae", "it is not assigned to lou"),
+        (AUDITOR, None, None, "user aud may not decide reviews (needs role reviewer)"),
+        (DESIGNER, None, None, "user dev may not decide reviews (needs role reviewer)"),
+        (OPERATOR, None, "ops", "user ops may not decide reviews (needs role reviewer)"),
+        (DESIGNER, "risk", "dev", "user dev may not decide reviews (needs role reviewer)"),
+        (DISABLED, "risk", None, "user old is disabled"),
+    ],
+)
+def test_who_may_decide_a_review_they_did_not_start(
+    who: dict, team: str | None, assignee: str | None, refusal: str | None
+) -> None:
+    outcome = decide(who, team=team, assignee=assignee, started_by="someone-else")
+    if refusal is None:
+        assert outcome is None
+    else:
+        assert outcome is not None and refusal in outcome, outcome
+
+
+def test_an_unknown_user_and_system_decide_nothing() -> None:
+    assert decide(None, "zed") == (
+        "unknown user 'zed'; add them with `loopgate users add zed --role reviewer --team TEAM`"
     )
-    with pytest.raises(AccessError, match=r"and lou is in no team$"):
-        check_may_decide(LONER, review_id="rev_1", team="risk", started_by=None)
+    assert decide(None, "system") == "'system' is reserved for deadlines; decide as a user"
+    assert decide(ADMIN, "system") == "'system' is reserved for deadlines; decide as a user"
 
 
-@pytest.mark.parametrize("who", [AUDITOR, DESIGNER, OPERATOR])
-def test_a_non_reviewer_decides_only_reviews_of_runs_they_started(who: dict) -> None:
+@pytest.mark.parametrize("who", [ADMIN, REVIEWER, LONER, OTHER_TEAM, DESIGNER, OPERATOR, AUDITOR])
+def test_whoever_started_the_run_does_not_decide_its_review_whatever_their_role(
+    who: dict,
+) -> None:
     name = who["name"]
-    check_may_decide(who, review_id="rev_1", team="risk", started_by=name)
-    with pytest.raises(AccessError) as err:
-        check_may_decide(who, review_id="rev_1", team=None, started_by="someone-else")
-    assert str(err.value) == f"user {name} may not decide review rev_1 (not a reviewer)"
+    for team, assignee in ((None, None), ("managers", None), ("risk", name)):
+        assert decide(who, team=team, assignee=assignee, started_by=name) == (
+            f"{name} started run run_1 and may not decide its review rev_1 at node check; "
+            "the checkpoint does not allow self-approval (allow_self_approval)"
+        )
+
+
+def test_a_checkpoint_that_allows_self_approval_lets_the_starter_decide_if_they_may() -> None:
+    allow = {"allow_self_approval": True}
+    assert decide(ADMIN, team="risk", started_by="ada", **allow) is None
+    assert decide(REVIEWER, team="managers", started_by="rae", **allow) is None
+    # the role and team rules still hold
+    assert "needs role reviewer" in decide(DESIGNER, started_by="dev", **allow)
+    assert "belongs to team managers" in decide(
+        OTHER_TEAM, team="managers", started_by="rio", **allow
+    )
+
+
+def test_authorize_decider_needs_the_reviewer_or_admin_role() -> None:
+    assert authorize_decider(ADMIN, "ada") is ADMIN
+    assert authorize_decider(LONER, "lou") is LONER
+    for who in (AUDITOR, DESIGNER, OPERATOR):
+        with pytest.raises(AccessError, match=r"needs role reviewer\)$"):
+            authorize_decider(who, who["name"])
 
 
 # ---------------------------------------------------------------- what a user sees

@@ -119,7 +119,8 @@ class DuckDBRunLedger(DuckDBWrites):
             self._cur()
             .execute(
                 f"SELECT r.id, {', '.join('r.' + c for c in CLAIM_COLUMNS)}, r.status, "
-                f"r.decided_by, r.decided_at, {', '.join('u.' + c for c in RUN_COLUMNS)} "
+                f"r.decided_by, r.decided_at, r.assignee, "
+                f"{', '.join('u.' + c for c in RUN_COLUMNS)} "
                 "FROM reviews r JOIN runs u ON u.id = r.run_id WHERE r.id IN (SELECT unnest(?))",
                 [list(review_ids)],
             )
@@ -130,8 +131,9 @@ class DuckDBRunLedger(DuckDBWrites):
             rec = dict(zip(CLAIM_COLUMNS, row[1 : n + 1], strict=True))
             rec["form"] = loads(rec["form"]) or []
             rec["reason_codes"] = list(rec["reason_codes"] or [])
-            rec["status"], rec["decided_by"], rec["decided_at"] = row[n + 1 : n + 4]
-            run = run_record(dict(zip(RUN_COLUMNS, row[n + 4 :], strict=True)))
+            status = row[n + 1 : n + 5]
+            rec["status"], rec["decided_by"], rec["decided_at"], rec["assignee"] = status
+            run = run_record(dict(zip(RUN_COLUMNS, row[n + 5 :], strict=True)))
             out[row[0]] = Claim(id=row[0], run=run, **rec)
         return out
 

@@ -30,7 +30,7 @@ class Users:
         return USERS.get(name)
 
 
-def _claim(team: str | None, started_by: str | None = None) -> Claim:
+def _claim(team: str | None, started_by: str | None = "ops", assignee: str | None = None) -> Claim:
     at = datetime(2026, 1, 1)
     run = RunRecord(
         id="run_1",
@@ -63,6 +63,7 @@ def _claim(team: str | None, started_by: str | None = None) -> Claim:
         priority="normal",
         deadline=None,
         run=run,
+        assignee=assignee,
     )
 
 
@@ -91,23 +92,33 @@ def test_authorize_by_role_and_team(user, roles, team, error) -> None:
 
 
 @pytest.mark.parametrize(
-    ("user", "claim", "error"),
+    ("user", "claim", "allow", "error"),
     [
-        ("ada", _claim("risk"), None),
-        ("rae", _claim("managers"), None),
-        ("rae", _claim(None), None),
-        ("rio", _claim("managers"), "it belongs to team managers, and rio is in risk"),
-        ("dev", _claim("managers", started_by="dev"), None),  # following their own run
-        ("dev", _claim("managers", started_by="ada"), "may not decide review rev_1 (not a rev"),
+        ("ada", _claim("risk"), False, None),
+        ("rae", _claim("managers"), False, None),
+        ("rae", _claim(None), False, None),
+        ("rio", _claim("managers"), False, "it belongs to team managers, rio is in risk"),
+        ("rio", _claim("managers", assignee="rio"), False, None),  # assigned to them
+        ("aud", _claim(None), False, "user aud may not decide reviews (needs role reviewer)"),
+        ("old", _claim(None), False, "user old is disabled"),
+        ("nobody", _claim(None), False, "unknown user 'nobody'"),
+        # the starter does not decide their own run's review (separation of duties) ...
+        ("dev", _claim(None, started_by="dev"), False, "dev started run run_1 and may not"),
+        ("ada", _claim("risk", started_by="ada"), False, "the checkpoint does not allow self-"),
+        ("rae", _claim("managers", started_by="rae"), False, "rae started run run_1"),
+        # ... unless the checkpoint allows it, and then only with the role to decide
+        ("rae", _claim("managers", started_by="rae"), True, None),
+        ("dev", _claim(None, started_by="dev"), True, "user dev may not decide reviews"),
+        ("dev", _claim("managers", started_by="ada"), False, "user dev may not decide reviews"),
     ],
 )
-def test_who_may_decide_a_review(user, claim, error) -> None:
+def test_who_may_decide_a_review(user, claim, allow, error) -> None:
     access = UserAccess(Users())
     if error is None:
-        access.check_may_decide(user, claim)
+        access.check_may_decide(user, claim, allow_self_approval=allow)
     else:
-        with pytest.raises(AccessError, match=error.replace("(", r"\(")):
-            access.check_may_decide(user, claim)
+        with pytest.raises(AccessError, match=error.replace("(", r"\(").replace(")", r"\)")):
+            access.check_may_decide(user, claim, allow_self_approval=allow)
 
 
 def test_users_are_cached_until_forgotten() -> None:
