@@ -14,6 +14,7 @@ import streamlit as st
 from starlette.routing import Mount
 
 from builder.shell import resources
+from builder.shell.auth_routes import ROUTES as AUTH_ROUTES
 from runtime import Engine, LoopgateError, open_engine
 from runtime.api import create_api
 from runtime.cli.forward import (
@@ -119,7 +120,7 @@ def create_app(db: Path, url: str, *, seed: bool = True, sweep_interval: float =
     return st.App(
         str(APP_SCRIPT),
         lifespan=lifespan,
-        routes=[Mount("/api", app=api)],
+        routes=[*AUTH_ROUTES, Mount("/api", app=api)],
         on_script_error=on_script_error,
     )
 

@@ -1,13 +1,17 @@
-"""Who is signed in: sign-in, sign-out, and a signed cookie that survives page reloads.
+"""Who is signed in: sign-in (throttled), sign-out (revoking), and the session cookie.
 
-The cookie is valid until it expires or the server restarts (its key is the server's secret).
+The cookie ``lg_session`` is HttpOnly: page scripts can neither read nor set it. The server
+sets it at ``/auth/session`` when the browser trades the one-time ticket this module hands
+out at sign-in (:mod:`builder.shell.auth_routes`), and clears it at ``/auth/signout``.
+Sign-out revokes every session of the user server-side (:class:`runtime.auth.SessionTokens`);
+a cookie lasts at most ``$LOOPGATE_SESSION_HOURS`` (12 h) and dies with the server's secret
+when the server restarts.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
+import json
+import threading
 from typing import Any
 
 import streamlit as st
@@ -15,38 +19,35 @@ import streamlit.components.v1 as components
 
 from builder.shell import resources
 from runtime import AccessError
-from runtime.auth import authenticate
+from runtime.auth import SessionTokens, SignInThrottle
+from runtime.auth import sign_in as check_sign_in
 
 _KEY = "lg_user"
-_COOKIE = "lg_session"
-_COOKIE_VALUE = "lg_cookie_value"
+COOKIE = "lg_session"
+_TICKET = "lg_ticket"
 _SIGNED_OUT = "lg_signed_out"
-SESSION_SECONDS = 12 * 3600
+THROTTLE = SignInThrottle()
+"""Failed sign-ins per user name and per address, shared by the form and the route."""
+
+_tokens: SessionTokens | None = None
+_tokens_lock = threading.Lock()
 
 
-def _sign(payload: str) -> str | None:
+def tokens() -> SessionTokens | None:
+    """The session tokens signed with the server's secret (None outside a server)."""
+    global _tokens
     secret = resources.secret()
     if not secret:
         return None
-    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
-
-
-def _token(name: str) -> str | None:
-    payload = f"{name}.{int(time.time()) + SESSION_SECONDS}"
-    sig = _sign(payload)
-    return f"{payload}.{sig}" if sig else None
+    with _tokens_lock:
+        if _tokens is None or _tokens.secret != secret:
+            _tokens = SessionTokens(secret)
+        return _tokens
 
 
 def _from_cookie() -> str | None:
-    token = _browser_cookie()
-    if not token or token.count(".") < 2:
-        return None
-    payload, _, sig = token.rpartition(".")
-    name, _, expiry = payload.rpartition(".")
-    good = _sign(payload)
-    if not good or not hmac.compare_digest(good, sig) or not expiry.isdigit():
-        return None
-    return name if int(expiry) > time.time() else None
+    signer = tokens()
+    return signer.verify(_browser_cookie()) if signer else None
 
 
 def current_user() -> dict[str, Any] | None:
@@ -59,8 +60,6 @@ def current_user() -> dict[str, Any] | None:
     name = st.session_state.get(_KEY)
     if not name and not st.session_state.get(_SIGNED_OUT):
         name = _from_cookie()
-        if name:
-            st.session_state[_COOKIE_VALUE] = _browser_cookie()
     if not name:
         return None
     user = resources.engine().store.get_user(name)
@@ -71,8 +70,19 @@ def current_user() -> dict[str, Any] | None:
     return user
 
 
+def _address() -> str | None:
+    try:
+        address = st.context.ip_address
+    except Exception:  # no browser context (page tests)
+        return None
+    return address if isinstance(address, str) and address else None
+
+
 def sign_in(name: str, password: str) -> str | None:
-    """Sign this session in and prepare its cookie.
+    """Sign this session in and hand the browser a ticket for its cookie.
+
+    Failures are throttled per user name and per client address
+    (:class:`runtime.auth.SignInThrottle`).
 
     Args:
         name: the user name as typed (trimmed, lower-cased here).
@@ -82,11 +92,19 @@ def sign_in(name: str, password: str) -> str | None:
         An error message, or None on success.
     """
     try:
-        user = authenticate(resources.engine().store, name.strip().lower(), password)
+        user = check_sign_in(
+            resources.engine().store,
+            name.strip().lower(),
+            password,
+            address=_address(),
+            throttle=THROTTLE,
+        )
     except AccessError as exc:
         return str(exc)
     st.session_state[_KEY] = user["name"]
-    st.session_state[_COOKIE_VALUE] = _token(user["name"])
+    signer = tokens()
+    if signer is not None:
+        st.session_state[_TICKET] = signer.ticket(user["name"])
     st.session_state.pop(_SIGNED_OUT, None)
     return None
 
@@ -100,33 +118,42 @@ def sign_in_form() -> None:
     if submitted:
         error = sign_in(name, password)
         if error:
-            st.error(f"{error.capitalize()}. Check the name and password and try again.")
+            st.error(f"{error[0].upper()}{error[1:]}. Check the name and password and try again.")
         else:
             st.rerun()
 
 
 def sign_out() -> None:
-    """Forget everything this session holds, and make the next cookie sync clear the cookie."""
+    """Revoke this user's sessions server-side, forget everything this session holds, and
+    make the next cookie sync clear the browser's cookie."""
+    name = st.session_state.get(_KEY)
+    signer = tokens()
+    if name and signer is not None:
+        signer.revoke(name)
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     st.session_state[_SIGNED_OUT] = True  # the browser's cookie must not sign us back in
 
 
 def sync_cookie() -> None:
-    """Keep the browser's session cookie in step with this session; call once per run.
+    """Keep the browser's HttpOnly session cookie in step with this session; call once per
+    run.
 
-    The cookie setter is rendered on every run (with the same arguments, so the browser
-    keeps one frame) because a frame removed by the next rerun may not have run yet.
+    After sign-in the browser trades the ticket for the cookie (``POST /auth/session``);
+    after sign-out it asks the server to clear it (``POST /auth/signout``). The frame is
+    rendered on every run with the same arguments (so the browser keeps one frame) because
+    a frame removed by the next rerun may not have run yet.
     """
     if st.session_state.get(_SIGNED_OUT):
-        token, age = "", 0
+        path, body = "/auth/signout", {}
+    elif st.session_state.get(_TICKET):
+        path, body = "/auth/session", {"ticket": st.session_state[_TICKET]}
     else:
-        token, age = st.session_state.get(_COOKIE_VALUE), SESSION_SECONDS
-        if not token or _browser_cookie() == token:
-            return
-    # A component frame is same-origin, so it can set the app's cookie (Streamlit cannot).
+        return
+    # A component frame is same-origin: its fetch carries and receives the app's cookies.
     components.html(
-        f"<script>document.cookie = '{_COOKIE}={token}; path=/; max-age={age}; SameSite=Strict';"
+        f"<script>fetch({json.dumps(path)}, {{method: 'POST', credentials: 'same-origin', "
+        f"headers: {{'Content-Type': 'application/json'}}, body: {json.dumps(json.dumps(body))}}});"
         "</script>",
         height=0,
     )
@@ -134,7 +161,7 @@ def sync_cookie() -> None:
 
 def _browser_cookie() -> str | None:
     try:
-        value = st.context.cookies.get(_COOKIE)
+        value = st.context.cookies.get(COOKIE)
     except Exception:  # no browser context (page tests)
         return None
     return value if isinstance(value, str) else None

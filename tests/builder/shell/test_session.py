@@ -30,32 +30,39 @@ def cookie(monkeypatch: pytest.MonkeyPatch) -> dict[str, str | None]:
 
 
 def test_a_signed_cookie_names_its_user(cookie: dict[str, str | None]) -> None:
-    token = session._token("dev")
-    assert token is not None and token.startswith("dev.")
+    signer = session.tokens()
+    assert signer is not None
+    token = signer.issue("dev")
+    assert token.startswith("dev.")
     cookie["value"] = token
     assert session._from_cookie() == "dev"
 
 
-def test_forged_expired_or_malformed_cookies_are_refused(
+def test_forged_expired_revoked_or_malformed_cookies_are_refused(
     cookie: dict[str, str | None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, expiry, sig = session._token("dev").split(".")
+    signer = session.tokens()
+    assert signer is not None
+    _, generation, expiry, sig = signer.issue("dev").split(".")
     for value in (
-        f"ada.{expiry}.{sig}",  # another user under dev's signature
-        f"dev.{int(expiry) + 1}.{sig}",  # a longer life
-        f"dev.{expiry}.{'0' * len(sig)}",
-        "dev.soon." + (session._sign("dev.soon") or ""),
+        f"ada.{generation}.{expiry}.{sig}",  # another user under dev's signature
+        f"dev.{generation}.{int(expiry) + 1}.{sig}",  # a longer life
+        f"dev.{generation}.{expiry}.{'0' * len(sig)}",
+        f"dev.{generation}.soon." + signer._sign(f"dev.{generation}.soon"),
         "no-dots",
         "",
         None,
     ):
         cookie["value"] = value
         assert session._from_cookie() is None, value
-    past = f"dev.{int(time.time()) - 1}"
-    cookie["value"] = f"{past}.{session._sign(past)}"
+    past = f"dev.{generation}.{int(time.time()) - 1}"
+    cookie["value"] = f"{past}.{signer._sign(past)}"
+    assert session._from_cookie() is None
+    cookie["value"] = signer.issue("dev")
+    signer.revoke("dev")  # signed out: every earlier cookie of dev stops working
     assert session._from_cookie() is None
     # another server (another secret) does not accept this one's cookies
-    cookie["value"] = session._token("dev")
+    cookie["value"] = signer.issue("dev")
     monkeypatch.setattr(resources, "_secret", "other")
     assert session._from_cookie() is None
 
@@ -63,8 +70,9 @@ def test_forged_expired_or_malformed_cookies_are_refused(
 def test_without_a_server_secret_there_is_no_cookie(
     cookie: dict[str, str | None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    token = session._token("dev")
+    signer = session.tokens()
+    assert signer is not None
+    cookie["value"] = signer.issue("dev")
     monkeypatch.setattr(resources, "_secret", None)
-    assert session._token("dev") is None
-    cookie["value"] = token
+    assert session.tokens() is None
     assert session._from_cookie() is None
