@@ -98,9 +98,7 @@ class Decisions:
         Raises:
             AccessError: ``by`` may not decide this review (names who, which and why).
         """
-        node = self._catalog.get(claim.workflow_id, claim.workflow_version).nodes.get(
-            claim.node_id
-        )
+        node = self._catalog.get(claim.workflow_id, claim.workflow_version).nodes.get(claim.node_id)
         allow = (
             node is not None
             and isinstance(node.type, ReviewCheckpoint)
