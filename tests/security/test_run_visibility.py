@@ -1,6 +1,7 @@
-"""Who sees which runs, in runtime.queries.runs and through /api/runs and /api/runs/{id}:
-admins and auditors all; others the runs of workflows whose reviews they may see, plus the
-runs they started; a user with nothing sees nothing (the /api/runs leak, closed)."""
+"""Issue 11 item 4, the /api/runs leak: who sees which runs, in runtime.queries.runs and
+through /api/runs and /api/runs/{id}. Admins and auditors see all; others the runs of
+workflows whose reviews they may see, plus the runs they started; a user with nothing sees
+nothing."""
 
 from __future__ import annotations
 
