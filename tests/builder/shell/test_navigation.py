@@ -27,6 +27,8 @@ def test_pages_by_role() -> None:
     assert _titles(_user("designer")) == ["Home", "Builder"]
     assert _titles(_user("reviewer", "designer")) == ["Home", "Builder"]
     assert pages_for(_user("admin")) == list(PAGES)
+    assert "Admin" in _titles(_user("admin"))
+    assert not any("Admin" in _titles(_user(r)) for r in ("designer", "operator", "auditor"))
 
 
 def test_every_page_exists_and_one_is_the_landing_page() -> None:

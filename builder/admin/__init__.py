@@ -1,0 +1,1 @@
+"""The Admin page: users, their sign-in and their API tokens."""
