@@ -99,6 +99,7 @@ def issue_token(store: Store, name: str) -> str:
 
 
 def token_hash(token: str) -> str:
+    """What the store keeps of an API token: its SHA-256, hex."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 

@@ -33,6 +33,7 @@ def register_function(name: str) -> Callable[[Callable[..., Any]], Callable[...,
 
 
 def get_function(name: str) -> Callable[..., Any] | None:
+    """The registered function called ``name`` (entry points loaded on first use), or None."""
     global _loaded
     if not _loaded:
         _loaded = True
@@ -42,5 +43,6 @@ def get_function(name: str) -> Callable[..., Any] | None:
 
 
 def function_names() -> list[str]:
+    """Every registered function's name, sorted."""
     get_function("")
     return sorted(_FUNCTIONS)

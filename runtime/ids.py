@@ -43,8 +43,10 @@ def new_id(prefix: str) -> str:
 
 
 def new_run_id() -> RunId:
+    """A new run id (``run_...``)."""
     return RunId(new_id("run"))
 
 
 def new_review_id() -> ReviewId:
+    """A new review id (``rev_...``)."""
     return ReviewId(new_id("rev"))

@@ -65,6 +65,7 @@ class SendResult:
 
     @property
     def gave_up(self) -> bool:
+        """True when the message failed and no further attempt is planned."""
         return self.status == "failed" and self.next_attempt_at is None
 
 
