@@ -130,17 +130,7 @@ def review_queue(
         "priority": priority,
         "assignee": assignee,
     }
-    items = pending_reviews(
-        store,
-        user,
-        team=team,
-        workflow_id=workflow_id,
-        node_id=node_id,
-        priority=priority,
-        assignee=assignee,
-        limit=limit,
-        offset=offset,
-    )
+    items = pending_reviews(store, user, **filters, limit=limit, offset=offset)
     by_team = store.count_pending_reviews_by("team", teams=teams, **{**filters, "team": None})
     by_workflow = store.count_pending_reviews_by(
         "workflow_id", teams=teams, **{**filters, "workflow_id": None}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,23 +9,9 @@ from streamlit.testing.v1 import AppTest
 
 from builder.admin import users
 from builder.shell import resources
-from runtime import open_engine
 from runtime.errors import AccessError
-from runtime.seed import seed_demo
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture()
-def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    db = tmp_path / "admin.duckdb"
-    monkeypatch.setenv("LOOPGATE_DB", str(db))
-    engine = open_engine(str(db))
-    seed_demo(engine)
-    resources.set_engine(engine)
-    yield
-    resources.set_engine(None)
-    engine.store.close()
 
 
 def admin_page(user: str = "ada") -> AppTest:

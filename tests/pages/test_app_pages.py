@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from builder.shell import resources
-from runtime import open_engine
-from runtime.seed import seed_demo
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture()
-def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    db = tmp_path / "pages.duckdb"
-    monkeypatch.setenv("LOOPGATE_DB", str(db))
-    engine = open_engine(str(db))
-    seed_demo(engine)
-    resources.set_engine(engine)
-    yield
-    resources.set_engine(None)
-    engine.store.close()
 
 
 def app() -> AppTest:
