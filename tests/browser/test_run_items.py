@@ -34,8 +34,7 @@ def test_run_items_from_an_uploaded_file(server: str, browser, tmp_path: Path) -
     page = browser.new_page(viewport={"width": 1500, "height": 1500 if SHOTS else 1100})
     sign_in(page, server)
     page.get_by_role("link", name="Builder").click()
-    open_workflow(page, "expense-approval")
-    page.get_by_role("heading", name="Expense approval").wait_for(timeout=20_000)
+    open_workflow(page, "expense-approval", "Expense approval")
     for attempt in range(2):  # a tab picked during a rerun can be redrawn unpicked
         settle(page)
         page.get_by_role("tab", name="Run items").click()
