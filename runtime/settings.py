@@ -9,9 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runtime.errors import LoopgateError
-
 DEFAULT_DB = "loopgate.duckdb"
+
+
+def _error(message: str) -> Exception:
+    """A :class:`~runtime.errors.LoopgateError`, imported when one is raised: the CLI reads
+    this module for ``--help`` too, which needs none of pydantic's start-up."""
+    from runtime.errors import LoopgateError
+
+    return LoopgateError(message)
 
 
 def default_db_path() -> Path:
@@ -72,9 +78,9 @@ def _env_number(name: str, default: float, kind: type = float) -> Any:
     try:
         value = kind(text)
     except ValueError:
-        raise LoopgateError(f"${name} is {text!r}, not a number") from None
+        raise _error(f"${name} is {text!r}, not a number") from None
     if value < 0:
-        raise LoopgateError(f"${name} is {text!r}; it must not be negative")
+        raise _error(f"${name} is {text!r}; it must not be negative")
     return value
 
 
@@ -192,17 +198,15 @@ class OutboundPolicy:
     def __post_init__(self) -> None:
         for name in self.model_key_envs:
             if not _ENV_NAME.match(name):
-                raise LoopgateError(
-                    f"${ENV_MODEL_KEY_ENVS}: {name!r} is not an environment variable name"
-                )
+                raise _error(f"${ENV_MODEL_KEY_ENVS}: {name!r} is not an environment variable name")
         for url in self.model_base_urls:
             parsed = _parse_url(url)
             if isinstance(parsed, str):
-                raise LoopgateError(f"${ENV_MODEL_BASE_URLS}: {url!r} {parsed}")
+                raise _error(f"${ENV_MODEL_BASE_URLS}: {url!r} {parsed}")
         for host in self.webhook_hosts or ():
             problem = _host_entry(host)
             if isinstance(problem, str):
-                raise LoopgateError(f"${ENV_WEBHOOK_HOSTS}: {host!r} {problem}")
+                raise _error(f"${ENV_WEBHOOK_HOSTS}: {host!r} {problem}")
 
     # -------------------------------------------------------- models
 

@@ -1,11 +1,13 @@
-"""`loopgate audit` and `export`: check the tamper-evident audit trail, list it, export data."""
+"""`loopgate audit` and `export`: check the tamper-evident audit trail, list it, export data.
+
+All three only read the database: they never create one (see ``create_db``).
+"""
 
 from __future__ import annotations
 
 import click
 
-from runtime.cli.base import Ctx, command, echo, fail, json_line
-from runtime.queries import audit as audit_queries
+from runtime.cli.base import Ctx, command, echo, fail, json_line, limit_option
 
 
 @click.group("audit")
@@ -13,7 +15,7 @@ def audit_group() -> None:
     """The tamper-evident audit trail."""
 
 
-@command(audit_group, "verify")
+@command(audit_group, "verify", create_db=False)
 def audit_verify_cmd(ctx: Ctx) -> None:
     """Check the audit trail; exit 1 naming the first problem (and how many others).
 
@@ -30,16 +32,18 @@ def audit_verify_cmd(ctx: Ctx) -> None:
         echo(message)
 
 
-@command(audit_group, "list")
+@command(audit_group, "list", create_db=False)
 @click.option("--run", "run_id")
 @click.option("--kind")
 @click.option("--actor")
 @click.option("--search", "text")
-@click.option("--limit", type=int, default=50, show_default=True)
+@limit_option(50)
 def audit_list_cmd(
     ctx: Ctx, run_id: str | None, kind: str | None, actor: str | None, text: str | None, limit: int
 ) -> None:
     """Newest audit events first."""
+    from runtime.queries import audit as audit_queries
+
     events = audit_queries.audit_events(
         ctx.store, None, run_id=run_id, kind=kind, actor=actor, text=text, limit=limit
     )  # None: the local trusted caller
@@ -53,7 +57,7 @@ def audit_list_cmd(
             )
 
 
-@command(None, "export", json_flag=False)
+@command(None, "export", json_flag=False, create_db=False)
 @click.argument("what", type=click.Choice(["audit", "decisions", "feedback", "runs", "reviews"]))
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "jsonl"]), required=True)
 @click.option("--out", required=True, type=click.Path(dir_okay=False))

@@ -10,14 +10,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from datetime import datetime
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from runtime.errors import ItemError, LoopgateError, SpecError
 from runtime.settings import default_db_path
 
 if TYPE_CHECKING:
@@ -120,20 +120,44 @@ def fail(messages: list[str] | str) -> NoReturn:
     raise CliExit(1)
 
 
+#: The largest ``--limit`` a listing command takes (more is a clear error, not a huge read).
+MAX_LIMIT = 100_000
+
+
+def db_path(db: str | None) -> str:
+    """The database a command uses: ``--db``, else $LOOPGATE_DB, else ./loopgate.duckdb.
+
+    Raises:
+        CliExit: ``--db`` was given empty (explained on stderr).
+    """
+    if db is not None and not db.strip():
+        fail(
+            '--db "" names no file; give the database file, or leave --db out to use '
+            "$LOOPGATE_DB or ./loopgate.duckdb"
+        )
+    return db or str(default_db_path())
+
+
 class Ctx:
-    """What every command gets: the database path and an opened engine on demand.
+    """What every command gets: the database path, and the store or engine on demand.
+
+    A read command opens only the store (no engine, so none of the compiler's, the node
+    types' or the models' imports) and never creates the database: ``create`` is False.
 
     Attributes:
         db: the database file.
         wait: seconds to wait while another process holds it.
         json: print one JSON object per line.
+        create: the command may create a new database file (write commands).
     """
 
-    def __init__(self, db: str, wait: float, as_json: bool):
+    def __init__(self, db: str, wait: float, as_json: bool, create: bool = True):
         self.db = db
         self.wait = wait
         self.json = as_json
+        self.create = create
         self._engine: Engine | None = None
+        self._store: Store | None = None
 
     @property
     def engine(self) -> Engine:
@@ -144,24 +168,85 @@ class Ctx:
         if self._engine is None:
             from runtime.engine import Engine  # late: start-up speed
             from runtime.services import default_services
-            from runtime.store import Store
 
-            store = Store(self.db, wait=self.wait)
+            store = self.store
             self._engine = Engine(store, services=default_services(store))
         return self._engine
 
     @property
     def store(self) -> Store:
-        """The engine's store."""
-        return self.engine.store
+        """The server's store for a forwarded command, else the file opened on :attr:`db`.
+
+        Raises:
+            CliExit: a read command's database does not exist (says where it looked).
+        """
+        override = _engine_override.get()
+        if override is not None:
+            return override.store
+        if self._store is None:
+            from runtime.store import Store  # late: start-up speed
+
+            if not self.create and not Path(self.db).exists():
+                fail(f"no database at {Path(self.db).resolve()}; pass --db FILE or set LOOPGATE_DB")
+            self._store = Store(self.db, wait=self.wait, create=self.create)
+        return self._store
 
     def close(self) -> None:
         """Close the store this context opened (not a server's)."""
-        if self._engine is not None:
-            self._engine.store.close()
+        if self._store is not None:
+            self._store.close()
 
 
-def command(parent: click.Group | None, name: str, *, json_flag: bool = True, **kwargs: Any):
+class LazyChoice(click.Choice):
+    """A ``click.Choice`` whose choices are computed on first use, not at import.
+
+    For choices that need heavy imports (the node registry's decision actions): listing
+    the commands or parsing another command's options then does not pay for them.
+
+    Args:
+        load: returns the choices.
+        case_sensitive: as for ``click.Choice``.
+    """
+
+    def __init__(self, load: Callable[[], Iterable[str]], case_sensitive: bool = True):
+        # click.Choice.__init__ would evaluate the choices; set what it sets, lazily.
+        self._load = load
+        self._choices: tuple[str, ...] | None = None
+        self.case_sensitive = case_sensitive
+
+    @property
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The choices, loaded once."""
+        if self._choices is None:
+            self._choices = tuple(self._load())
+        return self._choices
+
+
+class _Count(click.IntRange):
+    """A whole number in a range ("'abc' is not a valid integer", not "integer range")."""
+
+    name = "integer"
+
+
+def limit_option(default: int, help: str | None = None) -> Callable[[Any], Any]:
+    """The ``--limit`` option of a listing command: 1 to :data:`MAX_LIMIT` rows."""
+    return click.option(
+        "--limit",
+        type=_Count(1, MAX_LIMIT),
+        default=default,
+        show_default=True,
+        help=help or f"The most rows to show (1 to {MAX_LIMIT:,}).",
+    )
+
+
+def command(
+    parent: click.Group | None,
+    name: str,
+    *,
+    json_flag: bool = True,
+    create_db: bool = True,
+    **kwargs: Any,
+):
     """A (sub)command with the shared --db, --wait and --json options and clean errors.
 
     The decorated function receives a :class:`Ctx` first, then the command's own options.
@@ -172,6 +257,8 @@ def command(parent: click.Group | None, name: str, *, json_flag: bool = True, **
             :mod:`runtime.cli.app` adds to the ``loopgate`` group.
         name: the command's name.
         json_flag: offer ``--json``.
+        create_db: the command may create a new database; read commands pass False (they
+            refuse a missing file, saying where they looked, and create no folder).
         **kwargs: passed on to ``click.command``.
 
     Returns:
@@ -181,17 +268,8 @@ def command(parent: click.Group | None, name: str, *, json_flag: bool = True, **
     def wrap(fn: Callable[..., None]) -> click.Command:
         @functools.wraps(fn)
         def run(db: str | None, wait: float, as_json: bool = False, **kw: Any) -> None:
-            ctx = Ctx(db or str(default_db_path()), wait, as_json)
-            try:
-                fn(ctx, **kw)
-            except SpecError as exc:
-                fail([str(p) for p in exc.problems])
-            except ItemError as exc:
-                fail([str(p) for p in exc.problems])
-            except LoopgateError as exc:
-                fail(str(exc))
-            finally:
-                ctx.close()
+            ctx = Ctx(db_path(db), wait, as_json, create=create_db)
+            run_in(ctx, fn, **kw)
 
         for opt in shared_options(json_flag):
             run = opt(run)
@@ -200,6 +278,23 @@ def command(parent: click.Group | None, name: str, *, json_flag: bool = True, **
         return parent.command(name, **kwargs)(run)
 
     return wrap
+
+
+def run_in(ctx: Ctx, fn: Callable[..., None], *args: Any, **kw: Any) -> None:
+    """Run a command's body with its context: Loopgate errors become ``error:`` lines and
+    exit code 1, and the store it opened is closed after."""
+    from runtime.errors import ItemError, LoopgateError, SpecError  # late: start-up speed
+
+    try:
+        fn(ctx, *args, **kw)
+    except SpecError as exc:
+        fail([str(p) for p in exc.problems])
+    except ItemError as exc:
+        fail([str(p) for p in exc.problems])
+    except LoopgateError as exc:
+        fail(str(exc))
+    finally:
+        ctx.close()
 
 
 def shared_options(json_flag: bool = True) -> list[Callable[[Any], Any]]:

@@ -27,7 +27,6 @@ from typing import Any
 
 from runtime.cli.app import run_args
 from runtime.cli.base import forwarded
-from runtime.errors import LoopgateError
 from runtime.settings import default_db_path, server_file
 
 _PATH_OPTIONS = {"--db", "--out", "--items", "--data-file"}
@@ -234,6 +233,8 @@ def check_server_file_path(db: Path) -> None:
     Raises:
         LoopgateError: what is at the path, and what to do.
     """
+    from runtime.errors import LoopgateError  # late: start-up speed (pydantic)
+
     path = server_file(db)
     try:
         st = os.lstat(path)

@@ -10,7 +10,6 @@ from typing import Any
 import click
 
 from runtime.cli.base import CliExit, Ctx, command, echo, json_line
-from runtime.queries import catalog
 
 
 @click.group("model")
@@ -120,10 +119,12 @@ def model_train_cmd(
         )
 
 
-@command(model_group, "list")
+@command(model_group, "list", create_db=False)
 @click.argument("name", required=False)
 def model_list_cmd(ctx: Ctx, name: str | None) -> None:
     """List stored models and their versions, newest first, with held-out figures."""
+    from runtime.queries import catalog
+
     rows = catalog.list_models(ctx.store, None, name)  # None: the local trusted caller
     for row in rows:
         metrics = row["metrics"] or {}

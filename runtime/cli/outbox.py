@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import click
 
-from runtime.cli.base import Ctx, command, echo, json_line
-from runtime.errors import LoopgateError
-from runtime.queries import audit as audit_queries
+from runtime.cli.base import Ctx, command, echo, json_line, limit_option
 
 
 @click.group("outbox")
@@ -14,16 +12,18 @@ def outbox_group() -> None:
     """Messages that notify nodes queued (sent through SMTP, see LOOPGATE_SMTP_*)."""
 
 
-@command(outbox_group, "list")
+@command(outbox_group, "list", create_db=False)
 @click.option(
     "--status",
     type=click.Choice(["pending", "sent", "failed"]),
     help="Only messages with this status.",
 )
 @click.option("--run", "run_id", help="Only this run's messages.")
-@click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
+@limit_option(100)
 def outbox_list_cmd(ctx: Ctx, status: str | None, run_id: str | None, limit: int) -> None:
     """Queued, sent and failed messages, newest first."""
+    from runtime.queries import audit as audit_queries
+
     rows = audit_queries.outbox_messages(
         ctx.store, None, status=status, run_id=run_id, limit=limit
     )  # None: the local trusted caller
@@ -53,13 +53,7 @@ def outbox_list_cmd(ctx: Ctx, status: str | None, run_id: str | None, limit: int
 
 
 @command(outbox_group, "send")
-@click.option(
-    "--limit",
-    type=click.IntRange(1, 100_000),
-    default=100,
-    show_default=True,
-    help="The most messages to send.",
-)
+@limit_option(100, help="The most messages to send.")
 @click.option(
     "--force",
     is_flag=True,
@@ -67,6 +61,7 @@ def outbox_list_cmd(ctx: Ctx, status: str | None, run_id: str | None, limit: int
 )
 def outbox_send_cmd(ctx: Ctx, limit: int, force: bool) -> None:
     """Send pending messages (and failed ones whose next try is due); exit 1 if any failed."""
+    from runtime.errors import LoopgateError
     from runtime.outbox import OutboxDispatcher  # late: start-up speed (smtplib)
 
     results = OutboxDispatcher(ctx.store).send_pending(limit, force=force)

@@ -1,4 +1,8 @@
-"""`loopgate reviews`, `decide` and `sweep`: the review queue, decisions and deadlines."""
+"""`loopgate reviews`, `decide` and `sweep`: the review queue, decisions and deadlines.
+
+The queries, the node registry (the decision actions) and the engine are imported inside
+the commands: start-up speed.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,37 @@ from typing import Any
 
 import click
 
-from runtime.cli.base import Ctx, command, echo, fail, json_line, print_result, send_outbox
-from runtime.nodes import decision_actions
-from runtime.queries import reviews as review_queries
+from runtime.cli.base import (
+    Ctx,
+    LazyChoice,
+    command,
+    echo,
+    fail,
+    json_line,
+    limit_option,
+    print_result,
+    send_outbox,
+)
 
 
-@command(None, "reviews")
+def _decision_actions() -> list[str]:
+    """Every action a review node type takes (the node registry, loaded on first use)."""
+    from runtime.nodes import decision_actions
+
+    return list(decision_actions())
+
+
+@command(None, "reviews", create_db=False)
 @click.option("--team", help="Only this team's reviews.")
 @click.option("--workflow", "workflow_id", help="Only this workflow's reviews.")
 @click.option("--assignee", help="Only reviews assigned to this user.")
-@click.option("--limit", type=int, default=100, show_default=True)
+@limit_option(100)
 def reviews_cmd(
     ctx: Ctx, team: str | None, workflow_id: str | None, assignee: str | None, limit: int
 ) -> None:
     """List pending reviews, most urgent and oldest first."""
+    from runtime.queries import reviews as review_queries
+
     rows = review_queries.pending_reviews(
         ctx.store,
         None,  # the local trusted caller: every team's reviews
@@ -52,7 +73,7 @@ def reviews_cmd(
 @click.option(
     "--action",
     required=True,
-    type=click.Choice(list(decision_actions())),
+    type=LazyChoice(_decision_actions),
 )
 @click.option("--data", "data_json", help="JSON object: edited fields or a submitted form.")
 @click.option("--reason", help="Reason code (reject).")

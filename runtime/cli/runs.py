@@ -1,7 +1,13 @@
 """`loopgate run`, `runs`, `runs show` and `retry`: start runs, list and inspect them.
 
-The engine, item parsing and the progress bar are imported inside the commands: start-up
-speed.
+The engine, the queries, item parsing and the progress bar are imported inside the
+commands: start-up speed.
+
+``run FILE.yaml`` runs what is stored: a run resumes after a review from the workflow
+version it names, so its content must be in the database. A file equal to the newest
+published version runs that version; a changed file is published as a new version first
+(``--save``, the default) and the command says so, or refused (``--no-save``) with what
+differs.
 """
 
 from __future__ import annotations
@@ -10,34 +16,151 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from runtime.cli.base import (
     Ctx,
     command,
+    db_path,
     echo,
     fail,
     is_forwarded,
     json_default,
     json_line,
+    limit_option,
     print_result,
+    run_in,
     send_outbox,
+    shared_options,
 )
-from runtime.errors import LoopgateError
-from runtime.queries import runs as run_queries
-from runtime.settings import default_db_path
+
+if TYPE_CHECKING:
+    from runtime.compiler import Workflow
+    from runtime.spec import WorkflowSpec
+
+_START_ROLES = ("admin", "designer", "operator")  # as the engine's start check
 
 
-def _workflow_arg(ctx: Ctx, ref: str):
-    """A workflow from a YAML file (saved as a version if changed) or a stored id."""
-    from runtime.spec import load_yaml
+def _is_file(ref: str) -> bool:
+    return ref.endswith((".yaml", ".yml")) or Path(ref).exists()
 
-    if ref.endswith((".yaml", ".yml")) or Path(ref).exists():
-        spec = load_yaml(ref)
-        return ctx.engine.save_workflow(spec, message=f"from {Path(ref).name}")
-    return ctx.engine.workflow(ref)
+
+def _names(ids: list[str], most: int = 4) -> str:
+    shown = ", ".join(ids[:most])
+    return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")
+
+
+def _changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The fields that differ, one level into dicts (``params.deadline``)."""
+    out = []
+    for field in sorted({*old, *new}):
+        a, b = old.get(field), new.get(field)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += [f"{field}.{k}" for k in sorted({*a, *b}) if a.get(k) != b.get(k)]
+        else:
+            out.append(field)
+    return out
+
+
+def spec_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """What changed from one workflow spec (as a dict) to another, in a few words.
+
+    Example:
+        >>> spec_difference({"nodes": [{"id": "a", "type": "end"}]},
+        ...                 {"nodes": [{"id": "a", "type": "end", "position": [1, 2]}]})
+        'node a changed (position)'
+    """
+    parts: list[str] = []
+    old_nodes = {n.get("id"): n for n in old.get("nodes") or []}
+    new_nodes = {n.get("id"): n for n in new.get("nodes") or []}
+    added = [str(k) for k in new_nodes if k not in old_nodes]
+    removed = [str(k) for k in old_nodes if k not in new_nodes]
+    if added:
+        parts.append(f"node{'s' if len(added) > 1 else ''} {_names(added)} added")
+    if removed:
+        parts.append(f"node{'s' if len(removed) > 1 else ''} {_names(removed)} removed")
+    for key, node in new_nodes.items():
+        before = old_nodes.get(key)
+        if before is not None and before != node:
+            parts.append(f"node {key} changed ({_names(_changed_fields(before, node))})")
+
+    def edges(spec: dict[str, Any]) -> set[str]:
+        return {json.dumps(e, sort_keys=True) for e in spec.get("edges") or []}
+
+    gained, lost = len(edges(new) - edges(old)), len(edges(old) - edges(new))
+    if gained or lost:
+        parts.append(f"edges: {gained} added, {lost} removed")
+    rest = _changed_fields(
+        {k: v for k, v in old.items() if k not in ("nodes", "edges")},
+        {k: v for k, v in new.items() if k not in ("nodes", "edges")},
+    )
+    if rest:
+        parts.append(f"{_names(rest)} changed")
+    if len(parts) > 4:
+        parts = [*parts[:4], f"{len(parts) - 4} more change(s)"]
+    return "; ".join(parts) or "its content changed"
+
+
+def _stored(ctx: Ctx, workflow_id: str) -> dict[str, Any] | None:
+    """The newest published version of a workflow, or None (none, or only drafts)."""
+    from runtime.errors import NotFoundError
+
+    try:
+        return ctx.store.get_workflow(workflow_id, published=True)
+    except NotFoundError:
+        return None
+
+
+def file_workflow(
+    ctx: Ctx, ref: str, spec: WorkflowSpec, *, save: bool, by: str | None
+) -> Workflow:
+    """The stored version a workflow file runs as: the newest published one when the file
+    equals it, else (``save``) the file published as a new version, said on the output.
+
+    Raises:
+        CliExit: ``save`` is False and the file differs from what is stored (names how).
+        AccessError: ``by`` may not start runs, or may not save workflows (named).
+    """
+    from runtime.errors import AccessError
+
+    stored = _stored(ctx, spec.id)
+    if stored is not None and stored["digest"] == spec.digest():
+        return ctx.engine.workflow(spec.id, stored["version"])
+    if stored is None:
+        change = f"workflow {spec.id} has no published version in {ctx.db} yet"
+    else:
+        change = f"it differs from the stored {spec.id} v{stored['version']}: " + spec_difference(
+            stored["spec"], spec.to_dict()
+        )
+    if not save:
+        fail(
+            f"{ref}: {change}; pass --save to publish it as a new version and run it "
+            "(a run always runs a stored version)"
+            + (f", or run the stored one with `loopgate run {spec.id}`" if stored else "")
+        )
+    if by is not None:
+        ctx.engine.authorize(by, roles=_START_ROLES, what="start runs")
+        try:
+            ctx.engine.authorize(by, roles=("admin", "designer"), what="save workflows")
+        except AccessError as exc:
+            fail(
+                f"{ref}: {change}, and {exc} to publish it; run the stored version with "
+                f"`loopgate run {spec.id}`, or have a designer save the file"
+                if stored
+                else f"{ref}: {change}, and {exc} to publish it; have a designer save the file"
+            )
+    wf = ctx.engine.save_workflow(spec, by=by, message=f"from {Path(ref).name}")
+    was = f"the stored v{stored['version']} differed" if stored else "new in this database"
+    line = f"saved {ref} as {wf.id} v{wf.version}, the published version ({was})"
+    if ctx.json:  # stdout carries only JSON objects; the results name the version too
+        echo(f"note: {line}", err=True)
+    else:
+        echo(line)
+    return wf
 
 
 @command(None, "run")
@@ -50,6 +173,14 @@ def _workflow_arg(ctx: Ctx, ref: str):
     help="A .jsonl, .json or .csv file of items.",
 )
 @click.option("--by", help="The user starting the runs.")
+@click.option(
+    "--save/--no-save",
+    default=True,
+    show_default=True,
+    help="A WORKFLOW file that differs from its newest published version: publish it as "
+    "a new version and say so (--save), or refuse with what differs (--no-save). A file "
+    "equal to that version runs it either way; runs always run a stored version.",
+)
 @click.option(
     "--batch-id", help="Idempotency: items already started under this id are not started again."
 )
@@ -67,6 +198,7 @@ def run_cmd(
     item_json: str | None,
     items_file: str | None,
     by: str | None,
+    save: bool,
     batch_id: str | None,
     again: bool,
     batch_size: int,
@@ -77,15 +209,29 @@ def run_cmd(
 
     if bool(item_json) == bool(items_file):
         fail("give exactly one of --item JSON or --items FILE")
+    if not save:
+        ctx.create = False  # a new database cannot hold the version it would have to run
+    # Everything that can be refused is checked before a version is published.
+    item = parse_item(item_json) if item_json else None
+    items, digest = read_items(items_file) if items_file else ([], "")
+    if _is_file(workflow):
+        from runtime.compiler import compile_workflow
+        from runtime.spec import load_yaml
+
+        spec = load_yaml(workflow)
+        checked = compile_workflow(spec)  # its problems before anything is saved
+        if item is not None:
+            checked.validate_item(item)
+        wf = file_workflow(ctx, workflow, spec, save=save, by=by)
+    else:
+        wf = ctx.engine.workflow(workflow)
     ctx.engine.batch_size = batch_size
-    wf = _workflow_arg(ctx, workflow)
     for w in wf.warnings:
         echo(f"warning: {workflow}: {w}", err=True)
-    if item_json:
-        print_result(ctx, ctx.engine.start(wf, parse_item(item_json), by=by))
+    if item is not None:
+        print_result(ctx, ctx.engine.start(wf, item, by=by))
         send_outbox(ctx)
         return
-    items, digest = read_items(items_file)
     if not batch_id:
         batch_id = f"{wf.id}@{wf.spec.digest()}:{digest}"
         if again:
@@ -127,50 +273,47 @@ def run_cmd(
 @click.group("runs", invoke_without_command=True)
 @click.option("--status", type=click.Choice(["running", "waiting", "succeeded", "failed"]))
 @click.option("--workflow", "workflow_id")
-@click.option("--limit", type=int, default=100, show_default=True)
-@click.option("--db", type=click.Path(dir_okay=False), default=None, help="The database file.")
-@click.option("--wait", type=float, default=0.0)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line.")
+@limit_option(100)
 @click.pass_context
-def runs_group(
-    cctx: click.Context,
-    status: str | None,
-    workflow_id: str | None,
-    limit: int,
-    db: str | None,
-    wait: float,
-    as_json: bool,
-) -> None:
+def runs_group(cctx: click.Context, **options: Any) -> None:
     """List runs (newest first); `runs show RUN_ID` inspects one."""
     if cctx.invoked_subcommand:
         return
-    ctx = Ctx(db or str(default_db_path()), wait, as_json)
-    try:
-        rows = run_queries.list_runs(
-            ctx.store, None, status=status, workflow_id=workflow_id, limit=limit
-        )  # None: the local trusted caller sees every run
-        for r in rows:
-            if as_json:
-                json_line(r)
-            else:
-                where = f" at {r['current_node']}" if r["current_node"] else ""
-                extra = r["error"] or r["result"] or ""
-                echo(
-                    f"{r['id']}  {r['workflow_id']} v{r['workflow_version']}  "
-                    f"{r['status']}{where}  {r['step_count']} steps  {extra}".rstrip()
-                )
-        if not rows and not as_json:
-            echo("no runs")
-    except LoopgateError as exc:
-        fail(str(exc))
-    finally:
-        ctx.close()
+    db, wait, as_json = options.pop("db"), options.pop("wait"), options.pop("as_json")
+    run_in(Ctx(db_path(db), wait, as_json, create=False), _list_runs, **options)
 
 
-@command(runs_group, "show")
+for _opt in shared_options():
+    runs_group = _opt(runs_group)
+
+
+def _list_runs(ctx: Ctx, status: str | None, workflow_id: str | None, limit: int) -> None:
+    """The body of `loopgate runs`."""
+    from runtime.queries import runs as run_queries
+
+    rows = run_queries.list_runs(
+        ctx.store, None, status=status, workflow_id=workflow_id, limit=limit
+    )  # None: the local trusted caller sees every run
+    for r in rows:
+        if ctx.json:
+            json_line(r)
+        else:
+            where = f" at {r['current_node']}" if r["current_node"] else ""
+            extra = r["error"] or r["result"] or ""
+            echo(
+                f"{r['id']}  {r['workflow_id']} v{r['workflow_version']}  "
+                f"{r['status']}{where}  {r['step_count']} steps  {extra}".rstrip()
+            )
+    if not rows and not ctx.json:
+        echo("no runs")
+
+
+@command(runs_group, "show", create_db=False)
 @click.argument("run_id")
 def runs_show_cmd(ctx: Ctx, run_id: str) -> None:
     """One run: its status, item and every step with its branch and output."""
+    from runtime.queries import runs as run_queries
+
     detail = run_queries.run_detail(ctx.store, None, run_id)  # None: the local trusted caller
     run, events, pending = detail.run, detail.events, detail.pending_review
     if ctx.json:
@@ -203,7 +346,7 @@ def runs_show_cmd(ctx: Ctx, run_id: str) -> None:
             )
 
 
-@command(None, "retry")
+@command(None, "retry", create_db=False)
 @click.argument("run_id")
 @click.option("--by", help="The user retrying.")
 def retry_cmd(ctx: Ctx, run_id: str, by: str | None) -> None:

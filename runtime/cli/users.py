@@ -8,7 +8,6 @@ from __future__ import annotations
 import click
 
 from runtime.cli.base import Ctx, command, echo, fail, is_forwarded, json_line, read_stdin
-from runtime.queries import catalog
 
 
 @click.group("users")
@@ -55,9 +54,11 @@ def users_add_cmd(
     echo(f"user {name} added ({', '.join(roles)}; teams: {', '.join(teams) or 'none'})")
 
 
-@command(users_group, "list")
+@command(users_group, "list", create_db=False)
 def users_list_cmd(ctx: Ctx) -> None:
     """Every user with roles and teams."""
+    from runtime.queries import catalog
+
     for u in catalog.list_users(ctx.store, None):  # None: the local trusted caller
         if ctx.json:
             json_line(u)
@@ -84,7 +85,7 @@ def users_token_cmd(ctx: Ctx, name: str, revoke: bool) -> None:
         echo(f"{name} held no token; nothing to revoke")
 
 
-@command(users_group, "tokens")
+@command(users_group, "tokens", create_db=False)
 def users_tokens_cmd(ctx: Ctx) -> None:
     """The users who hold an API token (the tokens themselves are never shown)."""
     from runtime.auth import token_holders

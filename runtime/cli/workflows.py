@@ -8,8 +8,6 @@ from __future__ import annotations
 import click
 
 from runtime.cli.base import CliExit, Ctx, command, echo, json_line
-from runtime.errors import SpecError
-from runtime.queries import catalog
 
 
 @command(None, "validate")
@@ -20,6 +18,7 @@ from runtime.queries import catalog
 def validate_cmd(ctx: Ctx, files: tuple[str, ...], strict: bool) -> None:
     """Check workflow files; print every problem as FILE: node <id>: message."""
     from runtime.compiler import check
+    from runtime.errors import SpecError
     from runtime.spec import load_yaml
 
     failed = False
@@ -48,9 +47,11 @@ def workflows_group() -> None:
     """Stored workflows and their versions."""
 
 
-@command(workflows_group, "list")
+@command(workflows_group, "list", create_db=False)
 def workflows_list_cmd(ctx: Ctx) -> None:
     """Every stored workflow with its newest version."""
+    from runtime.queries import catalog
+
     for w in catalog.list_workflows(ctx.store, None):  # None: the local trusted caller
         if ctx.json:
             json_line(w)
@@ -75,11 +76,12 @@ def workflows_save_cmd(
         echo(f"{wf.id} v{wf.version}")
 
 
-@command(workflows_group, "export")
+@command(workflows_group, "export", create_db=False)
 @click.argument("workflow_id")
 @click.option("--version", type=int)
 def workflows_export_cmd(ctx: Ctx, workflow_id: str, version: int | None) -> None:
     """Print a stored workflow as YAML."""
+    from runtime.queries import catalog
     from runtime.spec import parse_spec
 
     row = catalog.get_workflow(ctx.store, None, workflow_id, version)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from runtime import access
@@ -11,6 +12,14 @@ from runtime.store.contract import Catalog
 
 class UserAccess:
     """Users as the engine sees them (cached by name) and the checks on what they may do.
+
+    The cache holds users read since the store last committed a write
+    (:meth:`~runtime.store.contract.Catalog.data_version`): any write, a user added,
+    disabled or given a new role by the admin page, the CLI or another engine on the same
+    file among them, empties it, so a new user is seen and a disabled one refused at
+    once, without a restart. A name that is not found is not cached: it is read again.
+    Between writes (a bulk decision checking one reviewer for many reviews) a user is read
+    once.
 
     The rules themselves are :mod:`runtime.access` (one place for engine, queries, CLI,
     API and pages): :meth:`authorize` for an action by role (and team),
@@ -22,17 +31,32 @@ class UserAccess:
 
     def __init__(self, store: Catalog):
         self._store = store
-        self._users: dict[str, dict[str, Any] | None] = {}
+        self._users: dict[str, dict[str, Any]] = {}
+        self._version: int | None = None
+        self._lock = threading.Lock()
 
     def user(self, name: str) -> dict[str, Any] | None:
-        """A user (cached), or None when there is no such user."""
-        if name not in self._users:
-            self._users[name] = self._store.get_user(name)
-        return self._users[name]
+        """A user (cached until the store's next write), or None when there is none."""
+        version = self._store.data_version()
+        with self._lock:
+            if version != self._version:
+                self._users.clear()
+                self._version = version
+            cached = self._users.get(name)
+        if cached is not None:
+            return cached
+        found = self._store.get_user(name)
+        if found is not None:
+            with self._lock:
+                if self._version == version:  # no write came in between
+                    self._users[name] = found
+        return found
 
     def forget(self) -> None:
-        """Drop cached users (call after changing users)."""
-        self._users.clear()
+        """Drop cached users (the next look-up of each reads the store)."""
+        with self._lock:
+            self._users.clear()
+            self._version = None
 
     def authorize(
         self, by: str, *, roles: tuple[str, ...], what: str, team: str | None = None

@@ -231,6 +231,11 @@ class Catalog(Protocol):
         """A user, or None."""
         ...
 
+    def data_version(self) -> int:
+        """A number that changes whenever a write commits (users included): a cache of
+        rows compares it to know whether to read them again."""
+        ...
+
     def user_by_token_hash(self, token_hash: str) -> dict[str, Any] | None:
         """The enabled user holding an API token, or None."""
         ...

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import re
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -15,10 +16,9 @@ from pathlib import Path
 from typing import Any, Self
 
 import duckdb
-import pyarrow as pa
 
 from runtime.errors import DatabaseLockedError, StoreError
-from runtime.store.duckdb.migrations import migrate
+from runtime.store.duckdb.migrations import MIGRATIONS, migrate
 from runtime.store.duckdb.rows import JSON_COLUMNS
 
 GENESIS = b"\x00" * 32  # the "previous hash" of the first audit row
@@ -45,6 +45,9 @@ class FileState:
     head_hash: bytes = GENESIS
     journal_seq: int = 0
     users: int = 0
+    # Bumped by every committed write transaction: what a cache of rows (the engine's
+    # users) compares to know the file changed since it read them.
+    data_version: int = 0
 
 
 _OPEN: dict[str, FileState] = {}
@@ -104,6 +107,78 @@ def check_database_file(path: str) -> None:
     )
 
 
+def _drop_if_empty(path: str) -> None:
+    """Remove a zero-byte file of this user's (``touch``, ``mktemp``) so DuckDB can create
+    the database there; DuckDB itself refuses an empty file as "not a valid database"."""
+    with contextlib.suppress(OSError):
+        st = os.lstat(path)
+        if (
+            stat.S_ISREG(st.st_mode)
+            and st.st_size == 0
+            and st.st_uid == os.geteuid()
+            and not os.path.exists(path + ".wal")
+        ):
+            os.unlink(path)
+
+
+def _describe(names: list[str]) -> str:
+    shown = ", ".join(names[:3])
+    return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def schema_kind(cur: duckdb.DuckDBPyConnection) -> tuple[str, list[str]]:
+    """What a DuckDB file holds: ``("loopgate", [])``, ``("empty", [])`` (no table yet,
+    or Loopgate's first migration never finished) or ``("foreign", table names)``.
+
+    Loopgate's mark is its ``schema_version`` table whose version 1 is the first
+    migration of :data:`~runtime.store.duckdb.migrations.MIGRATIONS`.
+    """
+    rows = cur.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database() "
+        "UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
+        "WHERE database_name = current_database() AND NOT internal"
+    ).fetchall()
+    names = sorted(name if schema == "main" else f"{schema}.{name}" for schema, name in rows)
+    if not names:
+        return "empty", []
+    if "schema_version" in names:
+        try:
+            first = cur.execute("SELECT description FROM schema_version WHERE version = 1")
+            row = first.fetchone()
+        except duckdb.Error:
+            row = ("",)  # a schema_version table of another program
+        if row is not None and row[0] == MIGRATIONS[0][0]:
+            return "loopgate", []
+        if row is None and names == ["schema_version"]:
+            return "empty", []
+    return "foreign", names
+
+
+def check_loopgate_file(cur: duckdb.DuckDBPyConnection, path: str, *, create: bool) -> None:
+    """Refuse a DuckDB file that is not Loopgate's, before anything is written to it.
+
+    An empty DuckDB file is initialised when ``create`` is true (a write command) and
+    refused otherwise (a read command never turns a file into a Loopgate database).
+
+    Raises:
+        StoreError: another program's DuckDB database (names some of its tables), or an
+            empty one where ``create`` is false.
+    """
+    kind, names = schema_kind(cur)
+    if kind == "foreign":
+        raise StoreError(
+            f"{path} is a DuckDB database of another program, not Loopgate's (it holds "
+            f"{_describe(names)}); pass the Loopgate database with --db, or a new file name "
+            "to create one"
+        )
+    if kind == "empty" and not create:
+        raise StoreError(
+            f"{path} is an empty DuckDB file, not a Loopgate database yet; pass the Loopgate "
+            "database with --db"
+        )
+
+
 def connect(path: str, wait: float, read_only: bool) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB file, retrying for ``wait`` seconds while another process holds it.
 
@@ -118,6 +193,8 @@ def connect(path: str, wait: float, read_only: bool) -> duckdb.DuckDBPyConnectio
         keep_files_private()
         check_database_file(path)
         _tighten(path)
+        if not read_only:
+            _drop_if_empty(path)
     deadline = time.monotonic() + max(wait, 0.0)
     while True:
         try:
@@ -169,6 +246,8 @@ def insert_rows(
         sql = f"{verb} INTO {table} ({cols}) VALUES " + ", ".join([marks] * len(rows))
         cur.execute(sql, [v for row in rows for v in row])
         return
+    import pyarrow as pa  # late: start-up speed of commands that only read
+
     arrays = list(zip(*rows, strict=True))
     frame = pa.table({c: list(a) for c, a in zip(columns, arrays, strict=True)})
     cur.register("_lg_batch", frame)
@@ -200,12 +279,31 @@ def update_by_id(
             [x for row in rows for x in row],
         )
         return
+    import pyarrow as pa  # late: start-up speed of commands that only read
+
     frame = pa.table({c: list(a) for c, a in zip(columns, zip(*rows, strict=True), strict=True)})
     cur.register("_lg_runs", frame)
     try:
         cur.execute(f"UPDATE {table} SET {sets} FROM _lg_runs AS v WHERE {table}.id = v.id")
     finally:
         cur.unregister("_lg_runs")
+
+
+def _require_file(path: str) -> None:
+    """Refuse a missing or zero-byte database file (a read must not create one).
+
+    Raises:
+        StoreError: names the absolute path looked at.
+    """
+    full = os.path.abspath(path)
+    try:
+        size = os.stat(path).st_size
+    except FileNotFoundError:
+        raise StoreError(f"no database at {full}") from None
+    except OSError as exc:
+        raise StoreError(f"cannot read {full}: {exc.strerror}") from None
+    if size == 0:
+        raise StoreError(f"{full} is an empty file, not a Loopgate database")
 
 
 class DuckDBConnection:
@@ -215,20 +313,33 @@ class DuckDBConnection:
     every store on the same file, each a transaction.
     """
 
-    def __init__(self, path: str | Path, *, wait: float = 0.0, read_only: bool = False):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        wait: float = 0.0,
+        read_only: bool = False,
+        create: bool = True,
+    ):
         """Open (and create or migrate) the database file.
 
         Args:
             path: the file; ``:memory:`` for a throwaway store.
             wait: seconds to keep retrying while another process holds the file.
             read_only: open without the write lock (other readers allowed, no writers).
+            create: create the file (and its folder) when missing, and initialise an
+                empty DuckDB file; False (read commands): refuse both.
 
         Raises:
             DatabaseLockedError: another process holds the file (names it and its PID).
-            StoreError: the file is not a Loopgate database or is from a newer version.
+            StoreError: there is no database at ``path`` (``create`` False), the file is
+                not a Loopgate database (another program's DuckDB file, or not DuckDB at
+                all) or is from a newer version.
         """
         self.path = str(path)
         if self.path != ":memory:":
+            if not create:
+                _require_file(self.path)
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._con = connect(self.path, wait, read_only)
         self.before_close: list[Callable[[], None]] = []
@@ -242,6 +353,13 @@ class DuckDBConnection:
             if fs is None:
                 fs = FileState()
                 self._fs = fs
+                if self.path != ":memory:":
+                    try:
+                        check_loopgate_file(self._w, self.path, create=create and not read_only)
+                    except BaseException:
+                        with contextlib.suppress(Exception):
+                            self._con.close()
+                        raise
                 if not read_only:
                     with fs.lock:
                         migrate(self._w, self.path)
@@ -329,11 +447,18 @@ class DuckDBConnection:
             try:
                 yield self._w
                 self._w.execute("COMMIT")
+                self._fs.data_version += 1
             except BaseException:
                 with contextlib.suppress(Exception):
                     self._w.execute("ROLLBACK")
                 self._head_seq, self._head_hash = head
                 raise
+
+    def data_version(self) -> int:
+        """A number that changes whenever a write transaction commits on this file (in
+        this process, the only one that can write it): a cache compares it to know
+        whether what it read may have changed."""
+        return self._fs.data_version
 
     def execute_readonly(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """For analytics modules in ``runtime`` only: a read query returning dicts."""

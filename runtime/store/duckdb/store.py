@@ -28,16 +28,25 @@ class DuckDBStore(DuckDBCatalog, DuckDBOutbox, DuckDBReadModel):
         >>> store.close()
     """
 
-    def __init__(self, path: str | Path, *, wait: float = 0.0, read_only: bool = False):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        wait: float = 0.0,
+        read_only: bool = False,
+        create: bool = True,
+    ):
         """Open (and create or migrate) the database file.
 
         Args:
             path: the file; ``:memory:`` for a throwaway store.
             wait: seconds to keep retrying while another process holds the file.
             read_only: open without the write lock (other readers allowed, no writers).
+            create: create a missing file (False: refuse it, as read commands do).
 
         Raises:
             DatabaseLockedError: another process holds the file (names it and its PID).
-            StoreError: the file is not a Loopgate database or is from a newer version.
+            StoreError: no database at ``path`` (``create`` False), the file is not a
+                Loopgate database or is from a newer version.
         """
-        super().__init__(path, wait=wait, read_only=read_only)
+        super().__init__(path, wait=wait, read_only=read_only, create=create)

@@ -7,7 +7,6 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 import duckdb
-import pyarrow as pa
 
 from runtime.domain import Event, Settlement, WriteBatch, refusal
 from runtime.errors import ReviewNotPendingError, RunError
@@ -37,7 +36,6 @@ _SETTLE_COLUMNS = [
     "note",
     "rating",
 ]
-_SETTLE_TYPES = [pa.string()] * 3 + [pa.timestamp("us")] + [pa.string()] * 4 + [pa.int32()]
 _SETTLE = (
     "UPDATE reviews SET status = v.status, decided_by = v.decided_by, "
     "decided_at = v.decided_at, action = v.action, data = v.data, "
@@ -186,10 +184,13 @@ class DuckDBWrites(DuckDBAuditLog):
             source = f"(VALUES {', '.join([marks] * len(rows))}) AS v({', '.join(_SETTLE_COLUMNS)})"
             done = cur.execute(_SETTLE.format(source=source), [x for r in rows for x in r])
             return {r[0] for r in done.fetchall()}
+        import pyarrow as pa  # late: commands that only read never load it
+
+        types = [pa.string()] * 3 + [pa.timestamp("us")] + [pa.string()] * 4 + [pa.int32()]
         frame = pa.table(
             {
                 c: pa.array([r[i] for r in rows], t)
-                for i, (c, t) in enumerate(zip(_SETTLE_COLUMNS, _SETTLE_TYPES, strict=True))
+                for i, (c, t) in enumerate(zip(_SETTLE_COLUMNS, types, strict=True))
             }
         )
         cur.register("_lg_decisions", frame)

@@ -22,12 +22,26 @@ USERS = {
 
 
 class Users:
+    """The store's user reads: a dict of users and a data version a write bumps."""
+
     def __init__(self) -> None:
         self.reads = 0
+        self.users = {name: dict(user) for name, user in USERS.items()}
+        self.version = 0
 
     def get_user(self, name: str) -> dict[str, Any] | None:
         self.reads += 1
-        return USERS.get(name)
+        user = self.users.get(name)
+        return dict(user) if user is not None else None
+
+    def data_version(self) -> int:
+        return self.version
+
+    def write(self, name: str, **fields: Any) -> None:
+        """What the store does on a user write: change the row, bump the version."""
+        self.users.setdefault(name, {"name": name, "roles": [], "teams": [], "disabled": False})
+        self.users[name].update(fields)
+        self.version += 1
 
 
 def _claim(team: str | None, started_by: str | None = "ops", assignee: str | None = None) -> Claim:
@@ -85,7 +99,7 @@ DECIDE = ("admin", "reviewer", "designer")
 def test_authorize_by_role_and_team(user, roles, team, error) -> None:
     access = UserAccess(Users())
     if error is None:
-        assert access.authorize(user, roles=roles, what="decide reviews", team=team) is USERS[user]
+        assert access.authorize(user, roles=roles, what="decide reviews", team=team) == USERS[user]
     else:
         with pytest.raises(AccessError, match=error.replace("(", r"\(").replace(")", r"\)")):
             access.authorize(user, roles=roles, what="decide reviews", team=team)
@@ -121,14 +135,44 @@ def test_who_may_decide_a_review(user, claim, allow, error) -> None:
             access.check_may_decide(user, claim, allow_self_approval=allow)
 
 
-def test_users_are_cached_until_forgotten() -> None:
+def test_users_are_cached_until_the_store_writes_or_they_are_forgotten() -> None:
     store = Users()
     access = UserAccess(store)
     access.user("rae")
     access.user("rae")
-    access.user("nobody")
-    access.user("nobody")
+    assert store.reads == 1
+    store.version += 1  # any write: the next look-up reads again
+    access.user("rae")
+    access.user("rae")
     assert store.reads == 2
     access.forget()
     access.user("rae")
     assert store.reads == 3
+
+
+def test_a_name_not_found_is_read_again_so_a_user_added_later_is_seen() -> None:
+    store = Users()
+    access = UserAccess(store)
+    with pytest.raises(AccessError, match="unknown user 'newbie'"):
+        access.authorize_decider("newbie")
+    assert access.user("newbie") is None
+    assert store.reads == 2  # a miss is never cached
+    store.users["newbie"] = {
+        "name": "newbie",
+        "roles": ["reviewer"],
+        "teams": [],
+        "disabled": False,
+    }  # even without a version bump
+    assert access.authorize_decider("newbie")["name"] == "newbie"
+
+
+def test_a_user_disabled_or_demoted_after_being_cached_is_refused_at_once() -> None:
+    store = Users()
+    access = UserAccess(store)
+    access.check_may_decide("rae", _claim("managers"), allow_self_approval=False)
+    store.write("rae", disabled=True)
+    with pytest.raises(AccessError, match="user rae is disabled"):
+        access.check_may_decide("rae", _claim("managers"), allow_self_approval=False)
+    store.write("rae", disabled=False, roles=["auditor"])
+    with pytest.raises(AccessError, match="needs role reviewer"):
+        access.authorize_decider("rae")
