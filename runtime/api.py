@@ -40,6 +40,18 @@ from runtime.queries import reviews as review_queries
 from runtime.queries import runs as run_queries
 
 log = logging.getLogger("loopgate.api")
+
+#: The page bounds of the list endpoints: outside them a request is a 422 naming the
+#: parameter (never a 500, never an unbounded read).
+MAX_PAGE = 1000
+MAX_OFFSET = 10**9
+Limit = Annotated[
+    int, Query(ge=1, le=MAX_PAGE, description=f"The most rows to return (1 to {MAX_PAGE}).")
+]
+Offset = Annotated[
+    int, Query(ge=0, le=MAX_OFFSET, description=f"Rows to skip (0 to {MAX_OFFSET:,}).")
+]
+
 _STATUS = [
     (NotFoundError, 404),
     (AccessError, 403),
@@ -216,8 +228,8 @@ def create_api(
         node: str | None = None,
         priority: str | None = None,
         assignee: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Limit = 100,
+        offset: Offset = 0,
         user: dict = Depends(current_user),
         eng: Engine = Depends(engine),
     ) -> list[dict]:
@@ -230,8 +242,8 @@ def create_api(
             node_id=node,
             priority=priority,
             assignee=assignee,
-            limit=min(limit, 1000),
-            offset=max(offset, 0),
+            limit=limit,
+            offset=offset,
         )
 
     @api.post("/reviews/{review_id}/decision")
@@ -258,8 +270,8 @@ def create_api(
     def runs(
         status: str | None = None,
         workflow: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Limit = 100,
+        offset: Offset = 0,
         user: dict = Depends(current_user),
         eng: Engine = Depends(engine),
     ) -> list[dict]:
@@ -269,8 +281,8 @@ def create_api(
             user,
             status=status,
             workflow_id=workflow,
-            limit=min(limit, 1000),
-            offset=max(offset, 0),
+            limit=limit,
+            offset=offset,
         )
 
     @api.get("/runs/{run_id}")
