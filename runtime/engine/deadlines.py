@@ -29,7 +29,7 @@ def expire_review(
     action = due.on_timeout or "timeout"
     settle = Settlement(
         id=due.id,
-        status="decided" if action in ("approve", "reject") else "expired",
+        status="decided" if action in ("approve", "reject", "default") else "expired",
         decided_by=SYSTEM,
         decided_at=now,
         action=action,
@@ -61,7 +61,8 @@ def expire_review(
     else:
         what = "decided"
         reason_codes = list(claim.reason_codes)
-        decision = Decision(
+        decision = node.type.default_decision(node.params) if action == "default" else None
+        decision = decision or Decision(
             action=action,
             note="decided by default at the deadline",
             reason=(
@@ -72,6 +73,7 @@ def expire_review(
             if action == "reject"
             else None,
         )
+        settle.action = decision.action  # "default" is recorded as what it decided
         ctx = stepper.context(run, wf, node, now, claim.visits)
         outcome = node.type.resume(ctx, node.params, pending_review(claim), decision, SYSTEM)
     run.review = {"node": node.id, **outcome.output}
