@@ -105,6 +105,7 @@ class ReviewRecord:
     escalated_from: ReviewId | None
     created_at: datetime
     status: ReviewStatus = "pending"
+    options: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -134,6 +135,7 @@ class Claim:
     decided_by: UserName | None = None
     decided_at: datetime | None = None
     assignee: UserName | None = None
+    options: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, review: ReviewRecord, run: RunRecord) -> Claim:
@@ -155,6 +157,7 @@ class Claim:
             deadline=review.deadline,
             run=run,
             assignee=review.assignee,
+            options=review.options,
         )
 
 

@@ -91,8 +91,24 @@ def _review_card(ed: editor.Editor, sandbox: Sandbox, review_id: str) -> None:
         if asks_for_rating(review):
             rating = st.slider("Rating", 1, 5, 4, key=f"bld_rt_{review_id}")
             note = st.text_input("Correction (revise)", key=f"bld_rn_{review_id}") or None
-        cols = st.columns(len(actions))
+        picks: list[str] = []
+        if "choose" in actions and review.get("options"):
+            # a choice: one button per option, or pick several then one Choose button
+            actions.remove("choose")
+            if _picks_several(ed, review["node_id"]):
+                picks = st.multiselect("Options", review["options"], key=f"bld_ro_{review_id}")
+                actions.append("choose")
+            else:
+                cols = st.columns(len(review["options"]))
+                for col, option in zip(cols, review["options"], strict=True):
+                    if col.button(option, key=f"bld_ro_{review_id}_{option}"):
+                        _decide(ed, sandbox, review_id, "choose", data, option=option)
+        cols = st.columns(len(actions)) if actions else []
         for col, action in zip(cols, actions, strict=True):
+            if action == "choose":
+                if col.button("Choose", key=f"bld_ra_{review_id}_choose"):
+                    _decide(ed, sandbox, review_id, "choose", data, option=picks)
+                continue
             if col.button(action.title(), key=f"bld_ra_{review_id}_{action}"):
                 payload = (
                     {k: _typed(v) for k, v in data.items()} if action in ("edit", "submit") else {}
@@ -100,18 +116,46 @@ def _review_card(ed: editor.Editor, sandbox: Sandbox, review_id: str) -> None:
                 if action == "edit":
                     originals = {f["name"]: f.get("value") for f in review["form"] or []}
                     payload = {k: v for k, v in payload.items() if v != originals.get(k)}
-                try:
-                    res = sandbox.decide(
-                        review_id,
-                        Decision(
-                            action=action, data=payload, reason=reason, note=note, rating=rating
-                        ),
-                    )
-                except LoopgateError as exc:
-                    ed.say("error", str(exc))
-                else:
-                    ed.test_run, ed.path = res, sandbox.path(res.run_id)
-                st.rerun()
+                decision = Decision(
+                    action=action,
+                    data=payload,
+                    reason=reason if action == "reject" else None,  # approvals carry none
+                    note=note,
+                    rating=rating,
+                )
+                _apply(ed, sandbox, review_id, decision)
+
+
+def _picks_several(ed: editor.Editor, node_id: str) -> bool:
+    """Whether the choice node on the canvas lets a person pick several options."""
+    spec, _ = ed.spec()
+    node = next((n for n in spec.nodes if n.id == node_id), None) if spec else None
+    return bool(node and (node.params or {}).get("multiple"))
+
+
+def _decide(
+    ed: editor.Editor,
+    sandbox: Sandbox,
+    review_id: str,
+    action: str,
+    data: dict[str, Any],
+    *,
+    option: str | list[str],
+) -> None:
+    """A ``choose`` decision with the extra form's filled fields."""
+    filled = {k: _typed(v) for k, v in data.items() if v not in ("", None)}
+    _apply(ed, sandbox, review_id, Decision(action=action, data=filled, option=option))
+
+
+def _apply(ed: editor.Editor, sandbox: Sandbox, review_id: str, decision: Decision) -> None:
+    """Decide in the sandbox; keep the run and its path, or say why it was refused."""
+    try:
+        res = sandbox.decide(review_id, decision)
+    except LoopgateError as exc:
+        ed.say("error", str(exc))
+    else:
+        ed.test_run, ed.path = res, sandbox.path(res.run_id)
+    st.rerun()
 
 
 def asks_for_rating(review: dict[str, Any]) -> bool:

@@ -80,6 +80,12 @@ def reviews_cmd(
 @click.option("--note", help="Free text; the correction for revise; the note for escalate.")
 @click.option("--rating", type=click.IntRange(1, 5), help="1-5 (feedback).")
 @click.option("--team", help="Target team (escalate).")
+@click.option(
+    "--option",
+    "options",
+    multiple=True,
+    help="The option a choose decision picks (repeat it where several may be picked).",
+)
 @click.option("--by", required=True, help="The user deciding.")
 def decide_cmd(
     ctx: Ctx,
@@ -90,6 +96,7 @@ def decide_cmd(
     note: str | None,
     rating: int | None,
     team: str | None,
+    options: tuple[str, ...],
     by: str,
 ) -> None:
     """Decide a pending review and run the workflow on to its next stop."""
@@ -103,8 +110,11 @@ def decide_cmd(
             fail(f"--data is not valid JSON ({exc.msg} at column {exc.colno})")
         if not isinstance(data, dict):
             fail('--data must be a JSON object like {"amount": 120}')
+    option: str | list[str] | None = None
+    if options:
+        option = options[0] if len(options) == 1 else list(options)
     decision = Decision(
-        action=action, data=data, reason=reason, note=note, rating=rating, team=team
+        action=action, data=data, reason=reason, note=note, rating=rating, team=team, option=option
     )
     print_result(ctx, ctx.engine.decide(review_id, decision, by=by))
     send_outbox(ctx)

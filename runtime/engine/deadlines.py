@@ -26,18 +26,25 @@ def expire_review(
     Returns:
         The run, the sweep report list it goes in, and how the review is settled.
     """
+    node = wf.nodes[claim.node_id]
     action = due.on_timeout or "timeout"
+    default = node.type.default_decision(node.params) if action == "default" else None
+    if action == "default" and default is None:  # the checker refuses this; never guess
+        action = "timeout"
+    decided = default.action if default else action  # "default" is recorded as what it did
     settle = Settlement(
         id=due.id,
-        status="decided" if action in ("approve", "reject") else "expired",
+        status="expired" if decided in ("timeout", "escalate") else "decided",
         decided_by=SYSTEM,
         decided_at=now,
-        action=action,
-        reason="deadline" if action == "reject" else None,
+        action=decided,
+        reason="deadline" if decided == "reject" else None,
         note=f"deadline {due.deadline:%Y-%m-%d %H:%M} passed",
     )
-    node = wf.nodes[claim.node_id]
     run = WorkingRun.from_review(claim)
+    data = {"deadline": due.deadline.isoformat(), "action": decided}
+    if default is not None:
+        data.update(on_timeout="default", option=default.option)
     batch.events.append(
         Event(
             kind="review.expired",
@@ -46,7 +53,7 @@ def expire_review(
             node_id=node.id,
             actor=SYSTEM,
             at=now,
-            data={"deadline": due.deadline.isoformat(), "action": action},
+            data=data,
         )
     )
     if action == "escalate":
@@ -61,7 +68,7 @@ def expire_review(
     else:
         what = "decided"
         reason_codes = list(claim.reason_codes)
-        decision = Decision(
+        decision = default or Decision(
             action=action,
             note="decided by default at the deadline",
             reason=(

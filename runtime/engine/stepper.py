@@ -249,6 +249,7 @@ class Stepper:
                 instructions=req.instructions,
                 note=note if note is not None else req.note,
                 reason_codes=req.reason_codes,
+                options=list(req.options),
                 actions=list(req.actions),
                 form=[f.model_dump(mode="json") for f in req.form],
                 display=req.show,
@@ -426,4 +427,5 @@ def pending_review(claim: Claim) -> PendingReview:
         reason_codes=list(claim.reason_codes),
         form=claim.form,
         actions=list(claim.actions),
+        options=list(claim.options),
     )

@@ -59,9 +59,20 @@ class ReviewParams(NodeParams):
         return value or None
 
 
-def review_check(params: ReviewParams) -> list[str]:
-    """Cross-field problems of the shared review parameters."""
+def review_check(params: ReviewParams, *, has_default: bool = False) -> list[str]:
+    """Cross-field problems of the shared review parameters.
+
+    Args:
+        params: the checkpoint's parameters.
+        has_default: the checkpoint has a default decision, so ``on_timeout: default`` is
+            meaningful (a ``choice`` with a ``default_option``).
+    """
     problems = []
+    if params.on_timeout == "default" and not has_default:
+        problems.append(
+            "on_timeout is default, but this checkpoint has no default decision; "
+            "use timeout, approve, reject or escalate"
+        )
     if params.on_timeout == "escalate" and not params.escalate_to:
         problems.append("on_timeout is escalate, so escalate_to must name a team")
     if params.on_timeout != "timeout" and not params.deadline:
@@ -106,6 +117,7 @@ def make_request(
     kind: str,
     actions: list[str],
     reason_codes: list[str] | None = None,
+    options: list[str] | None = None,
     form: list[FormField] | None = None,
     note: str | None = None,
     show: dict[str, Any] | None = None,
@@ -125,6 +137,7 @@ def make_request(
         instructions=instructions,
         note=note,
         reason_codes=reason_codes or [],
+        options=options or [],
         form=form or [],
         show=show or {},
         deadline=deadline,

@@ -15,8 +15,11 @@ if TYPE_CHECKING:
 
 Family = Literal["flow", "ai", "checkpoint", "action"]
 Priority = Literal["low", "normal", "high", "urgent"]
-ReviewAction = Literal["approve", "reject", "edit", "escalate", "submit", "accept", "revise"]
-OnTimeout = Literal["timeout", "approve", "reject", "escalate"]
+ReviewAction = Literal[
+    "approve", "reject", "edit", "escalate", "submit", "accept", "revise", "choose"
+]
+#: ``default`` takes the checkpoint's own default decision (a ``choice``'s default option).
+OnTimeout = Literal["timeout", "approve", "reject", "escalate", "default"]
 
 #: The icon of a node type that declares none, by family (and for an unknown family).
 FAMILY_ICONS: dict[str, str] = {"flow": "🔀", "ai": "🤖", "checkpoint": "✋", "action": "⚡"}
@@ -106,6 +109,7 @@ class ReviewRequest(BaseModel):
         instructions: what the reviewer should check (rendered).
         note: why the run stopped here.
         reason_codes: the reasons a rejection picks from.
+        options: the options a ``choose`` decision picks from (a ``choice``'s branches).
         form: the fields a reviewer edits or fills.
         show: the context put in front of the reviewer.
         deadline: when the review expires (None: never).
@@ -121,6 +125,7 @@ class ReviewRequest(BaseModel):
     instructions: str = ""
     note: str | None = None
     reason_codes: list[str] = Field(default_factory=list)
+    options: list[str] = Field(default_factory=list)
     form: list[FormField] = Field(default_factory=list)
     show: dict[str, Any] = Field(default_factory=dict)
     deadline: datetime | None = None
@@ -139,6 +144,9 @@ class Decision(BaseModel):
     note: str | None = None
     rating: int | None = Field(None, ge=1, le=5)
     team: str | None = Field(None, description="Target team of an escalation.")
+    option: str | list[str] | None = Field(
+        None, description="The option(s) a choose decision picks (a choice's branches)."
+    )
 
 
 @dataclass(slots=True)
@@ -151,6 +159,7 @@ class PendingReview:
     reason_codes: list[str]
     form: list[dict[str, Any]]
     actions: list[str]
+    options: list[str] = field(default_factory=list)
 
 
 class NodeServices(Protocol):
@@ -220,7 +229,9 @@ class TimeoutPolicy:
     Attributes:
         deadline: how long the review may wait, as the designer wrote it (``4h``, ``2d``).
         on_timeout: ``timeout`` takes the node's ``timeout`` branch; ``approve`` and
-            ``reject`` decide by default; ``escalate`` hands the review to ``escalate_to``.
+            ``reject`` decide by default; ``default`` takes the checkpoint's own default
+            decision (:meth:`NodeType.default_decision`); ``escalate`` hands the review
+            to ``escalate_to``.
         escalate_to: the team that gets the review when ``on_timeout`` is ``escalate``.
     """
 
@@ -383,6 +394,14 @@ class NodeType:
         """
         policy = self.timeout_policy(params)
         return self.guards and not (policy is not None and policy.approves_by_default)
+
+    def default_decision(self, params: NodeParams) -> Decision | None:
+        """The decision ``on_timeout: default`` takes at the deadline, or None.
+
+        Only checkpoints with a natural default have one (a ``choice``'s default option);
+        the checker refuses ``on_timeout: default`` on the others.
+        """
+        return None
 
     def escalation_team(self, params: NodeParams) -> str | None:
         """The team an ``escalate`` decision goes to when the decision names none.

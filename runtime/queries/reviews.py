@@ -3,7 +3,7 @@
 A review row is the dict ``Store.list_pending_reviews`` returns: ``id, run_id,
 workflow_id, workflow_version, node_id, kind, team, assignee, priority, instructions, note,
 reason_codes, actions, form, display, visits, deadline, on_timeout, created_at,
-escalated_from`` and ``context`` (the run's ``item`` and each step's output, ``steps``).
+escalated_from, options`` and ``context`` (the run's ``item`` and each step's output, ``steps``).
 
 Who sees what (see :mod:`runtime.access`): admins and auditors every review; anyone else
 the reviews of their teams and those with no team. One review opened by id

@@ -307,6 +307,52 @@ def test_guarded_sensitive_action(db: Path) -> None:
     finish(db)
 
 
+def test_a_person_picks_the_branch(db: Path) -> None:
+    fair, gpu, survey = run_items(db, "budget-routing")
+    assert all(r["waiting_on"] == "route" for r in (fair, gpu, survey))
+    wrong = loopgate(
+        db,
+        "decide",
+        fair["review_id"],
+        "--action",
+        "choose",
+        "--option",
+        "sales",
+        "--by",
+        "fin",
+        check=False,
+    )
+    assert wrong.code == 1
+    assert wrong.err.strip() == (
+        "error: option 'sales' is not one of this checkpoint's: marketing, research, infrastructure"
+    )
+    res = decide(
+        db,
+        fair["review_id"],
+        "--action",
+        "choose",
+        "--option",
+        "marketing",
+        "--data",
+        '{"budget_code": "MK-26"}',
+        "--by",
+        "fin",
+    )
+    assert res["result"] == "routed"
+    assert res["outputs"]["route"]["choice"] == "marketing"
+    assert res["outputs"]["route"]["data"] == {"budget_code": "MK-26"}
+    assert res["outputs"]["to_marketing"] == {"budget": "marketing", "owner": "mara"}
+    res = decide(
+        db, gpu["review_id"], "--action", "choose", "--option", "infrastructure", "--by", "fin"
+    )
+    assert "to_infrastructure" in path_of(db, gpu["run_id"])
+    swept = loopgate(db, "sweep", "--now", "2099-01-01T00:00:00", "--json").lines
+    assert swept[0]["decided"] == [survey["review_id"]]
+    after = show(db, survey["run_id"])
+    assert after["result"] == "routed" and "to_research" in path_of(db, survey["run_id"])
+    finish(db)
+
+
 def test_every_example_has_an_end_to_end_test() -> None:
     examples = {p.stem for p in EXAMPLES.glob("*.yaml")}
     items = {p.stem for p in (EXAMPLES / "items").glob("*.jsonl")}
@@ -321,5 +367,6 @@ def test_every_example_has_an_end_to_end_test() -> None:
         "account-deletion",
         "refund-requests",  # these two: tests/e2e/test_examples_ai.py
         "invoice-intake",
+        "budget-routing",
     }
     assert examples <= covered, f"examples without an end-to-end test: {examples - covered}"

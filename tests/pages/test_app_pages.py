@@ -168,3 +168,25 @@ def test_builder_run_items_summary_survives_reruns(seeded: None) -> None:
     assert "item 1: field amount: bad 0" in text and "and 5 more" in text
     assert "item 21:" not in text
     assert "loopgate reviews --workflow expense-approval" in text
+
+
+def test_builder_test_run_routes_a_choice_with_one_button_per_option(seeded: None) -> None:
+    at = builder()
+    at.session_state["bld_open_pick"] = "budget-routing"
+    at.button(key="bld_open_go").click().run()
+    assert at.session_state["bld"].base.id == "budget-routing"
+    for name, value in {"request_id": "B-9", "title": "Booth", "amount": "900"}.items():
+        at.text_input(key=f"bld_ti_budget-routing_{name}").input(value)
+    at.button(key="FormSubmitter:bld_test_item-Run test").click().run()
+    assert not at.exception, at.exception
+    review_id = at.session_state["bld"].test_run.review_id
+    labels = [b.label for b in at.button if b.key and b.key.startswith(f"bld_ro_{review_id}")]
+    assert labels == ["marketing", "research", "infrastructure"]
+    at.text_input(key=f"bld_rf_{review_id}_budget_code").input("MK-1")
+    at.button(key=f"bld_ro_{review_id}_marketing").click().run()
+    assert not at.exception, at.exception
+    res = at.session_state["bld"].test_run
+    assert (res.status, res.result) == ("succeeded", "routed")
+    assert res.outputs["route"]["choice"] == "marketing"
+    assert res.outputs["route"]["data"] == {"budget_code": "MK-1"}
+    assert "to_marketing" in at.session_state["bld"].path

@@ -276,8 +276,8 @@ WITH ev AS (
     SELECT review_id, seq, kind, actor, action,
            CASE WHEN kind = 'review.decided' THEN 'decided'
                 WHEN kind = 'run.cancelled' THEN 'cancelled'
-                WHEN action IN ('approve', 'reject') THEN 'decided'
-                ELSE 'expired' END AS status
+                WHEN action IN ('timeout', 'escalate') OR action IS NULL THEN 'expired'
+                ELSE 'decided' END AS status
     FROM last
 ), pair AS (
     SELECT coalesce(r.id, w.review_id) AS id, r.id IS NOT NULL AS present,

@@ -214,6 +214,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "choice checkpoints: the options a person picks from, one per branch",
+        """
+        ALTER TABLE reviews ADD COLUMN options VARCHAR[];
+        """,
+    ),
 ]
 
 

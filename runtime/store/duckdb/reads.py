@@ -54,7 +54,7 @@ class DuckDBReadModel(DuckDBRunLedger):
         rows = self._rows(
             "SELECT id, run_id, workflow_id, workflow_version, node_id, kind, team, assignee, "
             "priority, instructions, note, reason_codes, actions, form, display, visits, "
-            f"deadline, on_timeout, created_at, escalated_from FROM reviews {clause} "
+            f"deadline, on_timeout, created_at, escalated_from, options FROM reviews {clause} "
             f"ORDER BY {_PRIORITY_ORDER}, created_at, id LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )

@@ -61,6 +61,7 @@ REVIEW_COLUMNS = [
     "escalate_to",
     "escalated_from",
     "created_at",
+    "options",
 ]
 EVENT_COLUMNS = [
     "seq",
@@ -133,6 +134,7 @@ CLAIM_COLUMNS = [
     "created_at",
     "priority",
     "deadline",
+    "options",
 ]
 JSON_COLUMNS = {
     "item",

@@ -131,6 +131,7 @@ class DuckDBRunLedger(DuckDBWrites):
             rec = dict(zip(CLAIM_COLUMNS, row[1 : n + 1], strict=True))
             rec["form"] = loads(rec["form"]) or []
             rec["reason_codes"] = list(rec["reason_codes"] or [])
+            rec["options"] = list(rec["options"] or [])
             status = row[n + 1 : n + 5]
             rec["status"], rec["decided_by"], rec["decided_at"], rec["assignee"] = status
             run = run_record(dict(zip(RUN_COLUMNS, row[n + 5 :], strict=True)))

@@ -71,6 +71,7 @@ def pending(outcome: Wait) -> PendingReview:
         reason_codes=list(req.reason_codes),
         form=[f.model_dump() for f in req.form],
         actions=list(req.actions),
+        options=list(req.options),
     )
 
 

@@ -117,7 +117,7 @@ def test_example_params_make_a_valid_node(type_name):
 
 def test_decision_actions_is_the_union_in_a_stable_order():
     assert decision_actions() == (
-        "approve", "reject", "edit", "escalate", "submit", "accept", "revise",
+        "approve", "reject", "edit", "escalate", "submit", "accept", "revise", "choose",
     )  # fmt: skip
     every = {a for t in node_types().values() for a in t.decision_actions}
     assert set(decision_actions()) == every
