@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from builder.design import batch_panel, editor, inspector, panels, toolbar
+from builder.design import batch_panel, editor, inspector, panels, toolbar, versions
 from builder.design.test_panel import test_run_panel
 from builder.shell.session import require_user
 
@@ -26,4 +26,4 @@ with tab_test, panels.errors_shown():
 with tab_items, panels.errors_shown():
     batch_panel.run_items_panel(ed, user)
 with tab_versions:
-    panels.versions_panel(ed)
+    versions.versions_panel(ed)

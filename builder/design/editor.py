@@ -25,6 +25,7 @@ from runtime import (
     parse_spec,
     queries,
 )
+from runtime.workflow_diff import diff_workflows
 
 _KEY = "bld"
 
@@ -42,7 +43,9 @@ class Editor:
         path: node ids of the last test run's path, highlighted on the canvas.
         test_run: the last test run's result.
         sandbox: the private engine test runs use, made on the first test run.
-        flash: ``(kind, message)`` shown once after a rerun (kind is an ``st`` method).
+        flash: ``(kind, message)`` shown after a rerun (kind is an ``st`` method) until the
+            workflow on the canvas changes or another message replaces it.
+        flash_on: the canvas's digest when the flash was first shown.
         browser_ts: the timestamp of the last value the canvas sent.
         seen_edges: edge ids this session has had (so a stale echo does not bring one back).
     """
@@ -56,6 +59,7 @@ class Editor:
     test_run: Any = None
     sandbox: Sandbox | None = None
     flash: tuple[str, str] | None = None
+    flash_on: str | None = None
     browser_ts: int | None = None
     seen_edges: set[str] = field(default_factory=set)
 
@@ -108,8 +112,19 @@ class Editor:
             self.path = []
 
     def say(self, kind: str, message: str) -> None:
-        """Show ``message`` once after the next rerun with ``st.<kind>`` (e.g. ``error``)."""
-        self.flash = (kind, message)
+        """Show ``message`` with ``st.<kind>`` (e.g. ``error``) from the next rerun until
+        the workflow on the canvas changes (the next edit) or another message comes."""
+        self.flash, self.flash_on = (kind, message), None
+
+    def flash_now(self, digest: str | None) -> tuple[str, str] | None:
+        """The message to show with the canvas at ``digest``, or None once it changed."""
+        if self.flash is None:
+            return None
+        if self.flash_on is None:
+            self.flash_on = digest
+        elif self.flash_on != digest:
+            self.flash = self.flash_on = None
+        return self.flash
 
 
 def _shape(state: StreamlitFlowState) -> tuple:
@@ -192,8 +207,13 @@ def new_workflow(workflow_id: str, name: str) -> str | None:
         name: its display name (the id when empty).
 
     Returns:
-        An error message (e.g. a bad id), or None.
+        An error message (a bad id, or one a stored workflow has), or None.
     """
+    if queries.catalog.workflow_versions(resources.engine().store, current_user(), workflow_id):
+        return (
+            f"A workflow with the id {workflow_id} exists already: open it from the list "
+            "above, or pick another id (nothing was created)."
+        )
     try:
         spec = blank_spec().model_copy(update={"id": workflow_id, "name": name or workflow_id})
         spec = parse_spec(spec.to_dict())
@@ -250,6 +270,12 @@ def save_version(message: str, user: str) -> None:
         return
     errors = [p for p in problems if p.severity == "error"]
     engine = resources.engine()
+    previous = _newest(spec.id)
+    if previous and not errors and ed.status != "draft":
+        diff = diff_workflows(previous[1], spec)
+        if diff.same_behaviour:
+            ed.say("info", unchanged_message(spec.id, previous[0], diff.moved))
+            return
     try:
         saved = engine.save_workflow(spec, by=user, message=message or None, draft=bool(errors))
     except LoopgateError as exc:
@@ -258,7 +284,40 @@ def save_version(message: str, user: str) -> None:
     version = saved if isinstance(saved, int) else saved.version
     ed.base, ed.version = spec, version
     ed.status = "draft" if errors else "published"
+    ed.say(*saved_message(spec, previous, version, len(errors)))
+
+
+def _newest(workflow_id: str) -> tuple[int, WorkflowSpec] | None:
+    """The newest stored version of a workflow and its spec, or None."""
+    store, user = resources.engine().store, current_user()
+    rows = queries.catalog.workflow_versions(store, user, workflow_id)
+    if not rows:
+        return None
+    row = queries.catalog.get_workflow(store, user, workflow_id, rows[0]["version"])
+    return rows[0]["version"], WorkflowSpec.model_validate(row["spec"])
+
+
+def unchanged_message(workflow_id: str, version: int, moved: list[str]) -> str:
+    """Why a save made no version: nothing changed, or only node positions did."""
+    if moved:
+        return (
+            f"Nothing to save: only node positions differ from {workflow_id} v{version}, and "
+            "positions do not change how it runs. They are saved with your next change."
+        )
+    return f"Nothing to save: the canvas is {workflow_id} v{version} as stored."
+
+
+def saved_message(
+    spec: WorkflowSpec, previous: tuple[int, WorkflowSpec] | None, version: int, errors: int
+) -> tuple[str, str]:
+    """What a save did, as ``(kind, message)``: the new version and what changed in it,
+    that nothing was saved because nothing changed, or that only the layout changed."""
     if errors:
-        ed.say("warning", f"Saved as draft v{version}: fix {len(errors)} problem(s) to publish it.")
-    else:
-        ed.say("success", f"Saved {spec.id} v{version}.")
+        return "warning", f"Saved as draft v{version}: fix {errors} problem(s) to publish it."
+    if previous is None:
+        return "success", f"Saved {spec.id} v{version}, its first version."
+    before, old = previous
+    diff = diff_workflows(old, spec)
+    if version == before:
+        return "info", unchanged_message(spec.id, version, diff.moved)
+    return "success", f"Saved {spec.id} v{version}: {diff.summary()} since v{before}."

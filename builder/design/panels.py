@@ -1,4 +1,4 @@
-"""The Builder's panels: palette, the canvas with its connect tools, problems, versions."""
+"""The Builder's panels: palette, the canvas with its connect tools, problems."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ import streamlit as st
 from streamlit_flow import streamlit_flow
 
 from builder.design import canvas, editor
-from builder.shell import resources
-from builder.shell.session import current_user
-from runtime import LoopgateError, Problem, queries
+from runtime import LoopgateError, Problem
 
 FAMILY_TITLES = {
     "flow": "Flow",
@@ -118,33 +116,6 @@ def problems_panel(problems: list[Problem]) -> None:
         st.error(str(p), icon=":material/error:")
     for p in warnings:
         st.warning(str(p), icon=":material/warning:")
-
-
-def versions_panel(ed: editor.Editor) -> None:
-    """The saved versions of the open workflow, and opening one of them."""
-    store = resources.engine().store
-    rows = queries.catalog.workflow_versions(store, current_user(), ed.base.id)
-    if not rows:
-        st.caption("Not saved yet.")
-        return
-    st.table(
-        [
-            {
-                "version": r["version"],
-                "status": r["status"],
-                "by": r["created_by"] or "-",
-                "when": r["created_at"].strftime("%Y-%m-%d %H:%M"),
-                "message": r["message"] or "",
-            }
-            for r in rows
-        ],
-    )
-    pick = st.selectbox(
-        "Open version", [r["version"] for r in rows], key=f"bld_v_pick_{ed.base.id}"
-    )
-    if st.button("Open this version", key="bld_v_open"):
-        editor.load(ed.base.id, pick)
-        st.rerun()
 
 
 @contextlib.contextmanager

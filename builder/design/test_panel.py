@@ -13,6 +13,7 @@ from builder.design.sandbox import Sandbox
 from runtime import LoopgateError, Problem, WorkflowSpec
 from runtime.nodes import get_node_type
 from runtime.nodes.base import Decision
+from runtime.workflow_diff import diff_workflows
 
 
 def _item_form(spec: WorkflowSpec) -> dict[str, Any] | None:
@@ -158,6 +159,16 @@ def _apply(ed: editor.Editor, sandbox: Sandbox, review_id: str, decision: Decisi
     st.rerun()
 
 
+def canvas_version(ed: editor.Editor, spec: WorkflowSpec) -> str:
+    """Which version the canvas holds: a saved one as it is, or unsaved changes on one."""
+    if ed.version is None:
+        return "not saved yet"
+    saved = f"v{ed.version}" + (" (draft)" if ed.status == "draft" else "")
+    if diff_workflows(ed.base, spec).same_behaviour:  # positions do not change a run
+        return f"{saved}, as saved"
+    return f"unsaved changes on top of {saved}"
+
+
 def asks_for_rating(review: dict[str, Any]) -> bool:
     """Whether the reviewer rates the output and may write a correction (the node type
     says so: feedback reviews)."""
@@ -185,6 +196,7 @@ def test_run_panel(ed: editor.Editor, spec: WorkflowSpec | None, problems: list[
     if spec is None or any(p.severity == "error" for p in problems):
         st.info("Fix the errors listed under Problems to test-run this workflow.")
         return
+    st.caption(f"Test runs use the workflow as it is on the canvas: {canvas_version(ed, spec)}.")
     item = _item_form(spec)
     if item is not None:
         ed.sandbox = ed.sandbox or Sandbox()

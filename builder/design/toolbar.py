@@ -34,9 +34,9 @@ def toolbar(ed: editor.Editor, spec: WorkflowSpec | None, user: dict[str, Any]) 
             st.rerun()
     with head[3].popover("YAML", width="stretch"):
         _yaml(spec)
-    if ed.flash:
-        getattr(st, ed.flash[0])(ed.flash[1])
-        ed.flash = None
+    flash = ed.flash_now(spec.digest() if spec else None)
+    if flash:
+        getattr(st, flash[0])(flash[1])
 
 
 def _open_or_new() -> None:
@@ -47,9 +47,12 @@ def _open_or_new() -> None:
         editor.load(pick)
         st.rerun()
     new_id = st.text_input("New workflow id", key="bld_new_id", placeholder="e.g. invoice-check")
-    if st.button("Create", key="bld_new_go") and new_id:
+    if st.button("Create", key="bld_new_go"):
+        if not new_id.strip():
+            st.warning("Type an id for the new workflow first, e.g. invoice-check.")
+            return
         err = editor.new_workflow(new_id.strip(), new_id.strip().replace("-", " ").title())
-        st.error(err) if err else st.rerun()
+        st.warning(err) if err else st.rerun()
 
 
 def _yaml(spec: WorkflowSpec | None) -> None:

@@ -86,3 +86,36 @@ def workflows_export_cmd(ctx: Ctx, workflow_id: str, version: int | None) -> Non
 
     row = catalog.get_workflow(ctx.store, None, workflow_id, version)
     echo(parse_spec(row["spec"]).to_yaml(), nl=False)
+
+
+@command(workflows_group, "diff")
+@click.argument("workflow_id")
+@click.argument("before", type=int)
+@click.argument("after", type=int)
+def workflows_diff_cmd(ctx: Ctx, workflow_id: str, before: int, after: int) -> None:
+    """What changed between two stored versions: nodes, edges, parameters, item fields."""
+    diff = catalog.workflow_diff(ctx.store, None, workflow_id, before, after)
+    if ctx.json:
+        json_line(diff.model_dump(mode="json"))
+        return
+    echo(f"{workflow_id} v{before} -> v{after}: {diff.summary()}")
+    for line in diff.lines():
+        echo(f"  {line}")
+
+
+@command(workflows_group, "restore")
+@click.argument("workflow_id")
+@click.argument("version", type=int)
+@click.option("--by", help="The user restoring it.")
+def workflows_restore_cmd(ctx: Ctx, workflow_id: str, version: int, by: str | None) -> None:
+    """Save an old version again as the newest one (the versions in between are kept)."""
+    from runtime.spec import WorkflowSpec
+
+    row = catalog.get_workflow(ctx.store, None, workflow_id, version)
+    newest = catalog.workflow_versions(ctx.store, None, workflow_id)[0]["version"]
+    spec = WorkflowSpec.model_validate(row["spec"])
+    saved = ctx.engine.save_workflow(spec, by=by, message=f"restored from v{version}")
+    if saved.version == newest:
+        echo(f"{workflow_id} v{newest} already has the content of v{version}; nothing saved")
+    else:
+        echo(f"{workflow_id} v{saved.version}: restored from v{version}")

@@ -12,6 +12,7 @@ from runtime.access import User, require_reader
 
 if TYPE_CHECKING:
     from runtime.store.contract import Store
+    from runtime.workflow_diff import WorkflowDiff
 
 
 def list_workflows(store: Store, user: User | None) -> list[dict[str, Any]]:
@@ -61,6 +62,29 @@ def workflow_versions(store: Store, user: User | None, workflow_id: str) -> list
         Rows of ``id, version, name, status, message, created_by, created_at, digest``.
     """
     return store.list_workflow_versions(workflow_id)
+
+
+def workflow_diff(
+    store: Store, user: User | None, workflow_id: str, before: int, after: int
+) -> WorkflowDiff:
+    """What changed from version ``before`` to version ``after`` of one workflow.
+
+    Args:
+        store: the store.
+        user: the signed-in user, or None for the local trusted caller.
+        workflow_id: the workflow.
+        before: the older version (any order works: the diff reads from before to after).
+        after: the newer version.
+
+    Raises:
+        NotFoundError: no such workflow or version.
+    """
+    from runtime.spec import WorkflowSpec
+    from runtime.workflow_diff import diff_workflows
+
+    old = get_workflow(store, user, workflow_id, before)["spec"]
+    new = get_workflow(store, user, workflow_id, after)["spec"]
+    return diff_workflows(WorkflowSpec.model_validate(old), WorkflowSpec.model_validate(new))
 
 
 def list_users(store: Store, user: User | None) -> list[dict[str, Any]]:
