@@ -88,12 +88,14 @@ def workflows_export_cmd(ctx: Ctx, workflow_id: str, version: int | None) -> Non
     echo(parse_spec(row["spec"]).to_yaml(), nl=False)
 
 
-@command(workflows_group, "diff")
+@command(workflows_group, "diff", create_db=False)
 @click.argument("workflow_id")
 @click.argument("before", type=int)
 @click.argument("after", type=int)
 def workflows_diff_cmd(ctx: Ctx, workflow_id: str, before: int, after: int) -> None:
     """What changed between two stored versions: nodes, edges, parameters, item fields."""
+    from runtime.queries import catalog
+
     diff = catalog.workflow_diff(ctx.store, None, workflow_id, before, after)
     if ctx.json:
         json_line(diff.model_dump(mode="json"))
@@ -109,6 +111,7 @@ def workflows_diff_cmd(ctx: Ctx, workflow_id: str, before: int, after: int) -> N
 @click.option("--by", help="The user restoring it.")
 def workflows_restore_cmd(ctx: Ctx, workflow_id: str, version: int, by: str | None) -> None:
     """Save an old version again as the newest one (the versions in between are kept)."""
+    from runtime.queries import catalog
     from runtime.spec import WorkflowSpec
 
     row = catalog.get_workflow(ctx.store, None, workflow_id, version)
