@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import ast
 import functools
+import io
+import operator
 import re
+import tokenize
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-from simpleeval import EvalWithCompoundTypes, InvalidExpression
+from simpleeval import DEFAULT_OPERATORS, EvalWithCompoundTypes, InvalidExpression
+
+from runtime import limits
+from runtime.limits import LimitError
+from runtime.sandbox import (
+    BoundedSandbox,
+    check_nesting,
+    evaluate_bounded,
+    render_bounded,
+    static_problem,
+)
 
 # The names a run's data offers to templates and conditions. Nothing else is implicit.
 DATA_NAMES = frozenset({"item", "steps", "review"})
@@ -23,8 +35,9 @@ class _Undefined(StrictUndefined):
         return False
 
 
-# Immutable: a template can read the run's data but never change it (no item.update(...)).
-_env = ImmutableSandboxedEnvironment(
+# Immutable: a template can read the run's data but never change it (no item.update(...));
+# bounded: it cannot make huge values or loop forever (runtime/sandbox.py, runtime/limits.py).
+_env = BoundedSandbox(
     undefined=_Undefined,
     autoescape=False,
     trim_blocks=True,
@@ -60,8 +73,14 @@ def is_template(value: Any) -> bool:
 _PATH = re.compile(r"^[A-Za-z]\w*(?:\.[A-Za-z]\w*)*$")
 
 
+def _short(source: str) -> str:
+    """A template or condition as messages quote it: at most 80 characters."""
+    return repr(source if len(source) <= 80 else source[:77] + "...")
+
+
 @functools.lru_cache(maxsize=4096)
 def _compile_template(source: str):
+    check_nesting(_env, source)
     match = _SINGLE_EXPR.match(source)
     if match:
         # A value that is exactly one {{ expression }} keeps its type (numbers stay numbers).
@@ -94,11 +113,18 @@ _DICT_ATTRS = frozenset(dir(dict))
 
 
 def check_template(source: str, node_ids: set[str] | None = None) -> str | None:
-    """The problem with a template, or None when it parses and uses only known names."""
+    """The problem with a template, or None when it parses, uses only known names and
+    stays within the limits whatever the data (runtime/limits.py)."""
     try:
+        check_nesting(_env, source)
         parsed = _env.parse(source)
     except TemplateSyntaxError as exc:
-        return f"template syntax error: {exc.message} (line {exc.lineno}) in {source!r}"
+        return f"template syntax error: {exc.message} (line {exc.lineno}) in {_short(source)}"
+    except LimitError as exc:
+        return f"template {_short(source)} is refused: {exc}"
+    refused = static_problem(_env, parsed)
+    if refused:
+        return f"template {_short(source)} is refused: {refused}"
     unknown = meta.find_undeclared_variables(parsed) - DATA_NAMES
     if unknown:
         names = ", ".join(sorted(unknown))
@@ -146,19 +172,28 @@ def render(source: Any, data: dict[str, Any]) -> Any:
                 return value
             kind, compiled = "expr", compiled[1]
         if kind == "expr":
-            value = compiled(**data)
+            value = evaluate_bounded(compiled, data)
             if isinstance(value, Undefined):
                 value._fail_with_undefined_error()
             return value
-        return compiled.render(**data)
+        return render_bounded(compiled, data)
     except TemplateSyntaxError as exc:
         raise ExpressionError(f"template syntax error: {exc.message}") from None
     except UndefinedError as exc:
-        raise ExpressionError(f"template {source!r}: {exc.message}") from None
+        raise ExpressionError(f"template {_short(source)}: {exc.message}") from None
     except SecurityError as exc:
-        raise ExpressionError(f"template {source!r} is not allowed: {exc}") from None
+        raise ExpressionError(f"template {_short(source)} is not allowed: {exc}") from None
+    except LimitError as exc:
+        raise ExpressionError(f"template {_short(source)} failed: {exc}") from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError(
+            f"template {_short(source)} failed: it recursed or allocated too much "
+            "(a macro calling itself?)"
+        ) from None
     except Exception as exc:  # a template is user code: report, never crash the run
-        raise ExpressionError(f"template {source!r} failed: {type(exc).__name__}: {exc}") from None
+        raise ExpressionError(
+            f"template {_short(source)} failed: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def render_values(value: Any, data: dict[str, Any]) -> Any:
@@ -198,13 +233,112 @@ _SAFE_METHODS = frozenset(
 )
 
 
+# Python tokens that nest the parsed tree one level deeper (within one bracket group);
+# siblings (commas, comparisons, and/or) start the count of their group anew.
+_NESTING_OPS = frozenset("+ - * / // % ** @ & | ^ << >> ~ .".split())
+_NESTING_NAMES = frozenset({"not", "if", "else", "lambda"})
+_SIBLINGS = frozenset(", : == != < <= > >= and or in is".split())
+
+
+def _check_expression_nesting(source: str) -> None:
+    """Refuse a condition longer or more deeply nested than the limits allow, reading its
+    tokens only: Python's parser and simpleeval recurse once per level (a few thousand
+    ``-`` exhaust the parser's memory)."""
+    limits.check_source(source, "MAX_EXPRESSION_CHARS", "expression")
+    groups = [0]
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            text = token.string
+            if text in ("(", "[", "{"):
+                groups.append(0)
+            elif text in (")", "]", "}") and len(groups) > 1:
+                groups.pop()
+            elif text in _SIBLINGS:
+                groups[-1] = 0
+            elif text in _NESTING_OPS or (token.type == tokenize.NAME and text in _NESTING_NAMES):
+                groups[-1] += 1
+            limits.check_nesting(len(groups) - 1 + sum(groups), "expression")
+    except (tokenize.TokenError, SyntaxError):
+        return  # the parser reports it, with its own message
+
+
 @functools.lru_cache(maxsize=4096)
 def _parse_expression(source: str) -> ast.AST:
     try:
+        _check_expression_nesting(source)
         tree = EvalWithCompoundTypes.parse(source)
+    except LimitError as exc:
+        raise ExpressionError(f"expression {_short(source)} is refused: {exc}") from None
     except SyntaxError as exc:
-        raise ExpressionError(f"expression syntax error in {source!r}: {exc.msg}") from None
+        raise ExpressionError(f"expression syntax error in {_short(source)}: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError(f"expression {_short(source)} is nested too deeply") from None
     return tree
+
+
+def _guarded(symbol: str, func: Any) -> Any:
+    def run(left: Any, right: Any) -> Any:
+        limits.check_binop(symbol, left, right)
+        return limits.spend(func(left, right))
+
+    return run
+
+
+_OPERATORS = {
+    **DEFAULT_OPERATORS,
+    ast.Mult: _guarded("*", operator.mul),
+    ast.Pow: _guarded("**", operator.pow),
+    ast.Add: _guarded("+", operator.add),
+    ast.Mod: _guarded("%", operator.mod),
+}
+
+
+class _BoundedEval(EvalWithCompoundTypes):
+    """simpleeval with Loopgate's limits: operand sizes (``*``, ``**``, ``+``, ``%``),
+    amplifying ``str`` methods, format specs, and time."""
+
+    def __init__(self, names: dict[str, Any]) -> None:
+        super().__init__(operators=dict(_OPERATORS), functions=dict(_FUNCTIONS), names=names)
+        self._steps = 0
+
+    def _eval(self, node: ast.AST) -> Any:
+        self._steps += 1
+        if self._steps % 256 == 0:
+            limits.check_time()
+        return super()._eval(node)
+
+    def _eval_call(self, node: ast.Call) -> Any:
+        if not isinstance(node.func, ast.Attribute):
+            return limits.spend(super()._eval_call(node))
+        func = self._eval(node.func)
+        args = tuple(self._eval(a) for a in node.args)
+        kwargs = dict(self._eval(k) for k in node.keywords)
+        owner = getattr(func, "__self__", None)
+        if isinstance(owner, str):
+            if func.__name__ == "join" and args and not isinstance(args[0], list | tuple):
+                args = (list(args[0]), *args[1:])
+            limits.check_method(owner, func.__name__, args, kwargs)
+        return limits.spend(func(*args, **kwargs))
+
+    def _eval_formattedvalue(self, node: ast.FormattedValue) -> Any:
+        if node.format_spec:
+            limits.check_format_spec(str(self._eval(node.format_spec)))
+        return super()._eval_formattedvalue(node)
+
+
+def _static_expression_problem(tree: ast.AST) -> str | None:
+    """A limit the condition's constant parts break whatever the data (``'x' * 10**9``)."""
+    evaluator = _BoundedEval(names={"true": True, "false": False, "null": None})
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp | ast.Call | ast.FormattedValue):
+            try:
+                with limits.budget():
+                    evaluator._eval(node)
+            except LimitError as exc:
+                return str(exc)
+            except Exception:  # noqa: BLE001 - needs data, or fails only at run time: fine
+                continue
+    return None
 
 
 def _unsafe_call(tree: ast.AST, source: str) -> str | None:
@@ -256,7 +390,10 @@ def check_expression(source: str, node_ids: set[str] | None = None) -> str | Non
             ref = node.slice.value
         if node_ids is not None and ref is not None and ref not in node_ids:
             return f"expression {source!r} refers to steps.{ref}, but there is no such node"
-    return _unsafe_call(tree, source)
+    refused = _unsafe_call(tree, source) or _static_expression_problem(tree)
+    if refused and not refused.startswith("expression "):
+        return f"expression {_short(source)} is refused: {refused}"
+    return refused
 
 
 def evaluate(source: str, data: dict[str, Any]) -> Any:
@@ -266,19 +403,22 @@ def evaluate(source: str, data: dict[str, Any]) -> Any:
         ExpressionError: on unknown names, missing fields or operations simpleeval refuses.
     """
     names = {**data, "true": True, "false": False, "null": None}
-    evaluator = EvalWithCompoundTypes(names=names, functions=dict(_FUNCTIONS))
+    evaluator = _BoundedEval(names=names)
     tree = _parse_expression(source)
     unsafe = _unsafe_call(tree, source)
     if unsafe:
         raise ExpressionError(unsafe)
     try:
-        return evaluator.eval(source, previously_parsed=tree)
+        with limits.budget():
+            return evaluator.eval(source, previously_parsed=tree)
     except ExpressionError:
         raise
+    except LimitError as exc:
+        raise ExpressionError(f"expression {_short(source)} failed: {exc}") from None
     except (InvalidExpression, KeyError, AttributeError, TypeError, ValueError) as exc:
         detail = str(exc) or type(exc).__name__
-        raise ExpressionError(f"expression {source!r} failed: {detail}") from None
+        raise ExpressionError(f"expression {_short(source)} failed: {detail}") from None
     except Exception as exc:
         raise ExpressionError(
-            f"expression {source!r} failed: {type(exc).__name__}: {exc}"
+            f"expression {_short(source)} failed: {type(exc).__name__}: {exc}"
         ) from None

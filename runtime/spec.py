@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from runtime.errors import Problem, SpecError
+from runtime.limits import MAX_YAML_BYTES, MAX_YAML_DEPTH, MAX_YAML_VALUES
 
 SCHEMA_VERSION = 1
 ID_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
@@ -157,31 +158,161 @@ def parse_spec(data: Any) -> WorkflowSpec:
         raise SpecError(_pydantic_problems(exc, data), workflow_id=data.get("id")) from None
 
 
+# libyaml when PyYAML has it (4x faster than the pure-Python parser on big files).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Frame:
+    """One open mapping or sequence while scanning a file's events."""
+
+    __slots__ = ("anchor", "before", "is_map", "expect_key", "keys", "key", "index")
+
+    def __init__(self, event: yaml.Event, before: int) -> None:
+        self.anchor = event.anchor
+        self.before = before
+        self.is_map = isinstance(event, yaml.MappingStartEvent)
+        self.expect_key = True
+        self.keys: dict[str, int] = {}
+        self.key: Any = None
+        self.index = -1
+
+
+def _scan(text: str) -> list[tuple[list[Any], str, int, int]]:
+    """Read the file's YAML events once, before anything is built from them: refuse a file
+    nested too deeply or whose aliases expand to too many values (a few lines of ``&a``/``*a``
+    can stand for billions), and list its duplicate keys (path, key, line, first line).
+
+    Raises:
+        SpecError: a limit of runtime/limits.py is passed.
+        yaml.YAMLError: the text is not YAML.
+    """
+    stack: list[_Frame] = []
+    sizes: dict[str, int] = {}
+    total = 0
+    aliased = False
+    duplicates = []
+    for event in yaml.parse(text, Loader=_LOADER):
+        if not isinstance(event, yaml.NodeEvent | yaml.CollectionEndEvent):
+            continue
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.CollectionEndEvent):
+            frame = stack.pop()
+            if frame.anchor:
+                sizes[frame.anchor] = total - frame.before
+            continue
+        if stack:
+            parent = stack[-1]
+            if not parent.is_map:
+                parent.index += 1
+            elif parent.expect_key:
+                parent.expect_key = False
+                key = event.value if isinstance(event, yaml.ScalarEvent) else None
+                parent.key = key
+                if key is not None and not (key == "<<" and event.implicit[0]):
+                    if key in parent.keys:
+                        path = [f.key if f.is_map else f.index for f in stack[:-1]]
+                        duplicates.append((path, key, line, parent.keys[key]))
+                    parent.keys.setdefault(key, line)
+            else:
+                parent.expect_key = True
+        before = total
+        if isinstance(event, yaml.AliasEvent):
+            aliased = True
+            total += sizes.get(event.anchor, 1)
+        else:
+            total += 1
+        if total > MAX_YAML_VALUES:
+            what = "expands to" if aliased else "has"
+            how = " through its aliases (*name)" if aliased else ""
+            raise SpecError(
+                [
+                    f"at line {line}: the file {what} more than {MAX_YAML_VALUES:,} values{how}; "
+                    "a workflow needs far fewer (limit: MAX_YAML_VALUES in runtime/limits.py)"
+                ]
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            stack.append(_Frame(event, before))
+            if len(stack) > MAX_YAML_DEPTH:
+                raise SpecError(
+                    [
+                        f"at line {line}: the YAML is nested more than {MAX_YAML_DEPTH} levels "
+                        "deep (limit: MAX_YAML_DEPTH in runtime/limits.py)"
+                    ]
+                )
+        elif isinstance(event, yaml.ScalarEvent) and event.anchor:
+            sizes[event.anchor] = 1
+    return duplicates
+
+
+def _duplicate_problems(duplicates: list, data: Any) -> list[Problem]:
+    """One problem per duplicate key, naming the node when it is inside one."""
+    problems = []
+    for path, key, line, first in duplicates:
+        node = None
+        if len(path) >= 2 and path[0] == "nodes" and isinstance(path[1], int):
+            try:
+                node = str(data["nodes"][path[1]]["id"])
+            except (KeyError, IndexError, TypeError):
+                node = f"#{path[1] + 1}"
+            path = path[2:]
+        field = ".".join(
+            f"[{p}]" if isinstance(p, int) else str(p) for p in [*path, key]
+        ).replace(".[", "[")
+        message = (
+            f"duplicate key {key!r} at line {line} (first at line {first}); "
+            "a key may appear once in a mapping: remove or rename one"
+        )
+        problems.append(Problem(message=message, node=node, field=field))
+    return problems
+
+
 def loads_yaml(text: str, source: str = "<text>") -> WorkflowSpec:
     """Parse YAML text into a workflow spec.
 
+    Refuses, with a clear problem, text over ``MAX_YAML_BYTES``, nested deeper than
+    ``MAX_YAML_DEPTH``, expanding through aliases to more than ``MAX_YAML_VALUES`` values,
+    or with a key twice in one mapping (runtime/limits.py).
+
     Raises:
-        SpecError: on YAML syntax errors (with the line) and on invalid fields.
+        SpecError: on YAML syntax errors (with the line), limits, duplicate keys and
+            invalid fields.
     """
+    if len(text) > MAX_YAML_BYTES:
+        raise SpecError([_too_big(len(text))])
     try:
-        data = yaml.safe_load(text)
+        duplicates = _scan(text)
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SpecError([f"YAML syntax error{where}: {what}"]) from None
+    if duplicates:
+        raise SpecError(_duplicate_problems(duplicates, data))
     return parse_spec(data)
 
 
+def _too_big(size: int) -> str:
+    return (
+        f"the file has {size:,} bytes; a workflow file may have at most {MAX_YAML_BYTES:,} "
+        "(limit: MAX_YAML_BYTES in runtime/limits.py)"
+    )
+
+
 def load_yaml(path: str | Path) -> WorkflowSpec:
-    """Read a workflow from a YAML file.
+    """Read a workflow from a YAML file (at most ``MAX_YAML_BYTES`` of it).
 
     Raises:
-        SpecError: the file is missing, unreadable, not YAML, or not a valid workflow.
+        SpecError: the file is missing, unreadable, too big, not YAML, or not a valid
+            workflow.
     """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        with p.open("rb") as fh:
+            raw = fh.read(MAX_YAML_BYTES + 1)
+        if len(raw) > MAX_YAML_BYTES:
+            raise SpecError([_too_big(max(p.stat().st_size, len(raw)))])
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise SpecError([f"file not found: {p}"]) from None
     except (OSError, UnicodeDecodeError) as exc:
