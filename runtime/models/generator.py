@@ -3,10 +3,11 @@
 Workflow authors write Jinja2 templates such as
 ``"Hi {{ name }}, your refund of {{ amount }} for {{ order_id }} is on its way."``.
 Templates come from people who edit workflows, so they are rendered in Jinja2's
-immutable sandbox: they can read the data they are given, call safe filters
-and loop, but cannot reach Python internals (``''.__class__``), call unsafe
-methods or change the data passed in. A name the data does not have is an
-error rather than silently empty text.
+immutable sandbox, bounded (``runtime.sandbox``): they can read the data they are
+given, call safe filters and loop, but cannot reach Python internals
+(``''.__class__``), call unsafe methods, change the data passed in, or pass the
+size, loop and time limits of ``runtime.limits``. A name the data does not have is
+an error rather than silently empty text.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, Template, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from runtime.limits import LimitError
 from runtime.models.errors import ModelError
+from runtime.sandbox import BoundedSandbox, check_nesting, render_bounded
 
 # Plain text, not HTML: escaping would turn "Tom & Jerry" into "Tom &amp; Jerry".
-_ENV = ImmutableSandboxedEnvironment(
+_ENV = BoundedSandbox(
     undefined=StrictUndefined,
     autoescape=False,
     keep_trailing_newline=True,
@@ -30,6 +32,7 @@ _ENV = ImmutableSandboxedEnvironment(
 
 @lru_cache(maxsize=256)
 def _compile(template: str) -> Template:
+    check_nesting(_ENV, template)
     return _ENV.from_string(template)
 
 
@@ -45,8 +48,9 @@ def render_text(template: str, data: Mapping[str, Any]) -> str:
 
     Raises:
         ModelError: the template has a syntax error, uses a variable that
-            ``data`` lacks, tries something the sandbox forbids, or fails
-            while rendering; the message carries Jinja2's explanation.
+            ``data`` lacks, tries something the sandbox forbids, passes a limit
+            of ``runtime.limits``, or fails while rendering; the message carries
+            the explanation.
 
     Example:
         >>> render_text("Refund of {{ amount }} for {{ order }}", {"amount": "$12", "order": "A1"})
@@ -58,12 +62,16 @@ def render_text(template: str, data: Mapping[str, Any]) -> str:
         raise ModelError(f"template data must be a mapping of names to values, not {type(data)}")
     try:
         compiled = _compile(template)
+    except LimitError as exc:
+        raise ModelError(f"template refused: {exc}") from None
     except TemplateError as exc:
         line = getattr(exc, "lineno", None)
         where = f" on line {line}" if line else ""
         raise ModelError(f"template error{where}: {exc.message or exc}") from exc
     try:
-        return compiled.render(dict(data))
+        return render_bounded(compiled, dict(data))
+    except LimitError as exc:
+        raise ModelError(f"template failed: {exc}") from None
     except TemplateError as exc:
         raise ModelError(f"template error: {exc.message or exc}") from exc
     except Exception as exc:  # e.g. {{ 1 / 0 }} or {{ "a" + 1 }}
