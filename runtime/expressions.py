@@ -333,6 +333,10 @@ def _static_expression_problem(tree: ast.AST) -> str | None:
         if isinstance(node, ast.BinOp | ast.Call | ast.FormattedValue):
             try:
                 with limits.budget():
+                    left = getattr(node, "left", None)
+                    if isinstance(left, ast.Constant) and isinstance(left.value, str):
+                        if isinstance(node.op, ast.Mod):  # the widths written in the format
+                            limits.check_printf(left.value, ())
                     evaluator._eval(node)
             except LimitError as exc:
                 return str(exc)

@@ -207,8 +207,10 @@ def _width(width: str | int, what: str) -> int:
     """A format's width or precision (digits or an int), refused past MAX_FORMAT_WIDTH."""
     big = len(width) > 9 if isinstance(width, str) else abs(width) > 10**9
     if big or int(width) > MAX_FORMAT_WIDTH:
-        shown = _short(width) if not isinstance(width, str) else width
-        shown = shown if len(shown) <= 12 else shown[:9] + "..."
+        if isinstance(width, str):
+            shown = width if len(width) <= 12 else width[:9] + "..."
+        else:
+            shown = _short(width)
         raise LimitError(
             f"{what} asks for a width of {shown} characters {_limit('MAX_FORMAT_WIDTH')}"
         )

@@ -25,6 +25,7 @@ from __future__ import annotations
 import types
 from collections.abc import Callable, Iterable, Iterator
 from functools import update_wrapper
+from string import Formatter
 from typing import Any
 
 from jinja2 import Template, nodes
@@ -305,12 +306,25 @@ def _static(env: BoundedSandbox, node: nodes.Node) -> Any:
         value = _static(env, node.node)
         return -value if isinstance(node, nodes.Neg) else +value
     if isinstance(node, nodes.BinExpr):
-        left, right = _static(env, node.left), _static(env, node.right)
+        left = _static(env, node.left)
+        if node.operator == "%" and isinstance(left, str):
+            limits.check_printf(left, ())  # the widths written in the format itself
+        right = _static(env, node.right)
         if node.operator in _GUARDED_BINOPS:
             return env.call_binop(None, node.operator, left, right)
         return env.binop_table[node.operator](left, right)
     if isinstance(node, nodes.Concat):
         return limits.spend("".join(str(_static(env, part)) for part in node.nodes))
+    if (
+        isinstance(node, nodes.Call)
+        and isinstance(node.node, nodes.Getattr)
+        and node.node.attr in ("format", "format_map")
+        and isinstance(node.node.node, nodes.Const)
+        and isinstance(node.node.node.value, str)
+    ):
+        for _, _, spec, _ in Formatter().parse(node.node.node.value):
+            if spec and "{" not in spec:
+                limits.check_format_spec(spec)  # the widths written in the format itself
     args = [_static(env, a) for a in getattr(node, "args", [])]
     kwargs = {kw.key: _static(env, kw.value) for kw in getattr(node, "kwargs", [])}
     if isinstance(node, nodes.Filter) and node.name in _FILTER_GUARDS and node.node is not None:
