@@ -235,9 +235,11 @@ _SAFE_METHODS = frozenset(
 
 # Python tokens that nest the parsed tree one level deeper (within one bracket group);
 # siblings (commas, comparisons, and/or) start the count of their group anew.
-_NESTING_OPS = frozenset("+ - * / // % ** @ & | ^ << >> ~ .".split())
+_NESTING_OPS = frozenset(
+    ["+", "-", "*", "/", "//", "%", "**", "@", "&", "|", "^", "<<", ">>", "~", "."]
+)
 _NESTING_NAMES = frozenset({"not", "if", "else", "lambda"})
-_SIBLINGS = frozenset(", : == != < <= > >= and or in is".split())
+_SIBLINGS = frozenset([",", ":", "==", "!=", "<", "<=", ">", ">=", "and", "or", "in", "is"])
 
 
 def _check_expression_nesting(source: str) -> None:
@@ -334,13 +336,16 @@ def _static_expression_problem(tree: ast.AST) -> str | None:
             try:
                 with limits.budget():
                     left = getattr(node, "left", None)
-                    if isinstance(left, ast.Constant) and isinstance(left.value, str):
-                        if isinstance(node.op, ast.Mod):  # the widths written in the format
-                            limits.check_printf(left.value, ())
+                    if (
+                        isinstance(left, ast.Constant)
+                        and isinstance(left.value, str)
+                        and isinstance(node.op, ast.Mod)
+                    ):
+                        limits.check_printf(left.value, ())  # the widths written in the format
                     evaluator._eval(node)
             except LimitError as exc:
                 return str(exc)
-            except Exception:  # noqa: BLE001 - needs data, or fails only at run time: fine
+            except Exception:  # noqa: S112 - needs data, or fails only at run time: fine here
                 continue
     return None
 

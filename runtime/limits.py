@@ -193,7 +193,9 @@ def check_binop(operator: str, left: Any, right: Any) -> None:
 
 
 def _short(value: Any) -> str:
-    text = repr(value) if not _is_int(value) or _digits(value) < 30 else f"<{_digits(value)} digits>"
+    text = (
+        repr(value) if not _is_int(value) or _digits(value) < 30 else f"<{_digits(value)} digits>"
+    )
     return text if len(text) <= 40 else text[:37] + "..."
 
 

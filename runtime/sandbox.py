@@ -91,7 +91,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         limits.check_binop(operator, left, right)
         return limits.spend(super().call_binop(context, operator, left, right))
 
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         """A call from a template: check ``str`` methods that can amplify, measure the result."""
         owner = getattr(__obj, "__self__", None)
         if isinstance(owner, str) and isinstance(__obj, types.BuiltinMethodType):
@@ -213,9 +213,7 @@ def _guarded_filter(func: Callable[..., Any], guard: Callable[..., None]) -> Cal
 # ---------------------------------------------------------------- static checks
 
 
-_NESTING_TOKENS = frozenset(
-    {"add", "sub", "mul", "div", "floordiv", "mod", "pow", "dot", "pipe"}
-)
+_NESTING_TOKENS = frozenset({"add", "sub", "mul", "div", "floordiv", "mod", "pow", "dot", "pipe"})
 _NESTING_NAMES = frozenset({"and", "or", "not", "is", "if", "else"})
 _SIBLING_TOKENS = frozenset({"comma", "tilde", "colon", "eq", "ne", "lt", "lteq", "gt", "gteq"})
 _OPEN = frozenset({"lparen", "lbracket", "lbrace"})
@@ -290,7 +288,7 @@ def static_problem(env: BoundedSandbox, tree: nodes.Template) -> str | None:
             _static(env, node)
         except LimitError as exc:
             return str(exc)
-        except Exception:  # noqa: BLE001 - not constant, or fails only at run time: fine here
+        except Exception:  # noqa: S112 - not constant, or fails only at run time: fine here
             continue
     return None
 
@@ -336,9 +334,12 @@ def _static(env: BoundedSandbox, node: nodes.Node) -> Any:
             owner = _static(env, node.node.node)
             if isinstance(owner, str):
                 env.wrap_str_format(getattr(owner, node.node.attr))(*args, **kwargs)
-    elif isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name):
-        if node.node.name == "range":
-            limits.check_range(tuple(args))
+    elif (
+        isinstance(node, nodes.Call)
+        and isinstance(node.node, nodes.Name)
+        and node.node.name == "range"
+    ):
+        limits.check_range(tuple(args))
     raise Impossible()
 
 

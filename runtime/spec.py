@@ -165,7 +165,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 class _Frame:
     """One open mapping or sequence while scanning a file's events."""
 
-    __slots__ = ("anchor", "before", "is_map", "expect_key", "keys", "key", "index")
+    __slots__ = ("anchor", "before", "expect_key", "index", "is_map", "key", "keys")
 
     def __init__(self, event: yaml.Event, before: int) -> None:
         self.anchor = event.anchor
@@ -255,9 +255,9 @@ def _duplicate_problems(duplicates: list, data: Any) -> list[Problem]:
             except (KeyError, IndexError, TypeError):
                 node = f"#{path[1] + 1}"
             path = path[2:]
-        field = ".".join(
-            f"[{p}]" if isinstance(p, int) else str(p) for p in [*path, key]
-        ).replace(".[", "[")
+        field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in [*path, key]).replace(
+            ".[", "["
+        )
         message = (
             f"duplicate key {key!r} at line {line} (first at line {first}); "
             "a key may appear once in a mapping: remove or rename one"

@@ -19,9 +19,7 @@ from runtime.limits import MAX_YAML_BYTES
 from tests.robustness.harness import Case, check, prepare
 
 HEAD = "id: bounded\nname: Bounded\ninput:\n  note: {type: string}\n  n: {type: integer}\n"
-TAIL = (
-    "  - {id: done, type: end}\nedges:\n  - {from: start, to: s}\n  - {from: s, to: done}\n"
-)
+TAIL = "  - {id: done, type: end}\nedges:\n  - {from: start, to: s}\n  - {from: s, to: done}\n"
 
 
 def set_flow(template: str) -> str:
@@ -126,9 +124,7 @@ CASES: list[Case] = [
         in_params(
             "        m0: &m0 {a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8}\n"
             + "".join(
-                f"        m{i}: &m{i} {{"
-                + ", ".join(f"k{k}: *m{i - 1}" for k in range(8))
-                + "}\n"
+                f"        m{i}: &m{i} {{" + ", ".join(f"k{k}: *m{i - 1}" for k in range(8)) + "}\n"
                 for i in range(1, 8)
             )
         ),

@@ -214,7 +214,10 @@ def test_a_macro_calling_itself_fails_clearly() -> None:
         ("{{ range(3) | join('-') }}", "0-1-2"),
         ("{{ item.rows[:3] | tojson(indent=2) }}", "[\n  0,\n  1,\n  2\n]"),
         ("{{ 'a,b'.replace(',', ';') }}", "a;b"),
-        ("{% for a in item.rows[:200] %}{% for b in item.rows[:200] %}{% endfor %}{% endfor %}", ""),
+        (
+            "{% for a in item.rows[:200] %}{% for b in item.rows[:200] %}{% endfor %}{% endfor %}",
+            "",
+        ),
     ],
 )
 def test_real_templates_still_render(template, expected) -> None:
@@ -335,9 +338,9 @@ def test_yaml_bombs_are_refused_at_once() -> None:
     lines = ['l0: &l0 ["a","a","a","a","a","a","a","a","a"]'] + [
         f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, 9)
     ]
-    bomb = FLOW.replace("      values: {a: 1}\n", "      values:\n" + "".join(
-        f"        {line}\n" for line in lines
-    ))
+    bomb = FLOW.replace(
+        "      values: {a: 1}\n", "      values:\n" + "".join(f"        {line}\n" for line in lines)
+    )
     started = time.monotonic()
     with pytest.raises(SpecError, match="expands to more than 200,000 values through its alias"):
         loads_yaml(bomb)
