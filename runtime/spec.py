@@ -277,19 +277,31 @@ def loads_yaml(text: str, source: str = "<text>") -> WorkflowSpec:
         SpecError: on YAML syntax errors (with the line), limits, duplicate keys and
             invalid fields.
     """
-    if len(text) > MAX_YAML_BYTES:
-        raise SpecError([_too_big(len(text))])
     try:
-        duplicates = _scan(text)
-        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
+        data = load_yaml_value(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SpecError([f"YAML syntax error{where}: {what}"]) from None
+    return parse_spec(data)
+
+
+def load_yaml_value(text: str) -> Any:
+    """Any YAML (or JSON) value, read within the limits of ``loads_yaml`` (size, nesting,
+    alias expansion, duplicate keys): what a form field holding YAML should use.
+
+    Raises:
+        SpecError: a limit is passed or a key appears twice.
+        yaml.YAMLError: the text is not YAML.
+    """
+    if len(text) > MAX_YAML_BYTES:
+        raise SpecError([_too_big(len(text))])
+    duplicates = _scan(text)
+    data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
     if duplicates:
         raise SpecError(_duplicate_problems(duplicates, data))
-    return parse_spec(data)
+    return data
 
 
 def _too_big(size: int) -> str:

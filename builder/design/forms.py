@@ -10,6 +10,9 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 from pydantic.fields import FieldInfo
 
+from runtime.errors import SpecError
+from runtime.spec import load_yaml_value
+
 FieldKind = Literal["text", "textarea", "number", "integer", "bool", "select", "list", "json"]
 
 # Key of errors that belong to the whole form rather than to one field.
@@ -196,7 +199,9 @@ def _parse(spec: FieldSpec, value: Any) -> Any:
         if not isinstance(value, str):
             return value
         try:
-            return yaml.safe_load(value)
+            return load_yaml_value(value)  # bounded: no alias bombs, no duplicate keys
+        except SpecError as exc:
+            raise ValueError(str(exc)) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark else ""

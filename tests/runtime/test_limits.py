@@ -19,7 +19,7 @@ from runtime.expressions import ExpressionError, check_expression, check_templat
 from runtime.limits import LimitError
 from runtime.models.errors import ModelError
 from runtime.models.generator import render_text
-from runtime.spec import load_yaml, loads_yaml
+from runtime.spec import load_yaml, load_yaml_value, loads_yaml
 
 DATA = {"item": {"note": "x" * 2000, "n": 10**9, "rows": list(range(1000))}, "steps": {}}
 
@@ -349,6 +349,17 @@ def test_yaml_bombs_are_refused_at_once() -> None:
     with pytest.raises(SpecError, match="at most 1,048,576"):
         loads_yaml("a: " + "b" * limits.MAX_YAML_BYTES)
     assert time.monotonic() - started < 2
+
+
+def test_a_yaml_value_in_a_form_field_is_bounded_too() -> None:
+    assert load_yaml_value("{a: 1, b: [x, y]}") == {"a": 1, "b": ["x", "y"]}
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [" + ", ".join([f"*{p}"] * 9) + "]\n" for p, c in zip("abcdefgh", "bcdefghi")
+    )
+    with pytest.raises(SpecError, match="expands to more than 200,000 values"):
+        load_yaml_value(bomb)
+    with pytest.raises(SpecError, match="field b: duplicate key 'b' at line 2"):
+        load_yaml_value("b: 1\nb: 2\n")
 
 
 def test_a_file_is_read_only_up_to_the_cap(tmp_path: Path) -> None:
