@@ -287,6 +287,13 @@ def check_range(args: tuple) -> None:
         raise LimitError(f"range{args} has more than {MAX_RANGE:,} numbers {_limit('MAX_RANGE')}")
 
 
+def check_count(count: int, what: str) -> None:
+    """Refuse an operation over more than ``MAX_RANGE`` parts whose cost grows faster than
+    its size (``sum`` of lists copies its running total every time)."""
+    if count > MAX_RANGE:
+        raise LimitError(f"{what} of {count:,} parts is too slow {_limit('MAX_RANGE')}")
+
+
 def check_nesting(depth: int, what: str) -> None:
     """Refuse nesting deeper than ``MAX_NESTING``."""
     if depth > MAX_NESTING:

@@ -10,8 +10,8 @@ closes that with the limits of :mod:`runtime.limits`:
   would be too big; ``~`` joins are measured;
 * ``str`` methods (``replace``, ``ljust``, ``center``, ``zfill``, ``expandtabs``,
   ``join``), ``format``/``format_map`` specs and the amplifying filters (``center``,
-  ``indent``, ``replace``, ``format``, ``join``, ``batch``, ``slice``, ``tojson``) are
-  checked before they run; ``range`` is capped;
+  ``indent``, ``replace``, ``format``, ``join``, ``batch``, ``slice``, ``tojson``, ``sum``
+  of lists) are checked before they run; ``range`` is capped;
 * every ``for`` loop counts its iterations against the render's budget (steps and time);
 * :func:`render_bounded` renders through ``generate()`` and stops at the output cap.
 
@@ -185,7 +185,14 @@ def _tojson(value: Any, indent: Any = None, **__: Any) -> None:
         limits.check_format_spec(str(indent))
 
 
+def _sum(value: Any, attribute: Any = None, start: Any = 0, **__: Any) -> None:
+    # Summing lists or strings copies the running total each time: quadratic.
+    if not isinstance(start, int | float) and isinstance(value, list | tuple):
+        limits.check_count(len(value), "sum() of lists or strings")
+
+
 _FILTER_GUARDS: dict[str, Callable[..., None]] = {
+    "sum": _sum,
     "center": _center,
     "indent": _indent,
     "replace": _replace,

@@ -21,7 +21,10 @@ from runtime.models.errors import ModelError
 from runtime.models.generator import render_text
 from runtime.spec import load_yaml, load_yaml_value, loads_yaml
 
-DATA = {"item": {"note": "x" * 2000, "n": 10**9, "rows": list(range(1000))}, "steps": {}}
+DATA = {
+    "item": {"note": "x" * 2000, "n": 10**9, "rows": list(range(1000)), "lists": [[1]] * 20_000},
+    "steps": {},
+}
 
 
 # ---------------------------------------------------------------- limits.py
@@ -172,6 +175,7 @@ def test_templates_over_the_limits_are_refused_by_the_checker(template, fragment
         ("{{ item.rows | tojson(indent=item.n) }}", "format spec '1000000000'"),
         ("{{ item.rows | slice(item.n) | list }}", "more than 10,000 numbers"),
         ("{% for i in range(1000) %}{{ item.note }}{% endfor %}", "output is longer than"),
+        ("{{ item.lists | sum(start=[]) | length }}", "sum() of lists or strings of 20,000"),
         (
             "{% set ns = namespace(x=item.note) %}{% for i in range(60) %}"
             "{% set ns.x = ns.x ~ ns.x %}{% endfor %}",
@@ -212,6 +216,8 @@ def test_a_macro_calling_itself_fails_clearly() -> None:
         ("{{ item.rows | length }}", 1000),
         ("{% for r in item.rows %}{{ r }},{% endfor %}", ",".join(map(str, range(1000))) + ","),
         ("{{ range(3) | join('-') }}", "0-1-2"),
+        ("{{ item.rows | sum }}", sum(range(1000))),
+        ("{{ [[1], [2]] | sum(start=[]) }}", [1, 2]),
         ("{{ item.rows[:3] | tojson(indent=2) }}", "[\n  0,\n  1,\n  2\n]"),
         ("{{ 'a,b'.replace(',', ';') }}", "a;b"),
         (
