@@ -15,7 +15,7 @@ from runtime.nodes.base import (
     FormField,
     NodeParams,
     NodeType,
-    OnTimeout,
+    ReviewTimeout,
     Priority,
     ReviewRequest,
     RunContext,
@@ -35,7 +35,7 @@ class ReviewParams(NodeParams):
     deadline: str | None = Field(
         None, description="How long the review may wait, e.g. 4h or 2d; empty for no deadline."
     )
-    on_timeout: OnTimeout = Field(
+    on_timeout: ReviewTimeout = Field(
         "timeout",
         description="At the deadline: take the timeout branch, decide by default, or escalate.",
     )
@@ -59,20 +59,9 @@ class ReviewParams(NodeParams):
         return value or None
 
 
-def review_check(params: ReviewParams, *, has_default: bool = False) -> list[str]:
-    """Cross-field problems of the shared review parameters.
-
-    Args:
-        params: the checkpoint's parameters.
-        has_default: the checkpoint has a default decision, so ``on_timeout: default`` is
-            meaningful (a ``choice`` with a ``default_option``).
-    """
+def review_check(params: ReviewParams) -> list[str]:
+    """Cross-field problems of the shared review parameters."""
     problems = []
-    if params.on_timeout == "default" and not has_default:
-        problems.append(
-            "on_timeout is default, but this checkpoint has no default decision; "
-            "use timeout, approve, reject or escalate"
-        )
     if params.on_timeout == "escalate" and not params.escalate_to:
         problems.append("on_timeout is escalate, so escalate_to must name a team")
     if params.on_timeout != "timeout" and not params.deadline:

@@ -20,6 +20,8 @@ ReviewAction = Literal[
 ]
 #: ``default`` takes the checkpoint's own default decision (a ``choice``'s default option).
 OnTimeout = Literal["timeout", "approve", "reject", "escalate", "default"]
+#: What most checkpoints may do at a deadline: all but ``default`` (they have no default).
+ReviewTimeout = Literal["timeout", "approve", "reject", "escalate"]
 
 #: The icon of a node type that declares none, by family (and for an unknown family).
 FAMILY_ICONS: dict[str, str] = {"flow": "🔀", "ai": "🤖", "checkpoint": "✋", "action": "⚡"}

@@ -139,9 +139,8 @@ class Choice(ReviewCheckpoint):
 
     def check(self, params: ChoiceParams, node_ids: set[str]) -> list[str]:
         """The shared review checks; ``on_timeout: default`` needs a default option."""
-        problems = review_check(params, has_default=params.default_option is not None)
+        problems = review_check(params)
         if params.on_timeout == "default" and params.default_option is None:
-            problems = [p for p in problems if not p.startswith("on_timeout is default")]
             problems.append("on_timeout is default, so default_option must name an option")
         return problems
 

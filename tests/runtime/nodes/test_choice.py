@@ -145,8 +145,8 @@ def test_timeout_branch_default_option_and_escalation():
 
 
 def test_default_on_timeout_is_refused_where_there_is_no_default():
-    ntype, p = node("approval", deadline="1d", on_timeout="default")
-    assert any("has no default decision" in problem for problem in ntype.check(p, set()))
+    with pytest.raises(ValidationError, match="'timeout', 'approve', 'reject' or 'escalate'"):
+        node("approval", deadline="1d", on_timeout="default")
 
 
 def test_choice_contract():
