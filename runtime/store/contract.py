@@ -21,7 +21,7 @@ backend and, for a shared database, across processes:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
@@ -299,18 +299,41 @@ class AuditLog(Protocol):
         actor: str | None = None,
         text: str | None = None,
         since: datetime | None = None,
+        until: datetime | None = None,
+        review_id: str | None = None,
+        node_id: str | None = None,
         limit: int = 200,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """Audit events, newest first, filtered."""
+        """Audit events, newest first, filtered (``text``: inside the data, literally and
+        case-insensitively; ``since`` inclusive, ``until`` exclusive)."""
+        ...
+
+    def audit_event(self, seq: int) -> dict[str, Any] | None:
+        """One audit row as stored (hashes in hex), or None."""
         ...
 
     def run_events(self, run_id: str) -> list[dict[str, Any]]:
         """One run's events in order."""
         ...
 
-    def export(self, kind: ExportKind, fmt: ExportFormat, out: str | Path) -> int:
-        """Write a table to CSV, Parquet or JSON Lines; returns the row count."""
+    def export(
+        self,
+        kind: ExportKind,
+        fmt: ExportFormat,
+        out: str | Path,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> int:
+        """Write a table to CSV, Parquet or JSON Lines; returns the row count.
+
+        ``decisions`` is the decisions dataset (docs/dataset.md). ``filters``: for
+        ``audit`` an audit search (``run_id, review_id, actor, node_id, kind, text, since,
+        until``), for ``decisions`` ``workflow_id, since, until``, for ``feedback``
+        ``workflow_id``; ``limit`` caps the rows. Raises StoreError naming a bad kind,
+        format or filter.
+        """
         ...
 
 
@@ -415,8 +438,13 @@ class ReadModel(Protocol):
         user: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        workflow_version: int | None = None,
+        batch_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[dict[str, Any]]:
-        """Runs, newest first.
+        """Runs, newest first, filtered (``since``/``until`` on ``created_at``, inclusive
+        and exclusive).
 
         When ``teams`` or ``user`` is given, only the runs that user may see: runs of
         workflows with a review (any status) whose team is NULL or in ``teams`` (None
@@ -432,9 +460,26 @@ class ReadModel(Protocol):
         ...
 
     def list_feedback(
-        self, *, workflow_id: str | None = None, limit: int = 1000
+        self, *, workflow_id: str | None = None, run_id: str | None = None, limit: int = 1000
     ) -> list[dict[str, Any]]:
         """Training-data rows, oldest first."""
+        ...
+
+    def run_reviews(self, run_id: str) -> list[dict[str, Any]]:
+        """A run's reviews in any status, oldest first (with their decisions)."""
+        ...
+
+    def decisions_dataset(
+        self,
+        *,
+        workflow_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """The decisions dataset (docs/dataset.md), oldest decision first; ``since``/
+        ``until`` bound ``decided_at`` (inclusive, exclusive)."""
         ...
 
 

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import secrets
 from datetime import datetime
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +26,19 @@ from runtime.store.duckdb.audit_seal import (
     write_seal,
 )
 from runtime.store.duckdb.connection import GENESIS, DuckDBConnection, FileState
+from runtime.store.duckdb.dataset import DATASET_COLUMNS, audit_clause, dataset_query
 from runtime.store.duckdb.rows import dumps, utcnow, where
 
 log = logging.getLogger(__name__)
 
-_EXPORTS: dict[str, str] = {
-    "audit": "SELECT seq, occurred_at, kind, run_id, review_id, node_id, actor, "
+_AUDIT_EXPORT = (
+    "SELECT seq, occurred_at, kind, run_id, review_id, node_id, actor, "
     "CAST(data AS VARCHAR) AS data, hex(prev_hash) AS prev_hash, hex(hash) AS hash "
-    "FROM audit_events ORDER BY seq",
-    "decisions": "SELECT * FROM decisions ORDER BY decided_at, review_id",
+    "FROM audit_events {clause} ORDER BY seq"
+)
+_EXPORTS: dict[str, str] = {
+    "audit": _AUDIT_EXPORT.format(clause=""),
+    "decisions": "",  # the decisions dataset: see _export_query
     "feedback": "SELECT * FROM feedback ORDER BY created_at, id",
     "runs": "SELECT * FROM runs ORDER BY created_at, id",
     "reviews": "SELECT * FROM reviews ORDER BY created_at, id",
@@ -185,6 +190,9 @@ class DuckDBAuditLog(DuckDBConnection):
         actor: str | None = None,
         text: str | None = None,
         since: datetime | None = None,
+        until: datetime | None = None,
+        review_id: str | None = None,
+        node_id: str | None = None,
         limit: int = 200,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
@@ -194,8 +202,12 @@ class DuckDBAuditLog(DuckDBConnection):
             kind: only events of this kind.
             run_id: only this run's events.
             actor: only events by this user.
-            text: only events whose data contains this text (case-insensitive).
+            text: only events whose data contains this text (case-insensitive, literally:
+                ``%`` and ``_`` are no wildcards).
             since: only events at or after this time.
+            until: only events before this time.
+            review_id: only this review's events.
+            node_id: only events at this node.
             limit: at most this many.
             offset: skip this many first.
 
@@ -203,18 +215,33 @@ class DuckDBAuditLog(DuckDBConnection):
             Rows with ``seq, occurred_at, kind, run_id, review_id, node_id, actor, data,
             hash`` (hex).
         """
-        clause, params = where(kind=kind, run_id=run_id, actor=actor)
-        if since is not None:
-            clause += " AND occurred_at >= ?"
-            params.append(since)
-        if text:
-            clause += " AND CAST(data AS VARCHAR) ILIKE ?"
-            params.append(f"%{text}%")
+        clause, params = audit_clause(
+            {
+                "kind": kind,
+                "run_id": run_id,
+                "actor": actor,
+                "text": text,
+                "since": since,
+                "until": until,
+                "review_id": review_id,
+                "node_id": node_id,
+            }
+        )
         return self._rows(
             "SELECT seq, occurred_at, kind, run_id, review_id, node_id, actor, data, "
             f"hex(hash) AS hash FROM audit_events {clause} ORDER BY seq DESC LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )
+
+    def audit_event(self, seq: int) -> dict[str, Any] | None:
+        """One audit row as stored (``seq, occurred_at, kind, run_id, review_id, node_id,
+        actor, data, prev_hash, hash``; hashes in hex), or None."""
+        rows = self._rows(
+            "SELECT seq, occurred_at, kind, run_id, review_id, node_id, actor, data, "
+            "hex(prev_hash) AS prev_hash, hex(hash) AS hash FROM audit_events WHERE seq = ?",
+            [seq],
+        )
+        return rows[0] if rows else None
 
     def run_events(self, run_id: str) -> list[dict[str, Any]]:
         """A run's audit events in order (its steps, reviews and decisions)."""
@@ -315,28 +342,70 @@ class DuckDBAuditLog(DuckDBConnection):
                     at_seal = prev
         return checked, at_seal, None
 
-    def export(self, kind: ExportKind, fmt: ExportFormat, out: str | Path) -> int:
+    def export(
+        self,
+        kind: ExportKind,
+        fmt: ExportFormat,
+        out: str | Path,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> int:
         """Write a table to CSV, Parquet or JSON Lines with DuckDB's COPY.
 
         Args:
-            kind: ``audit``, ``decisions``, ``feedback``, ``runs`` or ``reviews``.
+            kind: ``audit``, ``decisions`` (the decisions dataset, docs/dataset.md),
+                ``feedback``, ``runs`` or ``reviews``.
             fmt: ``csv``, ``parquet`` or ``jsonl``.
             out: the file to write (its folder is created).
+            filters: for ``audit``, an audit search (``run_id, review_id, actor, node_id,
+                kind, text, since, until``; the rows oldest first); for ``decisions``,
+                ``workflow_id, since, until``; for ``feedback``, ``workflow_id``.
+            limit: at most this many rows (None: all).
 
         Returns:
             The number of rows written.
 
         Raises:
-            StoreError: an unknown kind or format.
+            StoreError: an unknown kind, format or filter, or a negative limit.
         """
         if kind not in _EXPORTS:
             raise StoreError(f"unknown export {kind!r}; choose {', '.join(_EXPORTS)}")
         if fmt not in _FORMATS:
             raise StoreError(f"unknown format {fmt!r}; choose csv, parquet or jsonl")
+        if limit is not None and limit < 0:
+            raise StoreError(f"an export limit must be 0 or more, not {limit}")
+        try:
+            query, params = _export_query(kind, filters or {})
+        except ValueError as exc:
+            raise StoreError(str(exc)) from None
+        if limit is not None:
+            query, params = f"{query} LIMIT ?", [*params, limit]
         target = Path(out)
         target.parent.mkdir(parents=True, exist_ok=True)
-        query = _EXPORTS[kind]
         path_literal = str(target).replace("'", "''")  # COPY takes no parameter for its target
         with self._lock:
-            self._w.execute(f"COPY ({query}) TO '{path_literal}' ({_FORMATS[fmt]})")
-            return self._w.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]
+            self._w.execute(f"COPY ({query}) TO '{path_literal}' ({_FORMATS[fmt]})", params)
+            return self._w.execute(f"SELECT count(*) FROM ({query})", params).fetchone()[0]
+
+
+def _export_query(kind: str, filters: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    """The SELECT an export copies, with its filters bound.
+
+    Raises:
+        ValueError: a filter this kind does not take.
+    """
+    if kind == "decisions":
+        sql, params = dataset_query(filters)
+        return f"SELECT {', '.join(DATASET_COLUMNS)} FROM ({sql})", params
+    if kind == "audit" and filters:
+        clause, params = audit_clause(filters)
+        return _AUDIT_EXPORT.format(clause=clause), params
+    if kind == "feedback" and filters:
+        if set(filters) - {"workflow_id"}:
+            raise ValueError("the feedback export has one filter: workflow_id")
+        clause, params = where(workflow_id=filters.get("workflow_id"))
+        return f"SELECT * FROM feedback {clause} ORDER BY created_at, id", params
+    if filters:
+        raise ValueError(f"the {kind} export takes no filters")
+    return _EXPORTS[kind], []

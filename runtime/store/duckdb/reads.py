@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from runtime.errors import NotFoundError
-from runtime.store.duckdb.rows import where
+from runtime.store.duckdb.dataset import dataset_query
+from runtime.store.duckdb.rows import loads, where
 from runtime.store.duckdb.runs import DuckDBRunLedger
 
 _PRIORITY_ORDER = (
@@ -166,6 +168,10 @@ class DuckDBReadModel(DuckDBRunLedger):
         user: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        workflow_version: int | None = None,
+        batch_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[dict[str, Any]]:
         """Runs, newest first.
 
@@ -179,24 +185,40 @@ class DuckDBReadModel(DuckDBRunLedger):
             user: see ``teams``.
             limit: at most this many.
             offset: skip this many first.
+            workflow_version: only runs of this version.
+            batch_id: only the runs of this batch.
+            since: only runs created at or after this time.
+            until: only runs created before this time.
 
         Returns:
-            Run rows without their item and state.
+            Run rows without their item and state (with ``batch_id`` and ``started_by``).
         """
-        clause, params = self._runs_clause(status, workflow_id, teams, user)
+        clause, params = self._runs_clause(
+            status, workflow_id, teams, user, workflow_version=workflow_version, batch_id=batch_id
+        )
+        if since is not None:
+            clause += " AND created_at >= ?"
+            params.append(since)
+        if until is not None:
+            clause += " AND created_at < ?"
+            params.append(until)
         return self._rows(
             "SELECT id, workflow_id, workflow_version, status, current_node, step_count, error, "
-            f"result, created_at, updated_at, finished_at FROM runs {clause} "
-            "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            "result, batch_id, started_by, created_at, updated_at, finished_at FROM runs "
+            f"{clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )
 
     @staticmethod
     def _runs_clause(
-        status: str | None, workflow_id: str | None, teams: list[str] | None, user: str | None
+        status: str | None,
+        workflow_id: str | None,
+        teams: list[str] | None,
+        user: str | None,
+        **more: Any,
     ) -> tuple[str, list[Any]]:
         """The WHERE clause of :meth:`list_runs` (its visibility rule included)."""
-        clause, params = where(status=status, workflow_id=workflow_id)
+        clause, params = where(status=status, workflow_id=workflow_id, **more)
         if teams is not None or user is not None:
             clause += (
                 " AND (workflow_id IN (SELECT workflow_id FROM reviews WHERE team IS NULL "
@@ -217,10 +239,51 @@ class DuckDBReadModel(DuckDBRunLedger):
         return dict(rows.fetchall())
 
     def list_feedback(
-        self, *, workflow_id: str | None = None, limit: int = 1000
+        self, *, workflow_id: str | None = None, run_id: str | None = None, limit: int = 1000
     ) -> list[dict[str, Any]]:
         """Training-data rows (AI output vs human correction), oldest first."""
-        clause, params = where(workflow_id=workflow_id)
+        clause, params = where(workflow_id=workflow_id, run_id=run_id)
         return self._rows(
             f"SELECT * FROM feedback {clause} ORDER BY created_at, id LIMIT ?", [*params, limit]
         )
+
+    def run_reviews(self, run_id: str) -> list[dict[str, Any]]:
+        """A run's reviews (any status), oldest first, without their context: ``id,
+        node_id, kind, status, team, assignee, priority, created_at, deadline, decided_at,
+        decided_by, action, data, reason, decision_note, rating, escalated_from``."""
+        return self._rows(
+            "SELECT id, node_id, kind, status, team, assignee, priority, created_at, deadline, "
+            "decided_at, decided_by, action, data, reason, decision_note, rating, escalated_from "
+            "FROM reviews WHERE run_id = ? ORDER BY created_at, id",
+            [run_id],
+        )
+
+    def decisions_dataset(
+        self,
+        *,
+        workflow_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """The decisions dataset (docs/dataset.md), oldest decision first.
+
+        Args:
+            workflow_id: only this workflow's decisions.
+            since: only decisions at or after this time.
+            until: only decisions before this time.
+            limit: at most this many rows.
+            offset: skip this many first.
+
+        Returns:
+            Rows with the columns of ``DATASET_COLUMNS`` (JSON columns parsed).
+        """
+        sql, params = dataset_query({"workflow_id": workflow_id, "since": since, "until": until})
+        cur = self._cur().execute(f"{sql} LIMIT ? OFFSET ?", [*params, limit, offset])
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        for row in rows:  # only these are JSON (``decision`` is the action's name)
+            for key in ("input", "ai_output", "human_output"):
+                row[key] = loads(row[key])
+        return rows
