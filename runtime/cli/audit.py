@@ -5,9 +5,13 @@ All three only read the database: they never create one (see ``create_db``).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
 from runtime.cli.base import Ctx, command, echo, fail, json_line, limit_option
+
+_TIME_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 
 @click.group("audit")
@@ -61,7 +65,40 @@ def audit_list_cmd(
 @click.argument("what", type=click.Choice(["audit", "decisions", "feedback", "runs", "reviews"]))
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "jsonl"]), required=True)
 @click.option("--out", required=True, type=click.Path(dir_okay=False))
-def export_cmd(ctx: Ctx, what: str, fmt: str, out: str) -> None:
-    """Export the audit trail, decisions or feedback as CSV, Parquet or JSON Lines."""
-    n = ctx.store.export(what, fmt, out)
+@click.option("--workflow", "workflow_id", help="decisions, feedback: only this workflow's rows.")
+@click.option(
+    "--since",
+    type=click.DateTime(_TIME_FORMATS),
+    help="decisions: only decisions at or after this time (UTC).",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(_TIME_FORMATS),
+    help="decisions: only decisions before this time (UTC).",
+)
+def export_cmd(
+    ctx: Ctx,
+    what: str,
+    fmt: str,
+    out: str,
+    workflow_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> None:
+    """Export the audit trail, runs, reviews, the decisions dataset (one row per decision:
+    input, AI output, human output, decision, reason, reviewer, model, time; see
+    docs/dataset.md) or the feedback rows, as CSV, Parquet or JSON Lines."""
+    if what in ("decisions", "feedback"):
+        from runtime.queries import dataset  # late: start-up speed
+        from runtime.queries.dataset import DatasetFilter
+
+        filters = DatasetFilter(workflow_id=workflow_id, since=since, until=until)
+        try:  # None: the local trusted caller
+            n = dataset.export_dataset(ctx.store, None, what, fmt, out, filters)  # type: ignore[arg-type]
+        except ValueError as exc:
+            fail(str(exc))
+    else:
+        if workflow_id or since or until:
+            fail(f"--workflow, --since and --until apply to decisions and feedback, not {what}")
+        n = ctx.store.export(what, fmt, out)  # type: ignore[arg-type]
     echo(f"wrote {n} rows to {out}")

@@ -1,4 +1,5 @@
-"""`loopgate run`, `runs`, `runs show` and `retry`: start runs, list and inspect them.
+"""`loopgate run`, `runs`, `runs show`, `runs cancel` and `retry`: start runs, list,
+inspect, cancel and retry them.
 
 The engine, the queries, item parsing and the progress bar are imported inside the
 commands: start-up speed.
@@ -353,3 +354,13 @@ def retry_cmd(ctx: Ctx, run_id: str, by: str | None) -> None:
     """Run a failed run again from the node that failed."""
     print_result(ctx, ctx.engine.retry(run_id, by=by))
     send_outbox(ctx)
+
+
+@command(runs_group, "cancel")
+@click.argument("run_id")
+@click.option("--by", required=True, help="The user cancelling (admin, designer or operator).")
+@click.option("--reason", help="Why, kept in the audit trail and the run's error.")
+def runs_cancel_cmd(ctx: Ctx, run_id: str, by: str, reason: str | None) -> None:
+    """Cancel a waiting (or running) run: its pending review is cancelled and the run ends
+    as failed, "cancelled by USER: REASON"."""
+    print_result(ctx, ctx.engine.cancel(run_id, by=by, reason=reason))
