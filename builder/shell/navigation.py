@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -31,13 +32,44 @@ class PageEntry:
 
 
 SIGN_IN = PageEntry("pages/sign_in.py", "Sign in", ":material/login:")
+APP_ROOT = Path(__file__).resolve().parents[2]
+"""The folder of ``app.py``: page scripts are relative to it."""
 
-# Every page a signed-in user may get, in navigation order.
-PAGES: tuple[PageEntry, ...] = (
+# Every page the app knows, in navigation order, with the roles that get it (admins get
+# every page). Designers: Builder and Runs; reviewers: Review; auditors: Dashboard, Audit
+# and Runs; operators: Runs.
+ALL_PAGES: tuple[PageEntry, ...] = (
     PageEntry("pages/home.py", "Home", ":material/home:", default=True),
     PageEntry("pages/builder.py", "Builder", ":material/account_tree:", roles=("designer",)),
+    PageEntry("pages/review.py", "Review", ":material/fact_check:", roles=("reviewer",)),
+    PageEntry("pages/dashboard.py", "Dashboard", ":material/monitoring:", roles=("auditor",)),
+    PageEntry("pages/audit.py", "Audit", ":material/policy:", roles=("auditor",)),
+    PageEntry(
+        "pages/runs.py",
+        "Runs",
+        ":material/play_circle:",
+        roles=("designer", "operator", "auditor"),
+    ),
     PageEntry("pages/admin.py", "Admin", ":material/admin_panel_settings:", roles=("admin",)),
 )
+
+
+def present(entries: tuple[PageEntry, ...], root: Path = APP_ROOT) -> tuple[PageEntry, ...]:
+    """The entries whose page script exists under ``root`` (a page still being built is
+    left out of the navigation until its file lands).
+
+    Args:
+        entries: page entries.
+        root: the folder the scripts are relative to.
+
+    Returns:
+        The entries with a script, in order.
+    """
+    return tuple(p for p in entries if (root / p.script).is_file())
+
+
+PAGES: tuple[PageEntry, ...] = present(ALL_PAGES)
+"""The pages this installation has, in navigation order."""
 
 
 def pages_for(user: dict[str, Any] | None) -> list[PageEntry]:
