@@ -15,7 +15,7 @@ with tab_search:
     search = audit.search_form()
     audit.results(user, search)
 with tab_timeline:
-    audit.timeline(user, search.run_id)
+    audit.timeline(user)
 with tab_chain:
     audit.chain_check(user)
 with tab_data:

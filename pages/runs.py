@@ -10,6 +10,7 @@ st.title("Runs")
 chosen = runs.filters(user)
 listed = runs.run_list(user, chosen)
 run_id = runs.pick_run(listed)
+runs.outcome()
 if run_id:
     runs.run_detail(user, run_id)
 if dataset.may_read(user):

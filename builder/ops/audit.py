@@ -39,6 +39,7 @@ PAGE_SIZE = 50
 _SEARCH = "aud_search"  # the search last submitted
 _OFFSET = "aud_offset"
 _CHAIN = "aud_chain"  # the last chain check
+_TIMELINE_RUN = "aud_tl_run"
 
 
 def search_form() -> AuditSearch:
@@ -65,6 +66,8 @@ def search_form() -> AuditSearch:
                 until=until,
             )
             st.session_state[_OFFSET] = 0
+            if run_id.strip():  # the timeline follows the run searched for
+                st.session_state[_TIMELINE_RUN] = run_id.strip()
     return st.session_state.get(_SEARCH) or AuditSearch()
 
 
@@ -115,9 +118,10 @@ def results(user: User, search: AuditSearch) -> None:
     download_buttons("loopgate-audit", write, ("csv", "parquet", "jsonl"), key="aud_export")
 
 
-def timeline(user: User, default_run: str | None) -> None:
-    """A run's full timeline, oldest first: pick the run by its id."""
-    run_id = st.text_input("Run id", value=default_run or "", key="aud_tl_run").strip()
+def timeline(user: User) -> None:
+    """A run's full timeline, oldest first: pick the run by its id (a search by run fills
+    it in; call :func:`search_form` first)."""
+    run_id = st.text_input("Run id", key=_TIMELINE_RUN).strip()
     if not run_id:
         st.caption("Give a run id (a search by run fills it in) to see every event of that run.")
         return

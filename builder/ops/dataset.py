@@ -34,9 +34,9 @@ def dataset_panel(user: User, key: str) -> None:
     )
     workflows = [w["id"] for w in catalog.list_workflows(store, user)]
     workflow = st.selectbox(
-        "Workflow", workflows, index=None, key=f"{key}_wf", placeholder="every workflow"
+        "Workflow", workflows, index=None, key=f"ds_{key}_wf", placeholder="every workflow"
     )
-    since, until = time_window(f"{key}_ds")
+    since, until = time_window(f"ds_{key}")
     filters = DatasetFilter(workflow_id=workflow, since=since, until=until)
     try:
         rows = dataset.decision_rows(store, user, filters, limit=PREVIEW)
@@ -77,4 +77,4 @@ def dataset_panel(user: User, key: str) -> None:
         )
 
     st.markdown(f"**Decisions dataset** (up to {dataset.MAX_ROWS:,} rows)")
-    download_buttons(stem, write, ("jsonl", "parquet"), key=f"{key}_dl")
+    download_buttons(stem, write, ("jsonl", "parquet"), key=f"ds_{key}_dl")

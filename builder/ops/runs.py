@@ -140,10 +140,19 @@ def _act(action: Any, *args: Any) -> None:
         remember(_MSG, "error", str(exc))
 
 
+def outcome() -> None:
+    """The last retry's or cancel's message, until the next one."""
+    show_outcome(_MSG)
+
+
 def pick_run(runs: list[dict[str, Any]]) -> str | None:
     """Pick one of the listed runs (or type any id); returns it."""
     ids = [r["id"] for r in runs]
     labels = {r["id"]: f"{r['id']}  {r['workflow_id']}  {r['status']}" for r in runs}
+    current = st.session_state.get(_PICK)
+    if current and current not in labels:  # e.g. retried: no longer "failed"; keep it open
+        ids.insert(0, current)
+        labels[current] = f"{current}  (not in this list)"
     a, b = st.columns([3, 2])
     picked = a.selectbox(
         "Run", ids, index=None, key=_PICK, format_func=labels.get, placeholder="pick a run"
@@ -155,7 +164,6 @@ def pick_run(runs: list[dict[str, Any]]) -> str | None:
 def run_detail(user: User, run_id: str) -> None:
     """A run's detail: status, item, steps, reviews and decisions, corrections, outputs,
     errors; and Retry or Cancel when it is failed or waiting."""
-    show_outcome(_MSG)
     try:
         detail = run_queries.run_detail(resources.engine().store, user, run_id)
     except LoopgateError as exc:
@@ -169,8 +177,12 @@ def run_detail(user: User, run_id: str) -> None:
     c.metric("Steps", run["step_count"])
     d.metric("Started by", run["started_by"] or "-")
     _actions(user, detail)
-    for err in detail.errors:
-        st.error(f"{err['at']:%Y-%m-%d %H:%M:%S} at {err['node_id'] or '-'}: {err['error']}")
+    for i, err in enumerate(detail.errors):
+        text = f"{err['at']:%Y-%m-%d %H:%M:%S} at {err['node_id'] or '-'}: {err['error']}"
+        if run["status"] == "failed" and i == len(detail.errors) - 1:
+            st.error(text)
+        else:
+            st.caption(f"Failed earlier, then retried: {text}")
     if detail.pending_review:
         p = detail.pending_review
         st.info(f"Waiting for review {p['id']} at {p['node_id']} (team {p['team'] or '-'}).")

@@ -72,18 +72,23 @@ PAGES: tuple[PageEntry, ...] = present(ALL_PAGES)
 """The pages this installation has, in navigation order."""
 
 
-def pages_for(user: dict[str, Any] | None) -> list[PageEntry]:
+def pages_for(
+    user: dict[str, Any] | None, pages: tuple[PageEntry, ...] | None = None
+) -> list[PageEntry]:
     """The pages this user may open: only sign-in for a visitor.
 
     Args:
         user: the signed-in user (with its ``roles``), or None.
+        pages: the pages to choose from (default :data:`PAGES`, those installed).
 
     Returns:
-        Entries of :data:`PAGES` in order, or ``[SIGN_IN]``.
+        Entries of ``pages`` in order, or ``[SIGN_IN]``.
     """
     if user is None:
         return [SIGN_IN]
-    return [p for p in PAGES if not p.roles or has_role(user, *p.roles)]
+    return [
+        p for p in (PAGES if pages is None else pages) if not p.roles or has_role(user, *p.roles)
+    ]
 
 
 def _page(entry: PageEntry) -> Any:

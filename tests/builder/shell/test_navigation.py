@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from builder.shell.navigation import PAGES, SIGN_IN, pages_for
+from builder.shell.navigation import ALL_PAGES, PAGES, SIGN_IN, pages_for, present
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -14,7 +14,7 @@ def _user(*roles: str) -> dict:
 
 
 def _titles(user: dict | None) -> list[str]:
-    return [p.title for p in pages_for(user)]
+    return [p.title for p in pages_for(user, ALL_PAGES)]
 
 
 def test_a_visitor_gets_only_the_sign_in_page() -> None:
@@ -22,17 +22,36 @@ def test_a_visitor_gets_only_the_sign_in_page() -> None:
 
 
 def test_pages_by_role() -> None:
-    assert _titles(_user("reviewer")) == ["Home"]
-    assert _titles(_user("auditor", "operator")) == ["Home"]
-    assert _titles(_user("designer")) == ["Home", "Builder"]
-    assert _titles(_user("reviewer", "designer")) == ["Home", "Builder"]
+    assert _titles(_user("reviewer")) == ["Home", "Review"]
+    assert _titles(_user("auditor")) == ["Home", "Dashboard", "Audit", "Runs"]
+    assert _titles(_user("operator")) == ["Home", "Runs"]
+    assert _titles(_user("designer")) == ["Home", "Builder", "Runs"]
+    assert _titles(_user("reviewer", "designer")) == ["Home", "Builder", "Review", "Runs"]
+    assert _titles(_user("admin")) == [
+        "Home",
+        "Builder",
+        "Review",
+        "Dashboard",
+        "Audit",
+        "Runs",
+        "Admin",
+    ]
     assert pages_for(_user("admin")) == list(PAGES)
-    assert "Admin" in _titles(_user("admin"))
     assert not any("Admin" in _titles(_user(r)) for r in ("designer", "operator", "auditor"))
+
+
+def test_pages_whose_script_is_absent_are_left_out(tmp_path: Path) -> None:
+    (tmp_path / "pages").mkdir()
+    for name in ("home.py", "audit.py"):
+        (tmp_path / "pages" / name).write_text("")
+    assert [p.title for p in present(ALL_PAGES, tmp_path)] == ["Home", "Audit"]
+    assert present(ALL_PAGES) == PAGES  # the installed pages: those with a script
 
 
 def test_every_page_exists_and_one_is_the_landing_page() -> None:
     for entry in (SIGN_IN, *PAGES):
         assert (ROOT / entry.script).is_file(), entry.script
+    for entry in (SIGN_IN, *ALL_PAGES):
         assert entry.icon.startswith(":material/")
+    assert {"Audit", "Runs"} <= {p.title for p in PAGES}
     assert [p.title for p in PAGES if p.default] == ["Home"]
