@@ -360,9 +360,7 @@ def test_export_row_counts(busy_store, tmp_path, kind, fmt):
     if kind == "decisions":
         actions = {
             r[0]
-            for r in con.execute(
-                f"SELECT decision FROM {_READERS[fmt].format(p=out)}"
-            ).fetchall()
+            for r in con.execute(f"SELECT decision FROM {_READERS[fmt].format(p=out)}").fetchall()
         }
         assert actions == {"approve", "edit", "reject"}
 
