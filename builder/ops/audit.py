@@ -115,7 +115,13 @@ def results(user: User, search: AuditSearch) -> None:
     def write(path: Path, fmt: str) -> int:
         return audit_queries.export_search(store, user, search, fmt, path)  # type: ignore[arg-type]
 
-    download_buttons("loopgate-audit", write, ("csv", "parquet", "jsonl"), key="aud_export")
+    download_buttons(
+        "loopgate-audit",
+        write,
+        ("csv", "parquet", "jsonl"),
+        key="aud_export",
+        stamp=search.model_dump_json(),
+    )
 
 
 def timeline(user: User) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ def time_window(key: str) -> tuple[datetime | None, datetime | None]:
     return window(since, until)
 
 
-def export_bytes(write: Callable[[Path], int], fmt: str) -> bytes:
+def export_bytes(write: Callable[[Path], int], fmt: str) -> tuple[bytes, int]:
     """Run an export into a temporary file and return its bytes (the file is removed).
 
     Args:
@@ -51,37 +52,62 @@ def export_bytes(write: Callable[[Path], int], fmt: str) -> bytes:
         fmt: ``csv``, ``parquet`` or ``jsonl`` (the file's suffix).
 
     Returns:
-        The file's content.
+        The file's content and its row count.
     """
     with tempfile.TemporaryDirectory(prefix="loopgate-export-") as folder:
         path = Path(folder) / f"export.{fmt}"
-        write(path)
-        return path.read_bytes()
+        count = write(path)
+        return path.read_bytes(), count
 
 
 def download_buttons(
-    stem: str, write: Callable[[Path, str], int], formats: tuple[str, ...], key: str
+    stem: str,
+    write: Callable[[Path, str], int],
+    formats: tuple[str, ...],
+    key: str,
+    stamp: str = "",
 ) -> None:
-    """One download button per format; the file is built when the button is pressed.
+    """Per format, a button that builds the export file, then one that downloads it.
+
+    A built file is kept in the session until the export's filters change (``stamp``), so
+    nothing is exported on a rerun that did not ask for it.
 
     Args:
         stem: the downloaded file's name without its suffix.
         write: ``write(path, fmt)`` writes the export; returns the row count.
         formats: some of :data:`FORMATS`.
         key: the widget keys' prefix.
+        stamp: what the export depends on (its filters); a built file of another stamp is
+            dropped.
     """
     cols = st.columns(len(formats))
     for col, fmt in zip(cols, formats, strict=True):
         label, mime = FORMATS[fmt]
-        col.download_button(
-            label,
-            data=lambda fmt=fmt: export_bytes(lambda p: write(p, fmt), fmt),
-            file_name=f"{stem}.{fmt}",
-            mime=mime,
-            key=f"{key}_{fmt}",
-            on_click="ignore",
-            icon=":material/download:",
-        )
+        slot = f"{key}_{fmt}_file"
+        built = st.session_state.get(slot)
+        if built is not None and built[0] != stamp:
+            built = st.session_state[slot] = None
+        with col:
+            if built is None and st.button(
+                f"Prepare {label}", key=f"{key}_{fmt}_prep", icon=":material/build:"
+            ):
+                data, count = export_bytes(partial(_write_as, write, fmt), fmt)
+                built = st.session_state[slot] = (stamp, data, count)
+            if built is not None:
+                _, data, count = built
+                st.download_button(
+                    f"{label} ({count:,} rows)",
+                    data=data,
+                    file_name=f"{stem}.{fmt}",
+                    mime=mime,
+                    key=f"{key}_{fmt}",
+                    on_click="ignore",
+                    icon=":material/download:",
+                )
+
+
+def _write_as(write: Callable[[Path, str], int], fmt: str, path: Path) -> int:
+    return write(path, fmt)
 
 
 def remember(key: str, kind: str, text: str) -> None:

@@ -77,4 +77,6 @@ def dataset_panel(user: User, key: str) -> None:
         )
 
     st.markdown(f"**Decisions dataset** (up to {dataset.MAX_ROWS:,} rows)")
-    download_buttons(stem, write, ("jsonl", "parquet"), key=f"ds_{key}_dl")
+    download_buttons(
+        stem, write, ("jsonl", "parquet"), key=f"ds_{key}_dl", stamp=filters.model_dump_json()
+    )

@@ -95,22 +95,34 @@ def test_the_chain_check_passes_then_names_the_altered_row(failed_run: str) -> N
 def test_the_exports_of_a_search(failed_run: str, tmp_path: Path) -> None:
     store = resources.engine().store
     search = AuditSearch(run_id=failed_run)
-    data = export_bytes(
+    data, n = export_bytes(
         lambda p: audit_queries.export_search(store, None, search, "jsonl", p), "jsonl"
     )
+    assert n == 5
     kinds = [json.loads(line)["kind"] for line in data.decode().splitlines()]
     assert kinds == ["run.started", "step", "step", "step", "run.failed"]
-    csv = export_bytes(lambda p: audit_queries.export_search(store, None, search, "csv", p), "csv")
+    csv, _ = export_bytes(
+        lambda p: audit_queries.export_search(store, None, search, "csv", p), "csv"
+    )
     assert csv.decode().splitlines()[0].startswith("seq,occurred_at,kind,run_id")
     assert len(csv.decode().splitlines()) == 6
-    parquet = export_bytes(
+    parquet, n = export_bytes(
         lambda p: audit_queries.export_search(store, None, search, "parquet", p, limit=2),
         "parquet",
     )
-    assert parquet[:4] == b"PAR1"
+    assert parquet[:4] == b"PAR1" and n == 2
+    # on the page: prepare the CSV of a search, then its download button appears
     at = audit_page()
-    labels = [b.proto.label for b in at.get("download_button")]
-    assert labels[:3] == ["CSV", "Parquet", "JSON Lines"]
+    _search(at, run=failed_run)
+    assert not at.get("download_button")
+    at.button(key="aud_export_csv_prep").click().run()
+    (button,) = at.get("download_button")
+    assert button.proto.label == "CSV (5 rows)"
+    assert at.session_state["aud_export_csv_file"][1].decode().count("\n") == 6
+    at.run()  # kept across reruns of the same search
+    assert len(at.get("download_button")) == 1
+    _search(at, run="", kind="step")  # another search: the built file is dropped
+    assert not at.get("download_button")
 
 
 def test_the_decisions_dataset_tab(seeded: None) -> None:
@@ -123,8 +135,11 @@ def test_the_decisions_dataset_tab(seeded: None) -> None:
     assert [(r["workflow"], r["decision"], r["reason"], r["reviewer"]) for r in rows] == [
         ("expense-approval", "reject", "over_policy", "rae")
     ]
-    labels = [b.proto.label for b in at.get("download_button")]
-    assert labels[3:] == ["JSON Lines", "Parquet"]
+    at.button(key="ds_aud_dl_jsonl_prep").click().run()
+    (button,) = at.get("download_button")
+    assert button.proto.label == "JSON Lines (1 rows)"
+    (line,) = at.session_state["ds_aud_dl_jsonl_file"][1].decode().splitlines()
+    assert json.loads(line)["reason"] == "over_policy"
     at.selectbox(key="ds_aud_wf").select("ticket-routing").run()
     assert "No decision yet matches: decisions appear once reviewers decide." in [
         i.value for i in at.info
