@@ -72,6 +72,15 @@ class UnitOfWork(Protocol):
         """Remove applied decisions from the journal."""
         ...
 
+    def assign_review(self, review_id: ReviewId, assignee: str | None, *, expected: str | None) -> bool:
+        """Set a pending review's assignee (None: unassigned), only while its assignee is
+        still ``expected`` (compare and set: of two claims racing, one wins).
+
+        Returns:
+            True when the review was pending, held by ``expected``, and now changed.
+        """
+        ...
+
 
 class RunLedger(Protocol):
     """Runs and reviews as the engine writes and resumes them."""
