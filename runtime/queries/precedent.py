@@ -6,8 +6,9 @@ and why; that is what keeps reviewers consistent. Similarity is text similarity 
 run's item: TF-IDF (scikit-learn; English stop words left out) and cosine nearest
 neighbours.
 
-Speed: a checkpoint's index (the fitted vectorizer and the matrix of its decided reviews,
-at most :data:`MAX_CORPUS`, the newest) is built once and kept per store and checkpoint.
+Speed: a checkpoint's index (the fitted vectorizer, the matrix of its decided reviews, at
+most :data:`MAX_CORPUS`, the newest, and its transpose: an inverted index from words to
+reviews) is built once and kept per store and checkpoint.
 Each lookup first asks the store how many reviews of the checkpoint are decided and when
 the last one was (one aggregate); when that changed, only the reviews decided since are
 read and added (a full rebuild when they are many, or when the count does not add up).
@@ -30,7 +31,7 @@ from runtime.queries.reviews import get_review
 if TYPE_CHECKING:
     from runtime.store.contract import Store
 
-MAX_CORPUS = 50_000
+MAX_CORPUS = 20_000
 """At most this many decided reviews (the newest) per checkpoint are searched."""
 
 REBUILD_SHARE = 0.2
@@ -112,8 +113,9 @@ class _Index:
     ids: set[str] = field(default_factory=set)
     teams: set[str] = field(default_factory=set)  # the rows' teams (no team left out)
     vectorizer: Any = None
-    matrix: Any = None
-    neighbours: Any = None
+    matrix: Any = None  # reviews x words, rows L2-normalised (TF-IDF)
+    postings: Any = None  # words x reviews: the same, transposed (an inverted index)
+    team_of: Any = None  # each row's team ("" for none), a numpy array
     fitted_on: int = 0  # rows the vectorizer was fitted on
     count: int = -1  # the store's decided count when last synced
     latest: datetime | None = None  # the store's latest decided_at when last synced
@@ -145,19 +147,17 @@ class _Index:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         self.rows = rows
-        self.ids = {r["id"] for r in rows}
-        self.teams = {r["team"] for r in rows if r["team"]}
         self.fitted_on = len(rows)
         if not rows:
-            self.vectorizer = self.matrix = self.neighbours = None
+            self.vectorizer = self.matrix = self.postings = None
             return
         self.vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=_float32())
         try:
             self.matrix = self.vectorizer.fit_transform([item_text(r["item"]) for r in rows])
         except ValueError:  # no words at all (every item empty)
-            self.vectorizer = self.matrix = self.neighbours = None
+            self.vectorizer = self.matrix = self.postings = None
             return
-        self._fit_neighbours()
+        self._index_rows()
 
     def _add(self, added: list[dict[str, Any]]) -> None:
         if not added:
@@ -172,39 +172,47 @@ class _Index:
         new = self.vectorizer.transform([item_text(r["item"]) for r in added])
         self.rows = rows[:MAX_CORPUS]
         self.matrix = vstack([new, self.matrix]).tocsr()[:MAX_CORPUS]
+        self._index_rows()
+
+    def _index_rows(self) -> None:
+        """The lookups' structures over ``rows`` and ``matrix``."""
+        import numpy as np
+
         self.ids = {r["id"] for r in self.rows}
         self.teams = {r["team"] for r in self.rows if r["team"]}
-        self._fit_neighbours()
-
-    def _fit_neighbours(self) -> None:
-        from sklearn.neighbors import NearestNeighbors
-
-        self.neighbours = NearestNeighbors(metric="cosine", algorithm="brute")
-        self.neighbours.fit(self.matrix)
+        self.team_of = np.array([r["team"] or "" for r in self.rows], dtype=object)
+        self.postings = self.matrix.T.tocsr()
 
     def nearest(
         self, item: Any, *, k: int, exclude: str, teams: set[str] | None
     ) -> list[tuple[dict[str, Any], float]]:
         """The ``k`` rows most like ``item``, best first; with ``teams``, only rows with no
-        team or one of them (what the user may see)."""
-        if self.neighbours is None or not self.rows:
+        team or one of them (what the user may see).
+
+        Brute-force cosine nearest neighbours: the rows and the query are L2-normalised
+        TF-IDF vectors, so each cosine is a dot product, summed over the query's words
+        through the inverted index (work in proportion to those words' postings).
+        """
+        import numpy as np
+
+        if self.postings is None or not self.rows:
             return []
         query = self.vectorizer.transform([item_text(item)])
         if query.nnz == 0:
             return []
-        if teams is not None and self.teams <= teams:
-            teams = None  # every row is visible: no need to rank them all
-        n = len(self.rows)
-        want = n if teams is not None else min(n, k + 1)
-        distances, indexes = self.neighbours.kneighbors(query, n_neighbors=want)
+        scores = np.asarray(self.postings[query.indices].T @ query.data).ravel()
+        if teams is not None and not self.teams <= teams:
+            visible = np.isin(self.team_of, [*teams, ""])
+            scores = np.where(visible, scores, 0.0)
+        want = min(len(scores), k + 1)
+        top = np.argpartition(-scores, want - 1)[:want]
         out = []
-        for dist, i in zip(distances[0], indexes[0], strict=True):
-            row = self.rows[i]
-            similarity = 1.0 - float(dist)
-            if similarity <= 1e-9:
+        for i in top[np.argsort(-scores[top], kind="stable")]:
+            similarity = float(scores[i])
+            if similarity <= 1e-6:
                 break  # nothing in common from here on
-            hidden = teams is not None and row["team"] and row["team"] not in teams
-            if row["id"] == exclude or hidden:
+            row = self.rows[i]
+            if row["id"] == exclude:
                 continue
             out.append((row, min(similarity, 1.0)))
             if len(out) == k:

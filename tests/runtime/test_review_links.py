@@ -98,7 +98,7 @@ def test_base_url_setting():
     assert review_link("rev_1", {"LOOPGATE_BASE_URL": "https://x.example"}) == (
         "https://x.example/review?review=rev_1"
     )
-    with pytest.raises(LoopgateError, match="LOOPGATE_BASE_URL='x.example/\\?a=1'"):
+    with pytest.raises(LoopgateError, match=r"LOOPGATE_BASE_URL='x\.example/\?a=1'"):
         base_url({"LOOPGATE_BASE_URL": "x.example/?a=1"})
     with pytest.raises(LoopgateError, match="must not carry a query"):
         base_url({"LOOPGATE_BASE_URL": "https://x.example/?a=1"})
