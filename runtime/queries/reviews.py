@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 NO_TEAM = ""
 """The key under which :attr:`ReviewQueue.by_team` counts the reviews with no team."""
 
+UNASSIGNED = ""
+"""The ``assignee`` filter that keeps only the reviews nobody holds (claimed by no one)."""
+
 
 class ReviewQueue(BaseModel):
     """One page of a user's review queue, with the counts a queue view shows.
@@ -75,7 +78,8 @@ def pending_reviews(
         workflow_id: only this workflow's reviews.
         node_id: only the reviews of this checkpoint node.
         priority: only reviews of this priority (urgent, high, normal, low).
-        assignee: only reviews assigned to this user.
+        assignee: only reviews assigned to (claimed by) this user; :data:`UNASSIGNED`:
+            only those nobody holds.
         limit: the page size.
         offset: how many reviews to skip.
 
@@ -115,7 +119,8 @@ def review_queue(
         workflow_id: only this workflow's reviews.
         node_id: only the reviews of this checkpoint node.
         priority: only reviews of this priority.
-        assignee: only reviews assigned to this user.
+        assignee: only reviews assigned to (claimed by) this user; :data:`UNASSIGNED`:
+            only those nobody holds.
         limit: the page size.
         offset: how many reviews to skip.
 

@@ -373,7 +373,8 @@ class ReadModel(Protocol):
         """Pending reviews not held by a decision, most urgent and oldest first.
 
         ``teams``: only reviews with no team or a team in the list; ``node_id``: only
-        reviews at that checkpoint. Each row carries ``context`` (the run's item and steps).
+        reviews at that checkpoint; ``assignee``: only reviews that user holds (``""``:
+        only those nobody holds). Each row carries ``context`` (the run's item and steps).
         """
         ...
 

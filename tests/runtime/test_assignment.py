@@ -214,3 +214,16 @@ def test_cli_claim_and_release(engine: Engine, tmp_path: Path):
     assert "claimed by mia; only mia or an admin may release it" in refused.output
     out = runner.invoke(cli, ["reviews", "release", rid, "--by", "mia", "--db", db, "--json"])
     assert out.exit_code == 0 and json.loads(out.output) == {"review_id": rid, "assignee": None}
+
+
+def test_the_queue_filters_mine_and_unclaimed(engine: Engine):
+    from runtime.queries.reviews import UNASSIGNED, review_queue
+
+    a, b = _review(engine), _review(engine)
+    engine.assign(a, "mia", by="mia")
+    mia = engine.user("mia")
+    assert [r["id"] for r in review_queue(engine.store, mia, assignee="mia").items] == [a]
+    unclaimed = review_queue(engine.store, mia, assignee=UNASSIGNED)
+    assert [r["id"] for r in unclaimed.items] == [b] and unclaimed.total == 1
+    everyone = review_queue(engine.store, engine.user("max"))
+    assert {r["id"]: r["assignee"] for r in everyone.items} == {a: "mia", b: None}

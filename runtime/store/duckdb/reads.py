@@ -39,7 +39,7 @@ class DuckDBReadModel(DuckDBRunLedger):
             team: only this team's reviews.
             teams: only reviews with no team or a team in this list.
             workflow_id: only this workflow's reviews.
-            assignee: only reviews assigned to this user.
+            assignee: only reviews assigned to this user ("": only those assigned to nobody).
             priority: only reviews of this priority.
             node_id: only reviews at this checkpoint node.
             limit: at most this many.
@@ -70,7 +70,12 @@ class DuckDBReadModel(DuckDBRunLedger):
     ) -> tuple[str, list[Any]]:
         """The WHERE clause of the review queue: pending, not held, the equality filters
         (None filters nothing) and, with ``teams``, only those teams' reviews or none's."""
+        unassigned = filters.get("assignee") == ""  # "": the reviews nobody holds
+        if unassigned:
+            filters["assignee"] = None
         clause, params = where(status="pending", **filters)
+        if unassigned:
+            clause += " AND assignee IS NULL"
         if teams is not None:
             clause += " AND (team IS NULL OR list_contains(?, team))"
             params.append(teams)

@@ -189,3 +189,15 @@ def test_decided_review_stats_count_and_latest(store: Store) -> None:
     _decided(store)
     assert store.decided_review_stats("wf_a", "check") == (3, T0 + timedelta(minutes=3))
     assert store.decided_review_stats("wf_a", "other") == (1, T0 + timedelta(minutes=9))
+
+
+def test_pending_reviews_nobody_holds(store: Store) -> None:
+    _queue(store)
+    assert _ids(store.list_pending_reviews(assignee="", team="finance")) == ["r5"]  # not r3
+    assert store.count_pending_reviews(assignee="") == 6
+    assert store.count_pending_reviews_by("team", assignee="") == {
+        "managers": 3,
+        None: 1,
+        "finance": 1,
+        "support": 1,
+    }
