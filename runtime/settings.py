@@ -308,7 +308,7 @@ def base_url(env: Mapping[str, str] | None = None) -> str | None:
         return None
     parsed = _parse_url(text)
     if isinstance(parsed, str):
-        raise LoopgateError(
+        raise _error(
             f"{ENV_BASE_URL}={text!r} {parsed}; set it to the address people open the app "
             "at, e.g. https://loopgate.example.com"
         )
