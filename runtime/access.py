@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime.errors import AccessError
+from runtime.errors import AccessError, ReviewClaimedError
 
 User = dict[str, Any]
 """A user record as ``Store.get_user`` returns it (``name``, ``roles``, ``teams``, ...)."""
@@ -140,6 +140,46 @@ def check_may_decide(
             f"to {name}"
         )
     return user
+
+
+def check_may_assign(
+    user: User, name: str, *, review_id: str, holder: str | None, assignee: str | None
+) -> None:
+    """Check a claim, release or reassignment of a review ("assign to me").
+
+    The caller has already checked that ``name`` may decide the review
+    (:func:`check_may_decide`). A reviewer claims a review nobody holds (or one they hold)
+    and releases one they hold; an admin may also take a review someone else holds, assign
+    it to another user (who must be allowed to decide it) and release anyone's.
+
+    Args:
+        user: the acting user's record.
+        name: the acting user's name.
+        review_id: the review, for the messages.
+        holder: who holds the review now (its assignee), if anyone.
+        assignee: who should hold it after (None: release it).
+
+    Raises:
+        ReviewClaimedError: a claim on a review someone else holds (names the holder).
+        AccessError: a release by someone who does not hold it, or an assignment to
+            another user, by anyone but an admin.
+    """
+    if "admin" in user["roles"]:
+        return
+    if assignee is None:
+        if holder not in (None, name):
+            raise AccessError(
+                f"review {review_id} is claimed by {holder}; only {holder} or an admin may "
+                "release it (nothing was changed)"
+            )
+        return
+    if assignee != name:
+        raise AccessError(
+            f"user {name} may not assign review {review_id} to {assignee}: only an admin "
+            f"assigns reviews to others; claim it for yourself instead"
+        )
+    if holder not in (None, name):
+        raise ReviewClaimedError(review_id, holder)
 
 
 def sees_all_runs(user: User) -> bool:

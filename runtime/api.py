@@ -30,6 +30,7 @@ from runtime.errors import (
     ItemError,
     LoopgateError,
     NotFoundError,
+    ReviewClaimedError,
     ReviewNotPendingError,
     SpecError,
 )
@@ -56,6 +57,7 @@ _STATUS = [
     (NotFoundError, 404),
     (AccessError, 403),
     (ReviewNotPendingError, 409),
+    (ReviewClaimedError, 409),
     (DecisionError, 422),
     (ItemError, 422),
     (SpecError, 422),
@@ -266,6 +268,21 @@ def create_api(
         send_queued(eng.store, log.warning)  # mail what the run queued, now it is committed
         return result
 
+    @api.post("/reviews/{review_id}/claim")
+    def claim(
+        review_id: str, user: dict = Depends(current_user), eng: Engine = Depends(engine)
+    ) -> dict[str, Any]:
+        """Claim a pending review ("assign to me"); 409 naming the holder when someone
+        else holds it."""
+        return _holder(eng.assign(review_id, user["name"], by=user["name"]))
+
+    @api.post("/reviews/{review_id}/release")
+    def release(
+        review_id: str, user: dict = Depends(current_user), eng: Engine = Depends(engine)
+    ) -> dict[str, Any]:
+        """Release a claimed review (its holder or an admin)."""
+        return _holder(eng.assign(review_id, None, by=user["name"]))
+
     @api.get("/runs")
     def runs(
         status: str | None = None,
@@ -314,6 +331,12 @@ def create_api(
         return run_cli(eng, body.argv, body.stdin)
 
     return api
+
+
+def _holder(review: dict[str, Any]) -> dict[str, Any]:
+    """What a claim or release answers: the review and who holds it now."""
+    keys = ("id", "run_id", "workflow_id", "node_id", "team", "status", "assignee")
+    return {("review_id" if k == "id" else k): review[k] for k in keys}
 
 
 def _start_once(

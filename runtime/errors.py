@@ -103,6 +103,23 @@ class ReviewNotPendingError(DecisionError):
         super().__init__(msg)
 
 
+class ReviewClaimedError(DecisionError):
+    """A claim on a review someone else holds ("assign to me" in a reviewer's inbox).
+
+    Attributes:
+        review_id: the review.
+        holder: the user who holds it now.
+    """
+
+    def __init__(self, review_id: str, holder: str):
+        self.review_id = review_id
+        self.holder = holder
+        super().__init__(
+            f"review {review_id} is claimed by {holder}; ask {holder} or an admin to release "
+            "it (nothing was changed)"
+        )
+
+
 class AccessError(LoopgateError):
     """A user may not do this (unknown user, wrong role, wrong team, bad password)."""
 

@@ -289,3 +289,36 @@ def outbound_policy(env: Mapping[str, str] | None = None) -> OutboundPolicy:
         model_base_urls=tuple(urls),
         webhook_hosts=hosts,
     )
+
+
+# ---------------------------------------------------------------- links in messages
+
+ENV_BASE_URL = "LOOPGATE_BASE_URL"
+
+
+def base_url(env: Mapping[str, str] | None = None) -> str | None:
+    """The app's address as people open it, for links in emails ($LOOPGATE_BASE_URL,
+    e.g. https://loopgate.example.com); None when unset.
+
+    Raises:
+        LoopgateError: it is set but not a plain http(s) URL (names the problem).
+    """
+    text = (os.environ if env is None else env).get(ENV_BASE_URL, "").strip()
+    if not text:
+        return None
+    parsed = _parse_url(text)
+    if isinstance(parsed, str):
+        raise _error(
+            f"{ENV_BASE_URL}={text!r} {parsed}; set it to the address people open the app "
+            "at, e.g. https://loopgate.example.com"
+        )
+    return text.rstrip("/")
+
+
+def review_link(review_id: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The link that opens one review on the Review page (``<base>/review?review=ID``),
+    or None without $LOOPGATE_BASE_URL."""
+    from urllib.parse import quote
+
+    base = base_url(env)
+    return None if base is None else f"{base}/review?review={quote(review_id, safe='')}"

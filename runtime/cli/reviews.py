@@ -32,7 +32,7 @@ def _decision_actions() -> list[str]:
     return list(decision_actions())
 
 
-@command(None, "reviews", create_db=False)
+@command(None, "reviews", create_db=False, cls=click.Group, invoke_without_command=True)
 @click.option("--team", help="Only this team's reviews.")
 @click.option("--workflow", "workflow_id", help="Only this workflow's reviews.")
 @click.option("--assignee", help="Only reviews assigned to this user.")
@@ -40,7 +40,9 @@ def _decision_actions() -> list[str]:
 def reviews_cmd(
     ctx: Ctx, team: str | None, workflow_id: str | None, assignee: str | None, limit: int
 ) -> None:
-    """List pending reviews, most urgent and oldest first."""
+    """List pending reviews, most urgent and oldest first; `claim` and `release` one."""
+    if click.get_current_context().invoked_subcommand is not None:
+        return  # `reviews claim ...` / `reviews release ...`: the subcommand does the work
     from runtime.queries import reviews as review_queries
 
     rows = review_queries.pending_reviews(
@@ -57,15 +59,41 @@ def reviews_cmd(
             json_line(r)
         else:
             due = f" due {r['deadline']:%Y-%m-%d %H:%M}" if r["deadline"] else ""
+            held = f"  claimed by {r['assignee']}" if r["assignee"] else ""
             echo(
                 f"{r['id']}  {r['workflow_id']}/{r['node_id']}  {r['kind']}  "
-                f"team={r['team'] or '-'}  {r['priority']}{due}  run {r['run_id']}"
+                f"team={r['team'] or '-'}  {r['priority']}{due}  run {r['run_id']}{held}"
             )
             text = r["note"] or r["instructions"]
             if text:
                 echo(f"    {text}")
     if not rows and not ctx.json:
         echo("no pending reviews")
+
+
+@command(reviews_cmd, "claim", create_db=False)
+@click.argument("review_id")
+@click.option("--by", required=True, help="The user claiming it (it becomes theirs).")
+def claim_cmd(ctx: Ctx, review_id: str, by: str) -> None:
+    """Claim a pending review ("assign to me"); refused while someone else holds it."""
+    _print_holder(ctx, ctx.engine.assign(review_id, by, by=by))
+
+
+@command(reviews_cmd, "release", create_db=False)
+@click.argument("review_id")
+@click.option("--by", required=True, help="The user releasing it (its holder or an admin).")
+def release_cmd(ctx: Ctx, review_id: str, by: str) -> None:
+    """Release a claimed review back to its team's queue."""
+    _print_holder(ctx, ctx.engine.assign(review_id, None, by=by))
+
+
+def _print_holder(ctx: Ctx, review: dict[str, Any]) -> None:
+    if ctx.json:
+        json_line({"review_id": review["id"], "assignee": review["assignee"]})
+    elif review["assignee"]:
+        echo(f"review {review['id']} is claimed by {review['assignee']}")
+    else:
+        echo(f"review {review['id']} is unclaimed (back on team {review['team'] or '-'}'s queue)")
 
 
 @command(None, "decide")

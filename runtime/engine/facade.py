@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from runtime.compiler import Workflow
+from runtime.engine.assignment import ReviewAssignment
 from runtime.engine.catalog import WorkflowCatalog
 from runtime.engine.claims import ClaimCache
 from runtime.engine.deadlines import DeadlineSweeper
@@ -80,6 +81,9 @@ class Engine:
         )
         self._deadlines = DeadlineSweeper(
             store, self._config, self._catalog, self._stepper, self._claims, self._decisions
+        )
+        self._assignment = ReviewAssignment(
+            store, self._config, self._users, self._decisions, self._claims
         )
         self._lifecycle = RunLifecycle(
             store, self._config, self._catalog, self._stepper, self._claims, self.flush
@@ -312,6 +316,26 @@ class Engine:
         reported, one BatchItemError each, and the others go through.
         """
         return self._decisions.decide_many(review_ids, decision, by=by, progress=progress)
+
+    def assign(self, review_id: str, assignee: str | None, *, by: str) -> dict[str, Any]:
+        """Claim, release or reassign a pending review ("assign to me").
+
+        Claim: ``assign(rid, by, by=by)``; release: ``assign(rid, None, by=by)``. The claimer
+        must be allowed to decide the review; a review someone else holds is refused naming
+        the holder (an admin may take it, or give it to another user who may decide it);
+        only the holder or an admin releases. Audited as ``review.claimed``,
+        ``review.assigned`` or ``review.released``, written with the change.
+
+        Returns:
+            The review's row after the change (as ``Store.get_review`` gives it).
+
+        Raises:
+            NotFoundError: no such review.
+            ReviewNotPendingError: the review is no longer pending (names who decided it).
+            ReviewClaimedError: someone else holds it (names them).
+            AccessError: the user may not claim, release or assign it.
+        """
+        return self._assignment.assign(review_id, assignee, by=by)
 
     def sweep(self, now: datetime | None = None) -> SweepReport:
         """Apply every passed deadline: take the timeout branch, decide by default, or

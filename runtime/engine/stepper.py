@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -11,9 +12,10 @@ from runtime.domain import Claim, Event, ReviewRecord, WriteBatch
 from runtime.engine.executor import InlineExecutor, NodeExecutor
 from runtime.engine.feedback import feedback_rows
 from runtime.engine.working import WorkingRun, clone
-from runtime.errors import DecisionError
+from runtime.errors import DecisionError, LoopgateError
 from runtime.ids import new_review_id, new_run_id
 from runtime.nodes.base import Continue, Decision, Fail, PendingReview, RunContext, Wait
+from runtime.settings import review_link
 
 PRIORITY_UP = {"low": "normal", "normal": "high", "high": "urgent", "urgent": "urgent"}
 
@@ -90,6 +92,7 @@ class Stepper:
         run.status = "running"
         run.review_id = run.team = None
         run_node = self.executor.run_node
+        queued: list[dict[str, Any]] = []  # messages this stretch of the run queued
         while True:
             if run.step_count >= wf.spec.max_steps:
                 self.fail(
@@ -110,8 +113,10 @@ class Stepper:
                 batch.records += ctx.effects
             if ctx.outbox:
                 batch.outbox += ctx.outbox
+                queued += ctx.outbox
             if isinstance(outcome, Wait):
                 self.wait(run, wf, node, outcome, batch, now, visits)
+                link_review(queued, run.review_id)
                 break
             if isinstance(outcome, Fail):
                 if "error" in node.branches:
@@ -399,6 +404,24 @@ class Stepper:
             services=self.services,
         )
         node.type.resume(trial, node.params, pending_review(claim), decision, by)
+
+
+def link_review(messages: list[dict[str, Any]], review_id: str | None) -> None:
+    """End the messages that asked for it (``notify``'s ``link_review``) with a link to
+    the review their run now waits at, when $LOOPGATE_BASE_URL is set."""
+    wanted = [m for m in messages if m.get("link_review")]
+    if not wanted or review_id is None:
+        return
+    try:
+        link = review_link(review_id)
+    except LoopgateError as exc:  # a bad setting must not stop runs: no link, say why
+        logging.getLogger("loopgate.engine").warning("no review link in messages: %s", exc)
+        return
+    if link is None:
+        return
+    for message in wanted:
+        body = (message.get("body") or "").rstrip("\n")
+        message["body"] = f"{body}\n\nOpen the review: {link}\n".lstrip("\n")
 
 
 def check_action(claim: Claim, node: CompiledNode, decision: Decision) -> None:

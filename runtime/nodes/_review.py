@@ -136,18 +136,64 @@ def make_request(
 
 
 def read_path(ctx: RunContext, path: str) -> Any:
-    """The value at ``field`` (an item field) or ``node.field`` (a step output)."""
-    if "." in path:
-        node, _, key = path.partition(".")
-        return (ctx.steps.get(node) or {}).get(key)
-    return ctx.item.get(path)
+    """The value at ``field`` (an item field) or ``node.field`` (a step output; deeper
+    keys walk into it: ``extract.fields.amount.value``)."""
+    if "." not in path:
+        return ctx.item.get(path)
+    node, *keys = path.split(".")
+    value: Any = ctx.steps.get(node) or {}
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _write_path(ctx: RunContext, path: str, value: Any) -> str | None:
+    """Set the value at ``path`` (see :func:`read_path`); returns the step's node, if any."""
+    if "." not in path:
+        ctx.item[path] = value
+        return None
+    node, *keys = path.split(".")
+    target = ctx.steps.setdefault(node, {})
+    for key in keys[:-1]:
+        if not isinstance(target.get(key), dict):
+            target[key] = {}
+        target = target[key]
+    target[keys[-1]] = value
+    return node
+
+
+def label_options(ctx: RunContext, path: str) -> list[str] | None:
+    """The labels a classifier could have given, when ``path`` is its ``<node>.label``.
+
+    An ``ai_classify`` output carries a score per label it knows (``scores``); those are
+    the choices a reviewer correcting the label picks from. None for any other path.
+    """
+    node, _, key = path.partition(".")
+    output = ctx.steps.get(node)
+    if key != "label" or not isinstance(output, dict):
+        return None
+    scores = output.get("scores")
+    if not isinstance(scores, dict) or not scores:
+        return None
+    options = [str(label) for label in scores]
+    current = output.get("label")
+    if isinstance(current, str) and current not in options:
+        options.append(current)
+    return options
 
 
 def edit_form(ctx: RunContext, editable: list[str]) -> list[FormField]:
-    """Form fields prefilled with the current values of the editable paths."""
+    """Form fields prefilled with the current values of the editable paths: a number stays
+    a number, a classifier's label is a select of its labels."""
     fields = []
     for path in editable:
         value = read_path(ctx, path)
+        options = label_options(ctx, path)
+        if options is not None:
+            fields.append(FormField(name=path, type="select", options=options, value=value))
+            continue
         kind = (
             "number"
             if isinstance(value, int | float) and not isinstance(value, bool)
@@ -157,14 +203,28 @@ def edit_form(ctx: RunContext, editable: list[str]) -> list[FormField]:
     return fields
 
 
-def apply_edits(ctx: RunContext, editable: list[str], data: dict[str, Any]) -> list[dict[str, Any]]:
+def apply_edits(
+    ctx: RunContext,
+    editable: list[str],
+    data: dict[str, Any],
+    form: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """Apply a reviewer's edits to the run's item and step outputs.
+
+    Args:
+        ctx: the run's data (changed in place).
+        editable: the paths the reviewer may change.
+        data: the changed values by path.
+        form: the review's form. A select field (a classifier's label) takes a non-empty
+            text: one of its options, or a label the model does not know yet (retraining
+            learns it once two corrections give it; see docs/models.md).
 
     Returns:
         One correction per changed value: ``{path, node, before, after}``.
 
     Raises:
-        DecisionError: when data names a field the reviewer may not edit.
+        DecisionError: when data names a field the reviewer may not edit, or a value does
+            not fit its field (its type, an empty label, NaN or infinity for a number).
     """
     if not data:
         raise DecisionError('edit needs --data with the changed fields, e.g. {"amount": 120}')
@@ -173,24 +233,30 @@ def apply_edits(ctx: RunContext, editable: list[str], data: dict[str, Any]) -> l
     if wrong:
         may = ", ".join(editable) if editable else "none"
         raise DecisionError(f"field(s) {', '.join(wrong)} may not be edited here; editable: {may}")
+    labels = {f["name"] for f in form or [] if f.get("type") == "select"}
     corrections = []
     for path, new in data.items():
+        if path in labels and (not isinstance(new, str) or not new.strip()):
+            raise DecisionError(
+                f"field {path} is a label: give one as text, e.g. one of the model's "
+                "labels (nothing was changed)"
+            )
         before = copy.deepcopy(read_path(ctx, path))
         new = _same_type(path, before, new)
         if before == new:
             continue
-        if "." in path:
-            node, _, key = path.partition(".")
-            ctx.steps.setdefault(node, {})[key] = new
-        else:
-            node = None
-            ctx.item[path] = new
+        node = _write_path(ctx, path, new)
         corrections.append({"path": path, "node": node, "before": before, "after": new})
     return corrections
 
 
 def _same_type(path: str, before: Any, new: Any) -> Any:
-    """An edited value must keep the field's type (a number stays a number)."""
+    """An edited value must keep the field's type (a number stays a number, a finite one)."""
+    if isinstance(new, float) and not math.isfinite(new):
+        raise DecisionError(
+            f"field {path}: {new!r} is not a number a person can mean; give a finite number "
+            "(nothing was changed)"
+        )
     if before is None or new is None:
         return new
     if isinstance(before, bool):

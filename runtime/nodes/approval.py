@@ -88,6 +88,6 @@ class Approval(ReviewCheckpoint):
             check_reason(decision, params.reason_codes)
             return Continue("rejected", decision_output(decision, by))
         if decision.action == "edit" and params.editable:
-            corrections = apply_edits(ctx, params.editable, decision.data)
+            corrections = apply_edits(ctx, params.editable, decision.data, review.form)
             return Continue("approved", decision_output(decision, by, corrections=corrections))
         raise refuse(decision.action, self.type_name, review.actions)

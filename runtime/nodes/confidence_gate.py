@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from pydantic import Field
 
@@ -48,7 +49,8 @@ class ConfidenceGateParams(ReviewParams):
     )
     editable: list[str] = Field(
         default_factory=list,
-        description="Fields the reviewer may correct, e.g. intent.label (recorded as feedback).",
+        description="Fields the reviewer may correct, e.g. intent.label (recorded as feedback). "
+        "Empty: the checked output's label (ai_classify) or its unsure fields (ai_extract).",
     )
 
 
@@ -68,6 +70,49 @@ def sampled_for_audit(run_id: str, node_id: str, visits: int, rate: float) -> bo
         return False
     digest = hashlib.blake2b(f"{run_id}/{node_id}/{visits}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64 < rate
+
+
+def default_corrections(of: str, output: dict[str, Any], threshold: float) -> list[str]:
+    """What a reviewer may correct at a gate whose designer listed no ``editable`` fields.
+
+    A classifier's output (``label`` with ``scores``, as ``ai_classify`` gives): its label.
+    An extractor's (``fields`` of ``{value, confidence}``, as ``ai_extract`` gives): each
+    field found with a confidence below the threshold, or not found; a structured value
+    (an amount with its currency) by its parts.
+
+    Args:
+        of: the checked node.
+        output: its output.
+        threshold: the gate's threshold.
+
+    Returns:
+        Editable paths (``of.label``, ``of.fields.<name>.value[.<part>]``); none for other
+        outputs.
+    """
+    if isinstance(output.get("label"), str) and isinstance(output.get("scores"), dict):
+        return [f"{of}.label"]
+    fields = output.get("fields")
+    if not isinstance(fields, dict):
+        return []
+    paths = []
+    for name, found in fields.items():
+        if not isinstance(found, dict) or "value" not in found:
+            continue
+        try:
+            sure = float(found.get("confidence")) >= threshold
+        except (TypeError, ValueError):
+            sure = False
+        if sure and found["value"] is not None:
+            continue
+        value = found["value"]
+        base = f"{of}.fields.{name}.value"
+        if isinstance(value, dict) and value:
+            paths += [
+                f"{base}.{part}" for part, v in value.items() if not isinstance(v, dict | list)
+            ]
+        elif not isinstance(value, list):
+            paths.append(base)
+    return paths
 
 
 @register
@@ -133,7 +178,8 @@ class ConfidenceGate(ReviewCheckpoint):
             if sampled
             else f"confidence {confidence:.2f} is below the threshold {params.threshold:.2f}"
         )
-        actions = ["approve", "reject", *(["edit"] if params.editable else [])]
+        editable = params.editable or default_corrections(params.of, output, params.threshold)
+        actions = ["approve", "reject", *(["edit"] if editable else [])]
         return Wait(
             make_request(
                 ctx,
@@ -141,7 +187,7 @@ class ConfidenceGate(ReviewCheckpoint):
                 kind=self.type_name,
                 actions=actions,
                 reason_codes=params.reason_codes,
-                form=edit_form(ctx, params.editable),
+                form=edit_form(ctx, editable),
                 note=why,
                 show={"ai_output": output, "threshold": params.threshold, **facts},
             )
@@ -155,7 +201,8 @@ class ConfidenceGate(ReviewCheckpoint):
         decision: Decision,
         by: str,
     ) -> Continue:
-        """approve and edit take ``pass`` (edits are applied and recorded), reject ``rejected``."""
+        """approve and edit take ``pass`` (edits are applied and recorded as feedback),
+        reject ``rejected``."""
         output = ctx.steps.get(params.of) or {}
         try:
             confidence = float(output.get(params.confidence_field))
@@ -170,8 +217,11 @@ class ConfidenceGate(ReviewCheckpoint):
         if decision.action == "reject":
             check_reason(decision, params.reason_codes)
             return Continue("rejected", {**facts, **decision_output(decision, by)})
-        if decision.action == "edit" and params.editable:
-            corrections = apply_edits(ctx, params.editable, decision.data)
+        # What the review offered to correct: its form (the designer's editable fields,
+        # else the label or the unsure fields of the checked output).
+        editable = [f["name"] for f in review.form] or params.editable
+        if decision.action == "edit" and editable:
+            corrections = apply_edits(ctx, editable, decision.data, review.form)
             out = decision_output(decision, by, corrections=corrections)
             return Continue("pass", {**facts, **out})
         raise refuse(decision.action, self.type_name, review.actions)

@@ -31,6 +31,13 @@ class NotifyParams(NodeParams):
     channel: Literal["email"] = Field(
         "email", description="How the message is sent (email through the configured SMTP server)."
     )
+    link_review: bool = Field(
+        False,
+        description="When the run stops at a review right after this message (tell the "
+        "reviewers, then wait), end the message with a link that opens that review "
+        "($LOOPGATE_BASE_URL/review?review=ID; needs LOOPGATE_BASE_URL). Leave off for "
+        "messages to customers.",
+    )
 
     @field_validator("to", mode="before")
     @classmethod
@@ -134,6 +141,8 @@ class Notify(NodeType):
                 "idempotency_key": f"{ctx.run_id}:{ctx.node_id}:{ctx.visits}",
                 "created_at": ctx.now,
                 "sent_at": None,
+                # Not a column: the engine adds the link once the run's review exists.
+                "link_review": params.link_review,
             }
         )
         return Continue(

@@ -7,12 +7,13 @@ Each query takes the store and the user it reads for, as its first two arguments
 - ``None``: the local trusted caller, i.e. the CLI working on a database file its own
   user owns. No filtering applies. The HTTP API and the pages never pass ``None``.
 
-Modules: :mod:`~runtime.queries.reviews` (the review queue), :mod:`~runtime.queries.runs`
+Modules: :mod:`~runtime.queries.reviews` (the review queue),
+:mod:`~runtime.queries.precedent` (similar past decisions), :mod:`~runtime.queries.runs`
 (runs and run detail), :mod:`~runtime.queries.catalog` (workflows, users, models),
 :mod:`~runtime.queries.audit` (the audit trail and the outbox) and
 :mod:`~runtime.queries.analytics` (the dashboards' named queries).
 """
 
-from runtime.queries import analytics, audit, catalog, reviews, runs
+from runtime.queries import analytics, audit, catalog, precedent, reviews, runs
 
-__all__ = ["analytics", "audit", "catalog", "reviews", "runs"]
+__all__ = ["analytics", "audit", "catalog", "precedent", "reviews", "runs"]

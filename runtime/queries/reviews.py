@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 NO_TEAM = ""
 """The key under which :attr:`ReviewQueue.by_team` counts the reviews with no team."""
 
+UNASSIGNED = ""
+"""The ``assignee`` filter that keeps only the reviews nobody holds (claimed by no one)."""
+
 
 class ReviewQueue(BaseModel):
     """One page of a user's review queue, with the counts a queue view shows.
@@ -75,7 +78,8 @@ def pending_reviews(
         workflow_id: only this workflow's reviews.
         node_id: only the reviews of this checkpoint node.
         priority: only reviews of this priority (urgent, high, normal, low).
-        assignee: only reviews assigned to this user.
+        assignee: only reviews assigned to (claimed by) this user; :data:`UNASSIGNED`:
+            only those nobody holds.
         limit: the page size.
         offset: how many reviews to skip.
 
@@ -115,7 +119,8 @@ def review_queue(
         workflow_id: only this workflow's reviews.
         node_id: only the reviews of this checkpoint node.
         priority: only reviews of this priority.
-        assignee: only reviews assigned to this user.
+        assignee: only reviews assigned to (claimed by) this user; :data:`UNASSIGNED`:
+            only those nobody holds.
         limit: the page size.
         offset: how many reviews to skip.
 
@@ -173,13 +178,15 @@ def get_review(store: Store, user: User | None, review_id: str) -> dict[str, Any
         review_id: the review.
 
     Returns:
-        The review's row (every column of the reviews table, plus ``context``).
+        The review's row (every column of the reviews table, plus ``context`` and
+        ``editable_schema``, see :func:`editable_schema`).
 
     Raises:
         NotFoundError: no such review, or one the user may not see (the same message:
             a review's existence is not revealed).
     """
     review = store.get_review(review_id)
+    review["editable_schema"] = editable_schema(review)
     if user is None or access.may_see_review(user, team=review["team"]):
         return review
     started_by = store.get_run(review["run_id"]).get("started_by")
@@ -191,3 +198,39 @@ def get_review(store: Store, user: User | None, review_id: str) -> dict[str, Any
     raise NotFoundError(
         f"review {review_id} does not exist; list pending ones with `loopgate reviews`"
     )
+
+
+def editable_schema(review: dict[str, Any]) -> list[dict[str, Any]]:
+    """The fields a person may set on a review, as a form renders them.
+
+    An ``edit`` review's fields are the values a reviewer may correct (at a confidence gate,
+    without ``editable`` listed: the classifier's label or the extractor's unsure fields); a
+    ``submit`` review's (human input) are the form to fill. Other reviews have none.
+
+    Args:
+        review: a review row (its ``form`` and ``actions``).
+
+    Returns:
+        One dict per field: ``name`` (the path the decision's data uses), ``type``
+        (string, number, integer, boolean, text or select), ``current`` (the value now),
+        and when set ``options`` (a label's choices: the model's labels), ``label`` and
+        ``required``.
+    """
+    actions = review.get("actions") or []
+    if "edit" not in actions and "submit" not in actions:
+        return []
+    out = []
+    for f in review.get("form") or []:
+        field: dict[str, Any] = {
+            "name": f["name"],
+            "type": f.get("type") or "string",
+            "current": f.get("value"),
+        }
+        if f.get("options"):
+            field["options"] = list(f["options"])
+        if f.get("label"):
+            field["label"] = f["label"]
+        if f.get("required"):
+            field["required"] = True
+        out.append(field)
+    return out

@@ -72,6 +72,17 @@ class UnitOfWork(Protocol):
         """Remove applied decisions from the journal."""
         ...
 
+    def assign_review(
+        self, review_id: ReviewId, assignee: str | None, *, expected: str | None
+    ) -> bool:
+        """Set a pending review's assignee (None: unassigned), only while its assignee is
+        still ``expected`` (compare and set: of two claims racing, one wins).
+
+        Returns:
+            True when the review was pending, held by ``expected``, and now changed.
+        """
+        ...
+
 
 class RunLedger(Protocol):
     """Runs and reviews as the engine writes and resumes them."""
@@ -385,7 +396,8 @@ class ReadModel(Protocol):
         """Pending reviews not held by a decision, most urgent and oldest first.
 
         ``teams``: only reviews with no team or a team in the list; ``node_id``: only
-        reviews at that checkpoint. Each row carries ``context`` (the run's item and steps).
+        reviews at that checkpoint; ``assignee``: only reviews that user holds (``""``:
+        only those nobody holds). Each row carries ``context`` (the run's item and steps).
         """
         ...
 
@@ -427,6 +439,24 @@ class ReadModel(Protocol):
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         """One run's row for display. Raises NotFoundError."""
+        ...
+
+    def decided_review_stats(self, workflow_id: str, node_id: str) -> tuple[int, datetime | None]:
+        """How many reviews of a checkpoint people decided (deadlines' decisions left out),
+        and when the latest was decided: a cheap staleness check for caches of them."""
+        ...
+
+    def decided_reviews(
+        self,
+        workflow_id: str,
+        node_id: str,
+        *,
+        since: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """The reviews of a checkpoint (any workflow version) people decided, newest first,
+        only those decided at or after ``since`` when given: ``id, run_id, node_id, team,
+        decided_at, decided_by, action, reason, note, data`` and the run's ``item``."""
         ...
 
     def list_runs(

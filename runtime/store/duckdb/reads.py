@@ -10,6 +10,10 @@ from runtime.store.duckdb.dataset import dataset_query
 from runtime.store.duckdb.rows import loads, where
 from runtime.store.duckdb.runs import DuckDBRunLedger
 
+# Reviews of one checkpoint (workflow_id, node_id) decided by a person, not by a deadline.
+_DECIDED = (
+    "r.workflow_id = ? AND r.node_id = ? AND r.status = 'decided' AND r.decided_by <> 'system'"
+)
 _PRIORITY_ORDER = (
     "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
 )
@@ -36,7 +40,7 @@ class DuckDBReadModel(DuckDBRunLedger):
             team: only this team's reviews.
             teams: only reviews with no team or a team in this list.
             workflow_id: only this workflow's reviews.
-            assignee: only reviews assigned to this user.
+            assignee: only reviews assigned to this user ("": only those assigned to nobody).
             priority: only reviews of this priority.
             node_id: only reviews at this checkpoint node.
             limit: at most this many.
@@ -67,7 +71,12 @@ class DuckDBReadModel(DuckDBRunLedger):
     ) -> tuple[str, list[Any]]:
         """The WHERE clause of the review queue: pending, not held, the equality filters
         (None filters nothing) and, with ``teams``, only those teams' reviews or none's."""
+        unassigned = filters.get("assignee") == ""  # "": the reviews nobody holds
+        if unassigned:
+            filters["assignee"] = None
         clause, params = where(status="pending", **filters)
+        if unassigned:
+            clause += " AND assignee IS NULL"
         if teams is not None:
             clause += " AND (team IS NULL OR list_contains(?, team))"
             params.append(teams)
@@ -149,6 +158,52 @@ class DuckDBReadModel(DuckDBRunLedger):
                 f"review {review_id} does not exist; list pending ones with `loopgate reviews`"
             )
         return rows[0]
+
+    def decided_review_stats(self, workflow_id: str, node_id: str) -> tuple[int, datetime | None]:
+        """How many reviews of one checkpoint people decided, and the latest decision's
+        time: a cheap check whether a cache of them is stale."""
+        row = (
+            self._cur()
+            .execute(
+                f"SELECT count(*), max(decided_at) FROM reviews r WHERE {_DECIDED}",
+                [workflow_id, node_id],
+            )
+            .fetchone()
+        )
+        return int(row[0]), row[1]
+
+    def decided_reviews(
+        self,
+        workflow_id: str,
+        node_id: str,
+        *,
+        since: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """Reviews of one checkpoint people decided (not deadlines), newest first.
+
+        Args:
+            workflow_id: the workflow (any version).
+            node_id: the checkpoint node.
+            since: only those decided at or after this time.
+            limit: at most this many (the newest).
+
+        Returns:
+            Rows of ``id, run_id, node_id, team, decided_at, decided_by, action, reason,
+            note, data`` (the decision's data: edits, a form) and ``item`` (the run's item).
+        """
+        params: list[Any] = [workflow_id, node_id]
+        clause = _DECIDED
+        if since is not None:
+            clause += " AND r.decided_at >= ?"
+            params.append(since)
+        return self._rows(
+            "SELECT r.id, r.run_id, r.node_id, r.team, r.decided_at, r.decided_by, r.action, "
+            "r.reason, r.decision_note AS note, r.data, u.item FROM reviews r "
+            f"JOIN runs u ON u.id = r.run_id WHERE {clause} "
+            "ORDER BY r.decided_at DESC, r.id DESC LIMIT ?",
+            [*params, limit],
+        )
 
     def _with_context(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add each review's context (the run's item and step outputs) for the reviewer."""

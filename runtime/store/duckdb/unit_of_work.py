@@ -92,6 +92,15 @@ class DuckDBUnitOfWork:
         ).fetchall()
         return [r[0] for r in rows]
 
+    def assign_review(self, review_id: str, assignee: str | None, *, expected: str | None) -> bool:
+        """Set a pending review's assignee while it is still ``expected``; True if it changed."""
+        row = self._cur.execute(
+            "UPDATE reviews SET assignee = ? WHERE id = ? AND status = 'pending' "
+            "AND assignee IS NOT DISTINCT FROM ? RETURNING id",
+            [assignee, review_id, expected],
+        ).fetchone()
+        return row is not None
+
     def forget_journal(self, seqs: Sequence[int]) -> None:
         """Remove applied decisions from the journal."""
         if seqs:

@@ -150,3 +150,23 @@ def test_gate_offers_only_its_declared_actions():
     ctx = make_ctx(steps={"intent": {"label": "x", "confidence": 0.1}})
     ntype, _, outcome = run_and_wait("confidence_gate", ctx, **GATE)
     assert set(outcome.request.actions) <= set(ntype.decision_actions)
+
+
+def test_default_corrections_without_editable():
+    from runtime.nodes.confidence_gate import default_corrections
+
+    classify = {"label": "x", "confidence": 0.4, "scores": {"x": 0.4, "y": 0.6}}
+    assert default_corrections("intent", classify, 0.8) == ["intent.label"]
+    extract = {
+        "fields": {
+            "amount": {"value": {"amount": 10.0, "currency": "EUR"}, "confidence": 0.5},
+            "email": {"value": "a@b.example", "confidence": 0.99},
+            "date": {"value": None, "confidence": 0.0},
+        }
+    }
+    assert default_corrections("ex", extract, 0.8) == [
+        "ex.fields.amount.value.amount",
+        "ex.fields.amount.value.currency",
+        "ex.fields.date.value",
+    ]
+    assert default_corrections("gen", {"text": "hi", "confidence": 0.3}, 0.8) == []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
 from runtime.domain import WriteBatch
 from runtime.store.contract import Store
 from tests.store.contract.records import T0, review, run, settlement
@@ -138,3 +141,63 @@ def test_runs_visible_to_teams_and_a_user(store: Store) -> None:
 def test_run_visibility_pages(store: Store) -> None:
     _runs(store)
     assert _ids(store.list_runs(teams=["managers"], limit=2, offset=1)) == ["a2", "a1"]
+
+
+def _decided(store: Store) -> None:
+    """Five reviews: three of wf_a/check decided by people at minutes 1..3 (one of them an
+    edit), one decided by a deadline, one still pending; one of another checkpoint."""
+    batch = WriteBatch()
+    for i, (wf, node) in enumerate([("wf_a", "check")] * 5 + [("wf_a", "other")], start=1):
+        run_id = f"run_d{i}"
+        batch.runs[run_id] = run(
+            run_id, workflow_id=wf, item={"text": f"item {i}"}, current_node=node
+        )
+        batch.reviews.append(review(f"d{i}", run_id, workflow_id=wf, node_id=node, minute=i))
+    store.commit(batch)
+    with store.unit_of_work() as uow:
+        settled = [
+            replace(settlement(f"d{i}"), decided_at=T0 + timedelta(minutes=i)) for i in (1, 2)
+        ]
+        settled.append(
+            replace(
+                settlement("d3", action="edit"),
+                decided_at=T0 + timedelta(minutes=3),
+                data={"amount": 80},
+            )
+        )
+        settled.append(replace(settlement("d4", by="system", action="approve")))
+        settled.append(replace(settlement("d6"), decided_at=T0 + timedelta(minutes=9)))
+        uow.settle(settled)
+
+
+def test_decided_reviews_of_a_checkpoint_newest_first(store: Store) -> None:
+    _decided(store)
+    rows = store.decided_reviews("wf_a", "check")
+    assert [r["id"] for r in rows] == ["d3", "d2", "d1"]  # not the deadline's, nor pending
+    first = rows[0]
+    assert first["item"] == {"text": "item 3"} and first["data"] == {"amount": 80}
+    assert (first["action"], first["decided_by"], first["note"]) == ("edit", "mia", "ok")
+    assert first["decided_at"] == T0 + timedelta(minutes=3) and first["run_id"] == "run_d3"
+    assert [r["id"] for r in store.decided_reviews("wf_a", "check", limit=2)] == ["d3", "d2"]
+    since = T0 + timedelta(minutes=2)
+    assert [r["id"] for r in store.decided_reviews("wf_a", "check", since=since)] == ["d3", "d2"]
+    assert store.decided_reviews("wf_b", "check") == []
+
+
+def test_decided_review_stats_count_and_latest(store: Store) -> None:
+    assert store.decided_review_stats("wf_a", "check") == (0, None)
+    _decided(store)
+    assert store.decided_review_stats("wf_a", "check") == (3, T0 + timedelta(minutes=3))
+    assert store.decided_review_stats("wf_a", "other") == (1, T0 + timedelta(minutes=9))
+
+
+def test_pending_reviews_nobody_holds(store: Store) -> None:
+    _queue(store)
+    assert _ids(store.list_pending_reviews(assignee="", team="finance")) == ["r5"]  # not r3
+    assert store.count_pending_reviews(assignee="") == 6
+    assert store.count_pending_reviews_by("team", assignee="") == {
+        "managers": 3,
+        None: 1,
+        "finance": 1,
+        "support": 1,
+    }

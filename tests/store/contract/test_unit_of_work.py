@@ -220,3 +220,49 @@ def test_cancel_reviews_cancels_only_that_runs_pending_ones(store: Store) -> Non
 def test_a_refusal_for_a_missing_review_is_not_found(store: Store) -> None:
     with store.unit_of_work() as uow:
         assert isinstance(uow.refusal("rev_nope"), NotFoundError)
+
+
+def test_assign_review_is_a_compare_and_set_on_the_holder(store: Store) -> None:
+    a, b = waiting(store, 2)
+    with store.unit_of_work() as uow:
+        assert uow.assign_review(a, "mia", expected=None)
+        assert not uow.assign_review(a, "max", expected=None)  # mia holds it now
+        assert uow.assign_review(a, "max", expected="mia")
+        assert not uow.assign_review("rev_nope", "mia", expected=None)
+    assert store.get_review(a)["assignee"] == "max"
+    assert store.review_claim(a).assignee == "max"
+    assert store.get_review(b)["assignee"] is None
+    with store.unit_of_work() as uow:
+        assert uow.assign_review(a, None, expected="max")
+    assert store.get_review(a)["assignee"] is None
+
+
+def test_assign_review_changes_only_pending_reviews_and_rolls_back(store: Store) -> None:
+    a, b = waiting(store, 2)
+    with store.unit_of_work() as uow:
+        uow.settle([settlement(a)])
+        assert not uow.assign_review(a, "mia", expected=None)
+    with pytest.raises(RuntimeError), store.unit_of_work() as uow:
+        assert uow.assign_review(b, "mia", expected=None)
+        raise RuntimeError("boom")
+    assert store.get_review(b)["assignee"] is None
+
+
+def test_exactly_one_of_many_threads_claiming_a_review_wins(store: Store) -> None:
+    [rid] = waiting(store)
+    won: list[str] = []
+    start = threading.Barrier(8)
+
+    def claim(user: str) -> None:
+        start.wait()
+        with store.unit_of_work() as uow:
+            if uow.assign_review(rid, user, expected=None):
+                won.append(user)
+
+    threads = [threading.Thread(target=claim, args=(f"user{i}",)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(won) == 1
+    assert store.get_review(rid)["assignee"] == won[0]
