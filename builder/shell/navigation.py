@@ -36,6 +36,7 @@ SIGN_IN = PageEntry("pages/sign_in.py", "Sign in", ":material/login:")
 PAGES: tuple[PageEntry, ...] = (
     PageEntry("pages/home.py", "Home", ":material/home:", default=True),
     PageEntry("pages/builder.py", "Builder", ":material/account_tree:", roles=("designer",)),
+    PageEntry("pages/dashboard.py", "Dashboard", ":material/monitoring:", roles=("auditor",)),
     PageEntry("pages/admin.py", "Admin", ":material/admin_panel_settings:", roles=("admin",)),
 )
 

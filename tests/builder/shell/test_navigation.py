@@ -23,7 +23,7 @@ def test_a_visitor_gets_only_the_sign_in_page() -> None:
 
 def test_pages_by_role() -> None:
     assert _titles(_user("reviewer")) == ["Home"]
-    assert _titles(_user("auditor", "operator")) == ["Home"]
+    assert _titles(_user("auditor", "operator")) == ["Home", "Dashboard"]
     assert _titles(_user("designer")) == ["Home", "Builder"]
     assert _titles(_user("reviewer", "designer")) == ["Home", "Builder"]
     assert pages_for(_user("admin")) == list(PAGES)
