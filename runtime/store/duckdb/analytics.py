@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Literal
 
 from runtime.store.contract import AnalyticsScope
@@ -16,8 +17,15 @@ _SECONDS = "date_diff('millisecond', r.created_at, r.decided_at) / 1000.0"
 # Per review: did any feedback row record a correction or a turned-down output?
 _CHANGED = (
     "SELECT review_id, bool_or(path IS NOT NULL OR human_output IS NULL) AS changed "
-    "FROM feedback GROUP BY review_id"
+    "FROM feedback WHERE created_at >= ? GROUP BY review_id"
 )
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _floor(scope: AnalyticsScope) -> datetime:
+    """A lower bound on the feedback rows of reviews in the window: a review's feedback is
+    written when it is decided, after it was created (either time starts the window)."""
+    return scope.since or _EPOCH
 _BUCKETS = ("hour", "day", "week")
 
 
@@ -140,12 +148,22 @@ class DuckDBAnalytics(DuckDBConnection):
         if bucket not in _BUCKETS:
             raise ValueError(f"bucket must be one of {', '.join(_BUCKETS)}, not {bucket!r}")
         cond, params = _runs_clause(scope, "u", "u.finished_at")
+        # A run's reviews were created after the run started: bound the reviews read by
+        # the earliest start among the runs counted.
+        first = self._cur().execute(
+            f"SELECT min(u.created_at) FROM runs u WHERE u.finished_at IS NOT NULL AND {cond}",
+            params,
+        )
+        start = first.fetchone()[0]
+        if start is None:
+            return []
         return self._rows(
             "SELECT date_trunc(?, u.finished_at) AS period, count(*) AS finished, "
             "count(*) FILTER (WHERE h.run_id IS NULL) AS automated FROM runs u "
-            "LEFT JOIN (SELECT DISTINCT run_id FROM reviews) h ON h.run_id = u.id "
-            f"WHERE u.finished_at IS NOT NULL AND {cond} GROUP BY period ORDER BY period",
-            [bucket, *params],
+            "LEFT JOIN (SELECT DISTINCT run_id FROM reviews WHERE created_at >= ?) h "
+            f"ON h.run_id = u.id WHERE u.finished_at IS NOT NULL AND {cond} "
+            "GROUP BY period ORDER BY period",
+            [bucket, start, *params],
         )
 
     def escalation_counts(self, scope: AnalyticsScope) -> list[dict[str, Any]]:
@@ -184,7 +202,7 @@ class DuckDBAnalytics(DuckDBConnection):
             f"ON f.review_id = r.id WHERE {_PEOPLE} AND r.action <> 'escalate' "
             "AND (r.kind IN ('confidence_gate', 'feedback') OR f.review_id IS NOT NULL) "
             f"AND {cond}",
-            params,
+            [_floor(scope), *params],
         )
         judged, overridden = row.fetchone()
         return {"judged": judged, "overridden": overridden}
@@ -202,7 +220,7 @@ class DuckDBAnalytics(DuckDBConnection):
             f"AND r.kind = 'confidence_gate' AND {cond}) r "
             f"LEFT JOIN ({_CHANGED}) f ON f.review_id = r.id WHERE c IS NOT NULL "
             "GROUP BY ALL ORDER BY milli, sampled",
-            params,
+            [*params, _floor(scope)],
         )
 
     def gate_passes(self, scope: AnalyticsScope) -> list[dict[str, Any]]:
