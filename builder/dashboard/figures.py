@@ -95,9 +95,11 @@ def chart(fig: Figure) -> alt.Chart | alt.LayerChart | None:
         return _bar(df, "n:Q", "reason:N").encode(y=alt.Y("reason:N", sort="-x", title=None))
     if name == "time_to_decision":
         df = df.assign(minutes=df["seconds"] / 60)
-        return _bar(df, "minutes:Q", "statistic:N")
+        return _bar(df, "minutes:Q", "statistic:N").encode(x=alt.X("minutes:Q", title="minutes"))
     if name == "backlog":
-        return _bar(df, "age:N", "n:Q", sort=list(df["age"]))
+        return _bar(df, "age:N", "n:Q").encode(
+            x=alt.X("age:N", sort=list(df["age"]), title=None, axis=alt.Axis(labelAngle=0))
+        )
     if name == "automation_rate":
         base = alt.Chart(df).encode(x=alt.X("period:T", title=None))
         bars = base.mark_bar(opacity=0.35).encode(
@@ -143,7 +145,7 @@ def figure_block(fig: Figure) -> None:
     if drawn is None or not fig.value:
         st.caption("Nothing to show for these filters.")
     else:
-        st.altair_chart(drawn.properties(height=200), width="stretch")
+        st.altair_chart(drawn.properties(height=_height(fig)), width="stretch")
     st.download_button(
         "Download CSV",
         data=csv_bytes(fig),
@@ -156,6 +158,13 @@ def figure_block(fig: Figure) -> None:
     if fig.ignored_filters:
         note += f" Not filtered by: {', '.join(fig.ignored_filters)}."
     st.caption(note)
+
+
+def _height(fig: Figure) -> int:
+    """Pixels for a chart: horizontal bars get room per category, the others 200."""
+    if fig.name in ("backlog", "automation_rate", "calibration"):
+        return 200
+    return min(240, 50 + 30 * len(fig.rows))
 
 
 def _headline(fig: Figure) -> str:

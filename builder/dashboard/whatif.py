@@ -38,7 +38,15 @@ def curve(w: WhatIf) -> alt.LayerChart:
         .encode(
             x=alt.X("threshold:Q", scale=alt.Scale(domain=[0, 1])),
             y=alt.Y("items:Q", title="items"),
-            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom")),
+            color=alt.Color(
+                "series:N",
+                title=None,
+                scale=alt.Scale(
+                    domain=["reviews needed", "corrected items let through"],
+                    range=["#1f77b4", "#d62728"],
+                ),
+                legend=alt.Legend(orient="top"),
+            ),
             tooltip=["threshold", "series", "items"],
         )
     )
@@ -54,6 +62,7 @@ def curve(w: WhatIf) -> alt.LayerChart:
                 "what:N",
                 scale=alt.Scale(domain=["current", "meets the target"], range=["gray", "green"]),
                 title=None,
+                legend=alt.Legend(orient="top"),
             ),
             tooltip=["what", "threshold"],
         )

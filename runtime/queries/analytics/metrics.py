@@ -183,9 +183,8 @@ def backlog(
         value=total,
         summary={"pending": total, "oldest_seconds": oldest, "as_of": at.isoformat()},
         rows=rows,
-        note=f"Reviews waiting at {at:%Y-%m-%d %H:%M} UTC by how long they had waited "
-        "(the reviewer filter picks reviews assigned to that person).",
-        ignored_filters=ignored(f, "since"),
+        note=f"Reviews waiting at {at:%Y-%m-%d %H:%M} UTC (the period's end) by how long "
+        "they had waited; the reviewer filter picks reviews assigned to that person.",
     )
 
 
