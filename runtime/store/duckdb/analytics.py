@@ -26,6 +26,8 @@ def _floor(scope: AnalyticsScope) -> datetime:
     """A lower bound on the feedback rows of reviews in the window: a review's feedback is
     written when it is decided, after it was created (either time starts the window)."""
     return scope.since or _EPOCH
+
+
 _BUCKETS = ("hour", "day", "week")
 
 
@@ -232,15 +234,43 @@ class DuckDBAnalytics(DuckDBConnection):
             if value is not None:
                 window += f" AND e.occurred_at {op} ?"
                 window_params.append(value)
-        cond, params = _runs_clause(scope, "u", None)
-        return self._rows(
+        select = (
             "SELECT least(1000, floor(c * 1000 + 1e-9))::INTEGER AS milli, count(*) AS n FROM "
             "(SELECT e.run_id, TRY_CAST(e.data->'output'->>'confidence' AS DOUBLE) AS c "
             "FROM audit_events e WHERE e.kind = 'step' AND e.node_id = ? "
             "AND e.data->>'branch' = 'pass' AND e.data->'output'->>'action' IS NULL"
-            f"{window}) p JOIN runs u ON u.id = p.run_id WHERE c IS NOT NULL AND {cond} "
+            f"{window}) p "
+        )
+        if not self._needs_runs(scope):
+            return self._rows(
+                f"{select} WHERE c IS NOT NULL GROUP BY milli ORDER BY milli",
+                [scope.node_id, *window_params],
+            )
+        cond, params = _runs_clause(scope, "u", None)
+        return self._rows(
+            f"{select} JOIN runs u ON u.id = p.run_id WHERE c IS NOT NULL AND {cond} "
             "GROUP BY milli ORDER BY milli",
             [scope.node_id, *window_params, *params],
+        )
+
+    def _needs_runs(self, scope: AnalyticsScope) -> bool:
+        """Whether the gate's step events must be joined to their runs: for a version or
+        the access rule, or when another workflow has a node of the same id (reading
+        every event's run id is most of the cost on a large trail)."""
+        if scope.workflow_version is not None or scope.teams is not None:
+            return True
+        if scope.workflow_id is None:
+            return False
+        row = self._cur().execute(
+            "SELECT count(*) FROM workflows WHERE id <> ? AND "
+            "list_contains(json_extract_string(spec, '$.nodes[*].id'), ?)",
+            [scope.workflow_id, scope.node_id],
+        )
+        return (
+            row.fetchone()[0] > 0
+            or not self._cur()
+            .execute("SELECT count(*) FROM workflows WHERE id = ?", [scope.workflow_id])
+            .fetchone()[0]
         )
 
     def analytics_dimensions(self) -> dict[str, list[Any]]:

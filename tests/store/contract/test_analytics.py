@@ -174,3 +174,37 @@ def test_an_empty_store_aggregates_to_nothing(store: Store) -> None:
         "teams": [],
         "reviewers": [],
     }
+
+
+def test_gate_passes_keep_to_their_workflow(store: Store) -> None:
+    """Two workflows with a node ``g``: each one's passes are its own; with the node id
+    unique, the window alone decides."""
+    spec = {"nodes": [{"id": "g", "type": "confidence_gate"}]}
+    for wf in ("wf", "other"):
+        store.save_workflow(
+            {"id": wf, **spec}, digest=wf, name=wf, status="published", by=None, message=None
+        )
+    batch = WriteBatch()
+    for rid, wf, conf in (("p1", "wf", 0.91), ("p2", "other", 0.97), ("p3", "other", 0.97)):
+        batch.runs[rid] = run(rid, workflow_id=wf)
+        output = {"confident": True, "sampled": False, "confidence": conf}
+        batch.events.append(
+            Event(
+                kind="step",
+                run_id=rid,
+                node_id="g",
+                at=_at(5),
+                data={"type": "confidence_gate", "branch": "pass", "output": output},
+            )
+        )
+    store.commit(batch)
+    assert store.gate_passes(AnalyticsScope(workflow_id="wf", node_id="g")) == [
+        {"milli": 910, "n": 1}
+    ]
+    assert store.gate_passes(AnalyticsScope(workflow_id="other", node_id="g")) == [
+        {"milli": 970, "n": 2}
+    ]
+    assert len(store.gate_passes(AnalyticsScope(node_id="g"))) == 2
+    assert (
+        store.gate_passes(AnalyticsScope(workflow_id="wf", node_id="g", workflow_version=2)) == []
+    )
