@@ -3,6 +3,8 @@ downloads a chart's data as CSV."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.browser.conftest import settle, sign_in
@@ -45,7 +47,7 @@ def test_auditor_filters_and_downloads(server: str, browser) -> None:
     with page.expect_download(timeout=20_000) as download:
         backlog.click()
     assert download.value.suggested_filename == "backlog.csv"
-    text = open(download.value.path(), encoding="utf-8").read()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.splitlines()[0] == "age,n"
     assert len(text.splitlines()) == 6  # five age buckets
     page.close()
