@@ -96,7 +96,10 @@ SELECT *, CASE
     ELSE CASE WHEN a < 0.62 THEN 'approve' WHEN a < 0.72 THEN 'edit'
               WHEN a < 0.95 THEN 'reject' ELSE 'escalate' END
   END AS action FROM g;
-INSERT INTO reviews SELECT
+INSERT INTO reviews (id, run_id, workflow_id, workflow_version, node_id, kind, status, team,
+  assignee, priority, instructions, note, reason_codes, actions, form, display, context,
+  visits, deadline, on_timeout, escalate_to, escalated_from, created_at, decided_at,
+  decided_by, action, data, reason, decision_note, rating) SELECT
   'rev_' || i, 'run_' || i, 'wf-' || w, (1 + hash(i, 3) % 3)::INTEGER,
   CASE w WHEN 0 THEN 'gate' WHEN {W1} THEN 'escalate' ELSE 'check' END,
   CASE w WHEN 0 THEN 'confidence_gate' WHEN {W1} THEN 'escalation' ELSE 'approval' END,
@@ -118,7 +121,9 @@ INSERT INTO reviews SELECT
        WHEN action = 'reject' THEN {REASONS}[(1 + hash(i, 13) % 5)::BIGINT] END,
   NULL, NULL
 FROM d ORDER BY created, i;
-INSERT INTO feedback SELECT
+INSERT INTO feedback (id, run_id, review_id, workflow_id, checkpoint_id, node_id, path, input,
+  ai_output, human_output, reviewer, action, reason, note, rating, model, model_version,
+  created_at) SELECT
   'fb_' || i, 'run_' || i, 'rev_' || i, 'wf-0', 'gate', 'ai',
   CASE WHEN action = 'edit' THEN 'ai.label' END, '{{}}', '{{"label": "a"}}',
   CASE action WHEN 'reject' THEN NULL WHEN 'edit' THEN '"b"' ELSE '{{"label": "a"}}' END,
@@ -126,14 +131,18 @@ INSERT INTO feedback SELECT
   created + to_seconds(secs)
 FROM d WHERE w = 0 AND NOT pending AND NOT sys AND action <> 'escalate'
 ORDER BY created + to_seconds(secs), i;
-INSERT INTO runs SELECT
+INSERT INTO runs (id, workflow_id, workflow_version, status, current_node, item, state,
+  step_count, error, result, batch_id, idempotency_key, started_by, created_at, updated_at,
+  finished_at) SELECT
   'run_' || i, 'wf-' || w, (1 + hash(i, 3) % 3)::INTEGER,
   CASE WHEN pending OR action = 'escalate' THEN 'waiting' ELSE 'succeeded' END,
   NULL, '{{}}', '{{}}', 4, NULL, NULL, NULL, NULL, 'ops', created, created,
   CASE WHEN pending OR action = 'escalate' THEN NULL
        WHEN sys THEN created + INTERVAL 4 HOUR ELSE created + to_seconds(secs + 1) END
 FROM d ORDER BY created, i;
-INSERT INTO runs SELECT
+INSERT INTO runs (id, workflow_id, workflow_version, status, current_node, item, state,
+  step_count, error, result, batch_id, idempotency_key, started_by, created_at, updated_at,
+  finished_at) SELECT
   'run_a' || j, 'wf-' || (j % {W}), (1 + hash(j, 14) % 3)::INTEGER, 'succeeded', NULL,
   '{{}}', '{{}}', 3, NULL, 'ok', NULL, NULL, 'ops', at_end(u(j, 15) * 180 * 86400),
   at_end(u(j, 15) * 180 * 86400), at_end(u(j, 15) * 180 * 86400) + INTERVAL 1 SECOND
@@ -141,7 +150,8 @@ FROM range({AUTO}) t(j) ORDER BY at_end(u(j, 15) * 180 * 86400), j;
 """
 
 EVENTS_SQL = """
-INSERT INTO audit_events SELECT
+INSERT INTO audit_events (seq, occurred_at, kind, run_id, review_id, node_id, actor, data,
+  prev_hash, hash) SELECT
   {S0} + row_number() OVER (ORDER BY t, kind, run_id), t, kind, run_id, review_id, node_id,
   actor, data, {ZERO}, {ZERO}
 FROM (
