@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from runtime.store.duckdb.analytics import DuckDBAnalytics
 from runtime.store.duckdb.catalog import DuckDBCatalog
 from runtime.store.duckdb.outbox import DuckDBOutbox
 from runtime.store.duckdb.reads import DuckDBReadModel
 
 
-class DuckDBStore(DuckDBCatalog, DuckDBOutbox, DuckDBReadModel):
+class DuckDBStore(DuckDBCatalog, DuckDBOutbox, DuckDBReadModel, DuckDBAnalytics):
     """A Loopgate database: one DuckDB file, opened by one process.
 
     Implements ``runtime.store.contract.Store``. Each base owns one concern, all on
@@ -19,7 +20,8 @@ class DuckDBStore(DuckDBCatalog, DuckDBOutbox, DuckDBReadModel):
     path), :class:`~runtime.store.duckdb.runs.DuckDBRunLedger` (runs, claims, holds, the
     journal), :class:`~runtime.store.duckdb.reads.DuckDBReadModel` (queue and run lists),
     :class:`~runtime.store.duckdb.catalog.DuckDBCatalog` (workflows, users, models,
-    records) and :class:`~runtime.store.duckdb.outbox.DuckDBOutbox`.
+    records), :class:`~runtime.store.duckdb.outbox.DuckDBOutbox` and
+    :class:`~runtime.store.duckdb.analytics.DuckDBAnalytics` (the dashboards' aggregates).
 
     Example:
         >>> store = DuckDBStore(":memory:")
