@@ -93,6 +93,13 @@ def _serve() -> None:
 
     with contextlib.redirect_stdout(io.StringIO()):
         run_args(["--help"])  # loads the command plugins once, before any fork
+    # What `decide` imports on first use (the CLI imports lazily), imported before the forks.
+    import runtime.engine
+    import runtime.services
+    import runtime.store  # noqa: F401
+    from runtime.nodes import node_types
+
+    node_types()
     # What is imported stays shared with the children: without this, each child's shutdown
     # walks (and so copies) the whole heap, a second per call.
     gc.freeze()
