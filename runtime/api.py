@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from runtime.auth import user_for_token
 from runtime.engine import BatchItemError, Engine, RunResult
+from runtime.engine.starts import checked_item
 from runtime.errors import (
     AccessError,
     DatabaseLockedError,
@@ -346,7 +347,7 @@ def _start_once(
     repeated request gets the runs the first one started (and starts none)."""
     batch_id = idempotent_batch_id(user, workflow_id, key)
     if body.item is not None:
-        wf.validate_item(body.item)  # a bad single item: 422 with its problems, as without a key
+        checked_item(wf, body.item)  # a bad single item: 422 with its problems, as without a key
     with _START_LOCKS[int(batch_id[-8:], 16) % len(_START_LOCKS)]:
         items = [body.item] if body.item is not None else body.items or []
         results = eng.start_many(wf, items, by=user, batch_id=batch_id)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from builder.design import editor
 from builder.shell import resources
 from runtime import BatchItemError, Engine, ItemError, NotFoundError, RunResult, Workflow
+from runtime.engine.starts import checked_item
 from runtime.items import items_from_bytes
 
 Progress = Callable[[int, int], None]
@@ -97,7 +98,7 @@ def plan_batch(engine: Engine, workflow: Workflow, items: Sequence[Any], digest:
             earlier += 1
             continue
         try:
-            workflow.validate_item(item)
+            checked_item(workflow, item)  # the input, and text the store can hold
         except ItemError as exc:
             errors.append(BatchItemError(index=index, error=str(exc)))
     return BatchPlan(

@@ -15,7 +15,6 @@ import threading
 from typing import Any
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from builder.shell import resources
 from runtime import AccessError
@@ -150,12 +149,14 @@ def sync_cookie() -> None:
         path, body = "/auth/session", {"ticket": st.session_state[_TICKET]}
     else:
         return
-    # A component frame is same-origin: its fetch carries and receives the app's cookies.
-    components.html(
+    # The script runs in the app's own page (st.html, not a frame: st.components.v1.html is
+    # deprecated), so its same-origin fetch carries and receives the app's cookies. Nothing
+    # in it comes from the user but the ticket, which json.dumps quotes.
+    st.html(
         f"<script>fetch({json.dumps(path)}, {{method: 'POST', credentials: 'same-origin', "
         f"headers: {{'Content-Type': 'application/json'}}, body: {json.dumps(json.dumps(body))}}});"
         "</script>",
-        height=0,
+        unsafe_allow_javascript=True,
     )
 
 

@@ -7,8 +7,10 @@ the commands: start-up speed.
 from __future__ import annotations
 
 import json
+import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,11 +20,20 @@ from runtime.cli.base import (
     command,
     echo,
     fail,
+    is_forwarded,
     json_line,
     limit_option,
     print_result,
+    read_stdin,
     send_outbox,
 )
+
+if TYPE_CHECKING:
+    from runtime.nodes.base import Decision
+
+#: The fields of a line of ``decide --file``: the review, the decider, and the decision's
+#: fields as the API's decision body names them (the flags of `decide`).
+DECISION_FIELDS = ("review", "action", "by", "data", "reason", "note", "rating", "team", "option")
 
 
 def _decision_actions() -> list[str]:
@@ -97,12 +108,14 @@ def _print_holder(ctx: Ctx, review: dict[str, Any]) -> None:
 
 
 @command(None, "decide")
-@click.argument("review_id")
+@click.argument("review_id", required=False)
 @click.option(
-    "--action",
-    required=True,
-    type=LazyChoice(_decision_actions),
+    "--file",
+    "file_path",
+    help="Decide many reviews: a JSON Lines file, one decision per line with the fields "
+    "review, action, by, data, reason, note, rating, team, option ('-' reads stdin).",
 )
+@click.option("--action", type=LazyChoice(_decision_actions))
 @click.option("--data", "data_json", help="JSON object: edited fields or a submitted form.")
 @click.option("--reason", help="Reason code (reject).")
 @click.option("--note", help="Free text; the correction for revise; the note for escalate.")
@@ -114,22 +127,49 @@ def _print_holder(ctx: Ctx, review: dict[str, Any]) -> None:
     multiple=True,
     help="The option a choose decision picks (repeat it where several may be picked).",
 )
-@click.option("--by", required=True, help="The user deciding.")
+@click.option("--by", help="The user deciding (with --file: for lines without a by).")
 def decide_cmd(
     ctx: Ctx,
-    review_id: str,
-    action: str,
+    review_id: str | None,
+    file_path: str | None,
+    action: str | None,
     data_json: str | None,
     reason: str | None,
     note: str | None,
     rating: int | None,
     team: str | None,
     options: tuple[str, ...],
-    by: str,
+    by: str | None,
 ) -> None:
-    """Decide a pending review and run the workflow on to its next stop."""
+    """Decide a pending review and run the workflow on to its next stop (or many: --file)."""
     from runtime.nodes.base import Decision  # late: start-up speed
 
+    if file_path is not None:
+        flags = {
+            "REVIEW_ID": review_id,
+            "--action": action,
+            "--data": data_json,
+            "--reason": reason,
+            "--note": note,
+            "--rating": rating,
+            "--team": team,
+            "--option": options or None,
+        }
+        given = [name for name, value in flags.items() if value is not None]
+        if given:
+            fail(
+                f"--file takes each decision from its lines; {', '.join(given)} cannot go "
+                "with it (only --by, for lines without a by)"
+            )
+        _decide_file(ctx, file_path, by)
+        return
+    for missing, hint in (
+        (review_id is None, "Missing argument 'REVIEW_ID' (or give --file)"),
+        (action is None, "Missing option '--action'"),
+        (by is None, "Missing option '--by' (the user deciding)"),
+    ):
+        if missing:
+            raise click.UsageError(hint)
     data: dict[str, Any] = {}
     if data_json:
         try:
@@ -146,6 +186,200 @@ def decide_cmd(
     )
     print_result(ctx, ctx.engine.decide(review_id, decision, by=by))
     send_outbox(ctx)
+
+
+@dataclass(frozen=True)
+class FileDecision:
+    """One good line of a decisions file."""
+
+    line: int
+    review: str
+    by: str
+    decision: Decision
+
+
+def _decide_file(ctx: Ctx, path: str, default_by: str | None) -> None:
+    """Decide the reviews a JSON Lines file (or stdin, ``-``) lists, through ``decide_many``.
+
+    Lines with the same decider and decision go through one ``decide_many`` call
+    (group-committed); a review listed again is decided after the lines before it. Every
+    line that cannot be read or decided is reported with its line; the others are decided.
+    Ends with a summary, and exit 1 if any line failed.
+    """
+    name, lines = _read_decisions(path)
+    good, problems = _parse_decisions(name, lines, default_by)
+    if not good and not problems:
+        fail(
+            f"{name}: the file is empty; put one decision per line, like "
+            '{"review": "rev_...", "action": "approve", "by": "mia"}'
+        )
+    failed: dict[int, str] = {}
+    for line, message in problems:
+        failed[line] = message
+    decided = _apply_decisions(ctx, good, failed)
+    send_outbox(ctx)
+    messages = [f"{name}: line {line}: {failed[line]}" for line in sorted(failed)]
+    total = len(good) + len(problems)
+    summary = f"{name}: {decided} of {total} decision(s) applied"
+    if messages:
+        echo(f"{summary}; {len(messages)} failed", err=True)
+        fail(messages)
+    if not ctx.json:
+        echo(summary, err=True)
+
+
+def _read_decisions(path: str) -> tuple[str, list[str]]:
+    """The file's name for messages and its lines (``-``: standard input)."""
+    from pathlib import Path
+
+    from runtime.items import decode_utf8
+
+    if path == "-":
+        if is_forwarded():
+            fail(
+                "decide --file - cannot read stdin through the server that holds the "
+                "database; give the path of a file"
+            )
+        return "stdin", read_stdin().split("\n")
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        fail(f"decisions file not found: {p}")
+    except IsADirectoryError:
+        fail(f"{p} is a folder; give a decisions file (.jsonl)")
+    except OSError as exc:
+        fail(f"cannot read {p}: {exc.strerror or exc}")
+    return path, decode_utf8(raw, path).split("\n")
+
+
+def _parse_decisions(
+    name: str, lines: list[str], default_by: str | None
+) -> tuple[list[FileDecision], list[tuple[int, str]]]:
+    """The good lines as decisions, and a problem for each bad line (its number, why)."""
+    import difflib
+
+    from pydantic import ValidationError
+
+    from runtime.items import text_problems
+    from runtime.nodes.base import Decision
+
+    actions = _decision_actions()
+    good: list[FileDecision] = []
+    problems: list[tuple[int, str]] = []
+    for number, text in enumerate(lines, start=1):
+        text = text.removesuffix("\r")
+        if not text.strip():
+            continue
+        try:
+            row = json.loads(text)
+        except json.JSONDecodeError as exc:
+            problems.append((number, f"not valid JSON ({exc.msg} at column {exc.colno})"))
+            continue
+        if not isinstance(row, dict):
+            problems.append(
+                (
+                    number,
+                    'a decision must be a JSON object like {"review": "rev_...", '
+                    '"action": "approve", "by": "mia"}',
+                )
+            )
+            continue
+        unknown = [k for k in row if k not in DECISION_FIELDS]
+        if unknown:
+            close = difflib.get_close_matches(str(unknown[0]), DECISION_FIELDS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(
+                (
+                    number,
+                    f"unknown field {unknown[0]!r}{hint}; the fields are "
+                    f"{', '.join(DECISION_FIELDS)}",
+                )
+            )
+            continue
+        if text_problems(row):
+            problems.append((number, str(text_problems(row)[0])))
+            continue
+        review, by, action = row.get("review"), row.get("by", default_by), row.get("action")
+        if not isinstance(review, str) or not review:
+            problems.append((number, 'field review is missing (the review id, "rev_...")'))
+            continue
+        if not isinstance(by, str) or not by:
+            problems.append((number, "field by is missing (the user deciding; or give --by)"))
+            continue
+        if action not in actions:
+            what = "is missing" if action is None else f"{action!r} is not one of"
+            problems.append((number, f"field action {what}: {', '.join(actions)}"))
+            continue
+        fields = {k: v for k, v in row.items() if k not in ("review", "by")}
+        try:
+            decision = Decision.model_validate(fields)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(x) for x in err["loc"])
+            problems.append((number, f"field {where}: {err['msg']}"))
+            continue
+        good.append(FileDecision(number, review, by, decision))
+    return good, problems
+
+
+def _apply_decisions(ctx: Ctx, good: list[FileDecision], failed: dict[int, str]) -> int:
+    """Decide the good lines, group by group, with a progress bar; record each failure in
+    ``failed`` by line. Returns how many were applied."""
+    from tqdm import tqdm
+
+    from runtime.engine import BatchItemError
+    from runtime.errors import LoopgateError
+
+    quiet = len(good) <= 50 or is_forwarded()
+    bar = tqdm(
+        total=len(good),
+        unit="decision",
+        file=sys.stderr,
+        disable=True if quiet else None,
+        leave=False,
+    )
+    decided = 0
+    groups: dict[tuple[str, str], list[FileDecision]] = {}
+    queued: set[str] = set()
+
+    def run_groups() -> None:
+        nonlocal decided
+        for (by, _), group in groups.items():
+            base = bar.n
+
+            def progress(done: int, total: int, base: int = base) -> None:
+                bar.n = base + done
+                bar.refresh()
+
+            try:
+                results = ctx.engine.decide_many(
+                    [d.review for d in group], group[0].decision, by=by, progress=progress
+                )
+            except LoopgateError as exc:  # the decider: unknown, disabled, no reviewer
+                for d in group:
+                    failed[d.line] = str(exc)
+                bar.n = base + len(group)
+                bar.refresh()
+                continue
+            for d, res in zip(group, results, strict=True):
+                if isinstance(res, BatchItemError):
+                    failed[d.line] = res.error
+                else:
+                    decided += 1
+                    print_result(ctx, res)
+        groups.clear()
+        queued.clear()
+
+    for d in good:
+        if d.review in queued:  # listed again: after the lines before it are decided
+            run_groups()
+        key = (d.by, d.decision.model_dump_json())
+        groups.setdefault(key, []).append(d)
+        queued.add(d.review)
+    run_groups()
+    bar.close()
+    return decided
 
 
 @command(None, "sweep")

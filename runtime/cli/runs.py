@@ -206,7 +206,7 @@ def run_cmd(
 ) -> None:
     """Start runs of WORKFLOW (a YAML file or a stored workflow id)."""
     from runtime.engine import BatchItemError
-    from runtime.items import parse_item, read_items
+    from runtime.items import load_items, parse_item
 
     if bool(item_json) == bool(items_file):
         fail("give exactly one of --item JSON or --items FILE")
@@ -214,7 +214,8 @@ def run_cmd(
         ctx.create = False  # a new database cannot hold the version it would have to run
     # Everything that can be refused is checked before a version is published.
     item = parse_item(item_json) if item_json else None
-    items, digest = read_items(items_file) if items_file else ([], "")
+    source = load_items(items_file) if items_file else None
+    items, digest = (source.items, source.digest) if source else ([], "")
     if _is_file(workflow):
         from runtime.compiler import compile_workflow
         from runtime.spec import load_yaml
@@ -254,7 +255,8 @@ def run_cmd(
 
     def on_result(index: int, res: Any) -> None:
         if isinstance(res, BatchItemError):
-            bad.append(f"{items_file}: item {index + 1}: {res.error.split(': ', 1)[-1]}")
+            why = res.error.split(": ", 1)[-1]
+            bad.append(f"{items_file}: {source.where(index)}: {why}")
         else:
             print_result(ctx, res)
 

@@ -13,6 +13,7 @@ from runtime.engine.results import BatchItemError, Progress, RunResult
 from runtime.engine.stepper import Stepper
 from runtime.engine.working import EngineConfig, WorkingRun
 from runtime.errors import ItemError
+from runtime.items import text_problems
 from runtime.store.contract import RunLedger
 
 
@@ -45,9 +46,10 @@ class RunStarter:
         """Start one run; returns once it is durable (waiting, finished or failed).
 
         Raises:
-            ItemError: the item does not match the workflow's input.
+            ItemError: the item does not match the workflow's input, or holds text that
+                cannot be stored.
         """
-        clean = wf.validate_item(item)
+        clean = checked_item(wf, item)
         now = self._config.clock()
         run = self._stepper.new_run(wf, clean, now, by, None, idempotency_key)
         batch = WriteBatch()
@@ -119,7 +121,7 @@ class RunStarter:
                     on_result(index, res)
                 continue
             try:
-                clean = wf.validate_item(raw)
+                clean = checked_item(wf, raw)
             except ItemError as exc:
                 err = BatchItemError(index=index, error=str(exc))
                 results[index] = err
@@ -136,3 +138,18 @@ class RunStarter:
         elif progress:
             progress(done, total)
         return [r for r in results if r is not None]
+
+
+def checked_item(wf: Workflow, item: Any) -> dict[str, Any]:
+    """The item checked against the workflow's input, and checked to be storable text:
+    what a run of ``wf`` would start with (defaults filled, CSV strings converted).
+
+    Raises:
+        ItemError: a field does not match the input, or holds a lone surrogate (text the
+            store cannot encode; left in, it would fail the whole group commit).
+    """
+    clean = wf.validate_item(item)
+    problems = text_problems(clean)
+    if problems:
+        raise ItemError(problems, workflow_id=wf.id)
+    return clean

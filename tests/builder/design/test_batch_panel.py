@@ -120,3 +120,15 @@ def test_no_published_version_gives_none_and_a_message(designer: Engine) -> None
     assert "save a version without errors first" in NO_PUBLISHED.lower()
     with pytest.raises(NotFoundError, match="no published version"):
         start_batch(designer, "half-done", [{}], "d", "dev")
+
+
+def test_an_item_with_a_lone_surrogate_is_planned_as_bad_and_the_rest_start(
+    designer: Engine,
+) -> None:
+    items, digest = read_items(ITEMS)
+    items[1] = {**items[1], "note": "train \ud800"}  # a JSON escape UTF-8 cannot encode
+    plan = plan_batch(designer, designer.workflow("expense-approval"), items, digest)
+    assert [b.index for b in plan.bad] == [1] and plan.to_start == 3
+    assert "lone surrogate" in item_error(plan.bad[0].error)
+    s = start_batch(designer, "expense-approval", items, digest, "dev")
+    assert (s.started, [b.index for b in s.bad]) == (3, [1])
