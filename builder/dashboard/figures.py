@@ -109,6 +109,8 @@ def chart(fig: Figure) -> alt.Chart | alt.LayerChart | None:
             y=alt.Y("rate:Q", title="automated", axis=alt.Axis(format="%"))
         )
         return alt.layer(bars, line).resolve_scale(y="independent")
+    if name == "choice_shares":
+        return _bar(df, "n:Q", "checkpoint:N", color="option:N")
     if name == "escalations":
         return _bar(df, "n:Q", "team:N", color="source:N")
     if name == "throughput":

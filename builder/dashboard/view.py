@@ -20,7 +20,7 @@ LAYOUT: tuple[tuple[str, str], ...] = (
     ("time_to_decision", "backlog"),
     ("automation_rate", "timeout_rate"),
     ("throughput", "escalations"),
-    ("calibration", ""),
+    ("calibration", "choice_shares"),
 )
 
 EMPTY_STATE = (

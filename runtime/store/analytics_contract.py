@@ -76,6 +76,12 @@ class AnalyticsReads(Protocol):
         rejected, edited, escalated, median_seconds``, most decisions first."""
         ...
 
+    def choice_counts(self, scope: AnalyticsScope) -> list[dict[str, Any]]:
+        """Options picked at ``choice`` checkpoints in the window (by people and by
+        deadline defaults) per ``workflow_id, node_id, option``: ``n``. A decision that
+        picked several options counts once for each."""
+        ...
+
     def ai_judgments(self, scope: AnalyticsScope) -> dict[str, int]:
         """People's decisions (not escalations) in the window on AI output: at a
         ``confidence_gate`` or ``feedback`` checkpoint or with feedback rows. ``judged``,

@@ -34,6 +34,7 @@ from runtime.queries.analytics.metrics import (
     approval_rate,
     automation_rate,
     backlog,
+    choice_shares,
     edit_rate,
     escalations,
     override_rate,
@@ -60,6 +61,7 @@ QUERIES: dict[str, Query] = {
     "escalations": escalations,
     "throughput": throughput,
     "calibration": calibration,
+    "choice_shares": choice_shares,
 }
 """Every named dashboard query by name, each ``(store, user, filter) -> Figure``."""
 

@@ -232,6 +232,34 @@ def escalations(store: Store, user: User | None, f: AnalyticsFilter) -> Figure:
     )
 
 
+def choice_shares(store: Store, user: User | None, f: AnalyticsFilter) -> Figure:
+    """How often each option of each ``choice`` checkpoint was picked, and its share."""
+    rows = store.choice_counts(scope_for(user, f))
+    per_node: Counter[tuple[str, str]] = Counter()
+    for r in rows:
+        per_node[(r["workflow_id"], r["node_id"])] += r["n"]
+    out = [
+        {
+            "checkpoint": f"{r['workflow_id']}/{r['node_id']}",
+            "option": r["option"],
+            "n": r["n"],
+            "share": r["n"] / per_node[(r["workflow_id"], r["node_id"])],
+        }
+        for r in rows
+    ]
+    total = sum(per_node.values())
+    return Figure(
+        name="choice_shares",
+        title="Choices per option",
+        unit="count",
+        value=total if total else None,
+        summary={"picks": total, "checkpoints": len(per_node)},
+        rows=out,
+        note="Options picked at choice checkpoints, by people and by deadline defaults; "
+        "share is within its checkpoint. A pick of several options counts each.",
+    )
+
+
 def throughput(store: Store, user: User | None, f: AnalyticsFilter) -> Figure:
     """People's decisions per reviewer (and per day when the window is closed)."""
     rows = store.reviewer_throughput(scope_for(user, f))

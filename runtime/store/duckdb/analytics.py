@@ -195,6 +195,23 @@ class DuckDBAnalytics(DuckDBConnection):
             params,
         )
 
+    def choice_counts(self, scope: AnalyticsScope) -> list[dict[str, Any]]:
+        """Options picked at choice checkpoints per workflow, node and option."""
+        cond, params = scope_clause(scope, at="r.decided_at")
+        return self._rows(
+            "SELECT workflow_id, node_id, option, count(*) AS n FROM ("
+            "SELECT r.workflow_id, r.node_id, unnest(CASE "
+            "WHEN json_type(e.data->'option') = 'ARRAY' "
+            "THEN CAST(e.data->'option' AS VARCHAR[]) "
+            "ELSE [e.data->>'option'] END) AS option "
+            "FROM reviews r JOIN audit_events e ON e.review_id = r.id "
+            "AND e.kind IN ('review.decided', 'review.expired') "
+            "AND e.data->>'action' = 'choose' "
+            f"WHERE r.kind = 'choice' AND r.action = 'choose' AND {cond}) "
+            "GROUP BY ALL ORDER BY workflow_id, node_id, n DESC, option",
+            params,
+        )
+
     def ai_judgments(self, scope: AnalyticsScope) -> dict[str, int]:
         """People's decisions on AI output in the window: ``judged, overridden``."""
         cond, params = scope_clause(scope, at="r.decided_at")

@@ -322,3 +322,51 @@ def test_replay_recommends_the_lowest_threshold_meeting_the_target() -> None:
         p.threshold == 0.815
         for p in A.replay(REVIEWED, PASSES, threshold=0.815, target_error_rate=0)[0]
     )
+
+
+CHOICE = """
+id: routing
+name: Routing
+nodes:
+  - {id: start, type: trigger}
+  - id: pick
+    type: choice
+    params: {options: [a, b, c], team: leads, multiple: true, deadline: 1d,
+             on_timeout: default, default_option: b}
+  - {id: done, type: end}
+edges:
+  - {from: start, to: pick}
+  - {from: pick, to: done, branch: a}
+  - {from: pick, to: done, branch: b}
+  - {from: pick, to: done, branch: c}
+"""
+
+
+def test_choice_shares_per_option(fresh: Engine) -> None:
+    from runtime.auth import add_user
+    from runtime.nodes import Decision
+    from runtime.spec import loads_yaml
+
+    add_user(fresh.store, "lee", roles=["reviewer"], teams=["leads"])
+    wf = loads_yaml(CHOICE)
+    runs = [fresh.start(wf, {"n": i}) for i in range(4)]
+    for run, option in zip(runs[:3], ["a", "a", ["a", "c"]], strict=True):
+        fresh.decide(run.review_id, Decision(action="choose", option=option), by="lee")
+    fresh.sweep(now=fresh.clock() + timedelta(days=2))  # the fourth takes the default, b
+    fig = A.run_query(fresh.store, None, "choice_shares", ALL, now=fresh.clock())
+    assert fig.summary == {"picks": 5, "checkpoints": 1}
+    assert [(r["checkpoint"], r["option"], r["n"], r["share"]) for r in fig.rows] == [
+        ("routing/pick", "a", 3, 0.6),
+        ("routing/pick", "b", 1, 0.2),
+        ("routing/pick", "c", 1, 0.2),
+    ]
+    assert (
+        A.run_query(
+            fresh.store,
+            None,
+            "choice_shares",
+            A.AnalyticsFilter(workflow_id="x"),
+            now=fresh.clock(),
+        ).rows
+        == []
+    )
