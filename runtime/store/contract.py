@@ -351,13 +351,17 @@ class ReadModel(Protocol):
         assignee: str | None = None,
         priority: str | None = None,
         node_id: str | None = None,
+        unassigned: bool = False,
+        created_before: datetime | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
         """Pending reviews not held by a decision, most urgent and oldest first.
 
         ``teams``: only reviews with no team or a team in the list; ``node_id``: only
-        reviews at that checkpoint. Each row carries ``context`` (the run's item and steps).
+        reviews at that checkpoint; ``unassigned``: only reviews assigned to nobody;
+        ``created_before``: only reviews created before that naive UTC time. Each row
+        carries ``context`` (the run's item and steps).
         """
         ...
 
@@ -370,13 +374,15 @@ class ReadModel(Protocol):
         assignee: str | None = None,
         priority: str | None = None,
         node_id: str | None = None,
+        unassigned: bool = False,
+        created_before: datetime | None = None,
     ) -> int:
         """How many reviews ``list_pending_reviews`` would list with these filters."""
         ...
 
     def count_pending_reviews_by(
         self,
-        group_by: Literal["team", "workflow_id"],
+        group_by: Literal["team", "workflow_id", "node_id", "priority", "assignee"],
         *,
         teams: list[str] | None = None,
         team: str | None = None,
@@ -384,8 +390,11 @@ class ReadModel(Protocol):
         assignee: str | None = None,
         priority: str | None = None,
         node_id: str | None = None,
+        unassigned: bool = False,
+        created_before: datetime | None = None,
     ) -> dict[str | None, int]:
-        """``count_pending_reviews`` per team or per workflow (None: no team)."""
+        """``count_pending_reviews`` per team, workflow, node, priority or assignee (None:
+        no team, no assignee)."""
         ...
 
     def workflow_has_visible_review(self, workflow_id: str, *, teams: list[str], user: str) -> bool:

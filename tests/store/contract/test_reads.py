@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
+
 from runtime.domain import WriteBatch
 from runtime.store.contract import Store
 from tests.store.contract.records import T0, review, run, settlement
@@ -138,3 +142,40 @@ def test_runs_visible_to_teams_and_a_user(store: Store) -> None:
 def test_run_visibility_pages(store: Store) -> None:
     _runs(store)
     assert _ids(store.list_runs(teams=["managers"], limit=2, offset=1)) == ["a2", "a1"]
+
+
+def test_pending_reviews_unassigned_and_older_than(store: Store) -> None:
+    _queue(store)
+    assert _ids(store.list_pending_reviews(unassigned=True)) == ["r2", "r7", "r4", "r1", "r8", "r5"]
+    cutoff = T0 + timedelta(minutes=3)  # r4 (0), r1 (1), r3 (2) are older
+    assert _ids(store.list_pending_reviews(created_before=cutoff)) == ["r3", "r4", "r1"]
+    assert store.count_pending_reviews(created_before=cutoff, unassigned=True) == 2
+    assert _ids(store.list_pending_reviews(created_before=cutoff, limit=1, offset=1)) == ["r4"]
+
+
+def test_pending_reviews_count_by_each_filter(store: Store) -> None:
+    _queue(store)
+    assert store.count_pending_reviews_by("team") == {
+        "managers": 3,
+        "finance": 2,
+        "support": 2,
+        None: 1,
+    }
+    assert store.count_pending_reviews_by("node_id", workflow_id="wf_b") == {
+        "triage": 3,
+        "check": 1,
+    }
+    assert store.count_pending_reviews_by("priority", teams=["support"]) == {
+        "urgent": 1,
+        "high": 1,
+        "normal": 1,
+    }
+    assert store.count_pending_reviews_by("assignee") == {None: 6, "mia": 1, "eve": 1}
+    assert store.count_pending_reviews_by("assignee", unassigned=True) == {None: 6}
+    cutoff = T0 + timedelta(minutes=3)
+    assert store.count_pending_reviews_by("workflow_id", created_before=cutoff) == {
+        "wf_a": 2,
+        "wf_b": 1,
+    }
+    with pytest.raises(ValueError, match="cannot group reviews by"):
+        store.count_pending_reviews_by("status")  # type: ignore[arg-type]
