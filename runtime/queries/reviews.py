@@ -158,9 +158,7 @@ def review_queue(
         "assignee": None if unassigned else assignee,
     }
     extra = {"unassigned": unassigned, "created_before": created_before}
-    items = store.list_pending_reviews(
-        teams=teams, **filters, **extra, limit=limit, offset=offset
-    )
+    items = store.list_pending_reviews(teams=teams, **filters, **extra, limit=limit, offset=offset)
 
     def counts(column: str, leave_out: str) -> dict[str, int]:
         rows = store.count_pending_reviews_by(
@@ -229,4 +227,24 @@ def get_review(store: Store, user: User | None, review_id: str) -> dict[str, Any
     # The store's own message for a missing review, so that both read the same.
     raise NotFoundError(
         f"review {review_id} does not exist; list pending ones with `loopgate reviews`"
+    )
+
+
+def escalation_teams(store: Store) -> list[str]:
+    """The teams a review may be escalated to: those with at least one enabled reviewer
+    or admin in them (a team nobody is in would leave the review on no one's queue).
+
+    Args:
+        store: the store.
+
+    Returns:
+        Team names, sorted.
+    """
+    return sorted(
+        {
+            team
+            for u in store.list_users()
+            if not u["disabled"] and {"reviewer", "admin"}.intersection(u["roles"])
+            for team in u["teams"]
+        }
     )

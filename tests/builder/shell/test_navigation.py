@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from builder.shell.navigation import PAGES, SIGN_IN, pages_for
+from builder.shell.navigation import PAGES, SIGN_IN, pages_for, url_path
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -22,10 +22,10 @@ def test_a_visitor_gets_only_the_sign_in_page() -> None:
 
 
 def test_pages_by_role() -> None:
-    assert _titles(_user("reviewer")) == ["Home"]
+    assert _titles(_user("reviewer")) == ["Home", "Review"]
     assert _titles(_user("auditor", "operator")) == ["Home"]
     assert _titles(_user("designer")) == ["Home", "Builder"]
-    assert _titles(_user("reviewer", "designer")) == ["Home", "Builder"]
+    assert _titles(_user("reviewer", "designer")) == ["Home", "Review", "Builder"]
     assert pages_for(_user("admin")) == list(PAGES)
     assert "Admin" in _titles(_user("admin"))
     assert not any("Admin" in _titles(_user(r)) for r in ("designer", "operator", "auditor"))
@@ -36,3 +36,7 @@ def test_every_page_exists_and_one_is_the_landing_page() -> None:
         assert (ROOT / entry.script).is_file(), entry.script
         assert entry.icon.startswith(":material/")
     assert [p.title for p in PAGES if p.default] == ["Home"]
+
+
+def test_each_page_has_the_url_path_streamlit_gives_its_script() -> None:
+    assert [url_path(p) for p in PAGES] == ["home", "review", "builder", "admin"]
