@@ -178,3 +178,10 @@ def test_counts_per_node_priority_and_assignee_unassigned_and_age(queue: Engine)
     page = reviews.review_queue(queue.store, None, older_than=timedelta(hours=1), now=later)
     assert page.total == 6
     assert reviews.review_queue(queue.store, None, limit=10**9, offset=-5).limit == reviews.MAX_PAGE
+
+
+def test_escalation_teams_are_those_an_enabled_reviewer_is_in(queue: Engine) -> None:
+    assert reviews.escalation_teams(queue.store) == ["alpha"]
+    add_user(queue.store, "ria", roles=["reviewer"], teams=["risk", "alpha"])
+    add_user(queue.store, "des", roles=["designer"], teams=["design"])
+    assert reviews.escalation_teams(queue.store) == ["alpha", "risk"]
