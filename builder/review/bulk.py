@@ -23,6 +23,8 @@ CAP = 5_000
 
 _REPORT = "rv_bulk_report"
 SELECTED, MATCHING = "ticked", "matching"
+SCOPES = {SELECTED: "the ticked ones", MATCHING: "all matching the filters"}
+"""The choices of which reviews a bulk action takes (labels that stay the same)."""
 
 
 @dataclass
@@ -83,17 +85,12 @@ def bar(user: User, q: ReviewQueue) -> bool:
         True when an action ran (the caller reads the queue again).
     """
     ticked = queue.selected()
-    with st.expander(
-        f"Bulk decision ({len(ticked)} ticked, {q.total} matching)", expanded=bool(ticked)
-    ):
+    with st.expander("Bulk decision", expanded=bool(ticked), icon=":material/done_all:"):
+        st.caption(f"{len(ticked)} ticked on this page · {q.total} matching the filters")
         scope = st.radio(
             "Which reviews",
             [SELECTED, MATCHING],
-            format_func=lambda s: (
-                f"the {len(ticked)} ticked"
-                if s == SELECTED
-                else f"all {min(q.total, CAP)} matching the filters"
-            ),
+            format_func=SCOPES.get,
             horizontal=True,
             key="rv_bulk_scope",
         )
@@ -108,35 +105,38 @@ def bar(user: User, q: ReviewQueue) -> bool:
         left, right = st.columns(2)
         approve = left.button("Approve all of them", key="rv_bulk_approve", type="primary")
         reject = right.button("Reject all of them", key="rv_bulk_reject")
-        if not (approve or reject):
-            return False
-        ids = ticked if scope == SELECTED else queue.matching_ids(user, CAP)
-        if not ids:
-            st.error("No review to decide: tick some, or pick all matching the filters.")
-            return False
-        if reject and not reason:
-            st.error("Pick a reason to reject them with; nothing was decided.")
-            return False
-        decision = (
-            Decision(action="approve") if approve else Decision(action="reject", reason=reason)
-        )
-        progress = st.progress(0.0, text=f"Deciding {len(ids)} review(s)…")
+    if not (approve or reject):
+        return False
+    ids = ticked if scope == SELECTED else queue.matching_ids(user, CAP)
+    if not ids:
+        st.error("No review to decide: tick some, or pick all matching the filters.")
+        return False
+    if reject and not reason:
+        st.error("Pick a reason to reject them with; nothing was decided.")
+        return False
+    decision = Decision(action="approve") if approve else Decision(action="reject", reason=reason)
+    st.session_state.pop(_REPORT, None)
+    slot = st.empty()
+    progress = slot.progress(0.0, text=f"Deciding {len(ids)} review(s)…")
 
-        def tick(done: int, total: int) -> None:
-            progress.progress(done / total, text=f"Decided {done} of {total}")
+    def tick(done: int, total: int) -> None:
+        progress.progress(done / total, text=f"Decided {done} of {total}")
 
-        report = run(user, ids, decision, tick)
-        progress.progress(1.0, text=f"Done: {report.done} of {len(ids)} decided")
-        queue.clear_selection()
-        st.session_state[_REPORT] = report
-        return True
+    report = run(user, ids, decision, tick)
+    slot.empty()  # the finished bar is drawn by show_report, with the outcome
+    queue.clear_selection()
+    st.session_state[_REPORT] = report
+    return True
 
 
 def show_report() -> None:
-    """The last bulk action's report: how many went through, and each one that did not."""
-    report: Report | None = st.session_state.pop(_REPORT, None)
+    """The last bulk action's report, until it is dismissed or another one runs: its
+    finished progress bar, how many went through, and each one that did not."""
+    report: Report | None = st.session_state.get(_REPORT)
     if report is None:
         return
+    total = report.done + len(report.failed)
+    st.progress(1.0, text=f"Done: {report.done} of {total} decided")
     verb = "approved" if report.action == "approve" else "rejected"
     if report.done:
         st.success(f"{report.done} review(s) {verb}, each its own decision in the audit trail.")
@@ -147,3 +147,6 @@ def show_report() -> None:
             hide_index=True,
             width="stretch",
         )
+    if st.button("Dismiss", key="rv_bulk_dismiss"):
+        st.session_state.pop(_REPORT, None)
+        st.rerun()

@@ -122,21 +122,42 @@ def _reset_page() -> None:
     st.session_state[_PAGE] = 0
 
 
+def counts_text(counts: dict[str, int], limit: int = 3) -> str:
+    """A filter's counts in one line, biggest first: ``finance 6 · support 3 · +2 more``.
+
+    Args:
+        counts: value -> how many reviews it would give ("" for none).
+        limit: the most values named.
+
+    Returns:
+        The text (``none`` when nothing matches).
+    """
+    ranked = sorted(((n, v) for v, n in counts.items() if n), key=lambda p: (-p[0], p[1]))
+    if not ranked:
+        return "none"
+    shown = " · ".join(f"{v or '(none)'} {n}" for n, v in ranked[:limit])
+    return shown + (f" · +{len(ranked) - limit} more" if len(ranked) > limit else "")
+
+
 def _choice(label: str, name: str, counts: dict[str, int], order: list[str] | None = None) -> None:
-    """One filter: a select of its values, each with how many reviews it would give."""
+    """One filter: a select of its values, and under it how many reviews each would give.
+
+    The options' labels stay the same from run to run (a select box keeps its value by
+    its label), so the counts go in the caption, not in the options.
+    """
     key = _key(name)
     values = order if order is not None else sorted(counts)
     current = st.session_state.get(key, ALL)
     if current != ALL and current not in values:
         values = [*values, current]  # a value with no review left stays pickable
-    total = sum(counts.values())
-
-    def shown(v: str) -> str:
-        if v == ALL:
-            return f"all ({total})"
-        return f"{v or '(none)'} ({counts.get(v, 0)})"
-
-    st.selectbox(label, [ALL, *values], key=key, format_func=shown, on_change=_reset_page)
+    st.selectbox(
+        label,
+        [ALL, *values],
+        key=key,
+        format_func=lambda v: v or "(none)",
+        on_change=_reset_page,
+    )
+    st.caption(counts_text(counts))
 
 
 def filters(queue: ReviewQueue, user: User) -> None:

@@ -77,3 +77,12 @@ def test_collect_and_changed() -> None:
     values, problems = form.collect(review, {"amount": "80", "who": "ada"})
     assert problems == [] and values == {"amount": 80, "who": "ada"}
     assert form.changed(review, values) == {"amount": 80}
+
+
+def test_counts_in_one_line() -> None:
+    from builder.review.queue import counts_text
+
+    assert counts_text({}) == "none"
+    assert counts_text({"a": 1, "b": 3, "": 2}) == "b 3 · (none) 2 · a 1"
+    many = {f"t{i}": i for i in range(1, 7)}
+    assert counts_text(many) == "t6 6 · t5 5 · t4 4 · +3 more"
