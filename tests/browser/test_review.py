@@ -9,11 +9,17 @@ import time
 
 import pytest
 
-from tests.browser.conftest import settle, sign_in
+from tests.browser.conftest import settle as _settle
+from tests.browser.conftest import sign_in
 from tests.browser.test_builder import shot
 
 pytestmark = pytest.mark.browser
 VIEW = {"width": 1400, "height": 900}
+
+
+def settle(page) -> None:
+    """Wait for Streamlit to stop rerunning (this page has no canvas: a shorter quiet)."""
+    _settle(page, quiet_ms=500)
 
 
 def open_review_page(page) -> None:
