@@ -45,8 +45,11 @@ class Sink:
 
 def _authenticator(user: str, password: str):
     def check(server, session, envelope, mechanism, auth_data):
-        ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user
-              and auth_data.password.decode() == password)
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == user
+            and auth_data.password.decode() == password
+        )
         return AuthResult(success=ok, handled=False)
 
     return check
@@ -58,8 +61,11 @@ def mail_sink(*, user: str | None = None, password: str | None = None) -> Iterat
     sink = Sink(port=free_port())
     kwargs: dict[str, Any] = {}
     if user:
-        kwargs = {"authenticator": _authenticator(user, password or ""),
-                  "auth_require_tls": False, "auth_required": True}
+        kwargs = {
+            "authenticator": _authenticator(user, password or ""),
+            "auth_require_tls": False,
+            "auth_required": True,
+        }
     controller = Controller(sink, hostname="127.0.0.1", port=sink.port, **kwargs)
     controller.start()
     try:

@@ -10,7 +10,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_engine_benchmark_runs_at_a_tiny_size() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "bench.engine", "--sizes", "20", "--rounds", "1"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr
     assert "| start (items/s) |" in out.stdout

@@ -24,7 +24,8 @@ def intro_markdown() -> str:
         "1. Sign in (demo accounts below on a fresh install).\n"
         "2. Open the **Builder**, load an example such as *Expense approval*, and press "
         "**Test run** to follow an item through its checkpoints.\n"
-        "3. Drive the same workflows from the command line: `loopgate reviews`, "
+        "3. Reviewers decide the waiting items on the **Review** page.\n"
+        "4. Drive the same workflows from the command line: `loopgate reviews`, "
         "`loopgate decide`, or the HTTP API at `/api/docs`."
     )
 
@@ -94,13 +95,14 @@ def metrics(data: dict[str, Any]) -> None:
 
 
 def queue_note(user: dict[str, Any]) -> None:
-    """For a reviewer with teams: how many reviews wait for them, and where to decide them."""
-    if has_role(user, "reviewer") and user["teams"]:
-        st.info(
-            f"**{my_queue(user)}** review(s) wait for your teams ({', '.join(user['teams'])}). "
-            "Decide them with `loopgate reviews --team TEAM` and `loopgate decide`, or through "
-            "the HTTP API (`/api/docs`)."
-        )
+    """For a reviewer or an admin: how many reviews wait for them, and a link to the Review
+    page where they decide them."""
+    if not has_role(user, "reviewer"):
+        return
+    teams = f" for your teams ({', '.join(user['teams'])})" if user["teams"] else ""
+    with st.container(border=True):
+        st.markdown(f"**{my_queue(user)}** review(s) wait{teams}.")
+        st.page_link("pages/review.py", label="Open the Review page", icon=":material/fact_check:")
 
 
 def workflow_list(workflows: list[dict[str, Any]], user: dict[str, Any]) -> None:

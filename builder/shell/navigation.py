@@ -95,6 +95,22 @@ def _page(entry: PageEntry) -> Any:
     return st.Page(entry.script, title=entry.title, icon=entry.icon, default=entry.default)
 
 
+def url_path(entry: PageEntry) -> str:
+    """The page's URL path (its script's name, as Streamlit infers it): ``review``."""
+    return entry.script.rsplit("/", 1)[-1].removesuffix(".py")
+
+
+def _visitor_pages() -> list[Any]:
+    """Sign-in at ``/`` and at every page's own path, so a link to a page opened before
+    sign-in (``/review?review=ID``) shows the sign-in form instead of "Page not found",
+    keeps its path and query, and lands on that page once signed in."""
+    return [_page(SIGN_IN)] + [
+        st.Page(SIGN_IN.script, title=SIGN_IN.title, icon=SIGN_IN.icon, url_path=url_path(p))
+        for p in PAGES
+        if not p.default
+    ]
+
+
 def _sidebar(user: dict[str, Any]) -> None:
     with st.sidebar:
         st.caption(
@@ -108,7 +124,10 @@ def _sidebar(user: dict[str, Any]) -> None:
 def run_app() -> None:
     """Gate, navigate and run the chosen page: the whole of ``app.py`` on every rerun."""
     user = current_user()
-    page = st.navigation([_page(p) for p in pages_for(user)])
+    if user is None:
+        page = st.navigation(_visitor_pages(), position="hidden")
+    else:
+        page = st.navigation([_page(p) for p in pages_for(user)])
     if user is not None:
         _sidebar(user)
     sync_cookie()

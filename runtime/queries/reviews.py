@@ -13,6 +13,7 @@ started its run.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
@@ -34,13 +35,18 @@ UNASSIGNED = ""
 class ReviewQueue(BaseModel):
     """One page of a user's review queue, with the counts a queue view shows.
 
+    Each ``by_*`` count leaves its own filter out (so it says how many each choice of that
+    filter would give) and applies every other one.
+
     Attributes:
         items: the page's reviews, most urgent and oldest first (rows as described in
             this module's docstring).
         total: how many reviews match every filter (all pages).
-        by_team: per team, how many match every filter but the team one
-            (:data:`NO_TEAM` for the reviews with no team).
-        by_workflow: per workflow id, how many match every filter but the workflow one.
+        by_team: per team (:data:`NO_TEAM` for the reviews with no team).
+        by_workflow: per workflow id.
+        by_node: per checkpoint node id.
+        by_priority: per priority.
+        by_assignee: per assignee (:data:`NO_ASSIGNEE` for the unassigned ones).
         limit: the page size asked for.
         offset: how many matching reviews come before this page.
     """
@@ -49,8 +55,18 @@ class ReviewQueue(BaseModel):
     total: int
     by_team: dict[str, int] = Field(default_factory=dict)
     by_workflow: dict[str, int] = Field(default_factory=dict)
+    by_node: dict[str, int] = Field(default_factory=dict)
+    by_priority: dict[str, int] = Field(default_factory=dict)
+    by_assignee: dict[str, int] = Field(default_factory=dict)
     limit: int
     offset: int
+
+
+NO_ASSIGNEE = ""
+"""The key under which :attr:`ReviewQueue.by_assignee` counts the unassigned reviews."""
+
+MAX_PAGE = 500
+"""The largest page :func:`review_queue` returns (a bigger ``limit`` is cut to it)."""
 
 
 def _teams(user: User | None) -> list[str] | None:
@@ -107,10 +123,13 @@ def review_queue(
     node_id: str | None = None,
     priority: str | None = None,
     assignee: str | None = None,
+    unassigned: bool = False,
+    older_than: timedelta | None = None,
+    now: datetime | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> ReviewQueue:
-    """A page of the review queue with its total and its counts per team and workflow.
+    """A page of the review queue with its total and its counts per filter.
 
     Args:
         store: the store.
@@ -120,31 +139,49 @@ def review_queue(
         node_id: only the reviews of this checkpoint node.
         priority: only reviews of this priority.
         assignee: only reviews assigned to (claimed by) this user; :data:`UNASSIGNED`:
-            only those nobody holds.
-        limit: the page size.
-        offset: how many reviews to skip.
+            only those nobody holds (as ``unassigned``).
+        unassigned: only reviews assigned to nobody (``assignee`` is then ignored).
+        older_than: only reviews waiting longer than this.
+        now: the time ``older_than`` counts back from (naive UTC; default: now).
+        limit: the page size (1 to :data:`MAX_PAGE`).
+        offset: how many reviews to skip (0 or more).
 
     Returns:
         The page and its counts (see :class:`ReviewQueue`).
     """
     teams = _teams(user)
-    filters = {
+    limit = max(1, min(limit, MAX_PAGE))
+    offset = max(0, offset)
+    created_before = None
+    if older_than is not None:
+        created_before = (now or datetime.now(UTC).replace(tzinfo=None)) - older_than
+    filters: dict[str, Any] = {
         "team": team,
         "workflow_id": workflow_id,
         "node_id": node_id,
         "priority": priority,
-        "assignee": assignee,
+        "assignee": None if unassigned else assignee,
     }
-    items = pending_reviews(store, user, **filters, limit=limit, offset=offset)
-    by_team = store.count_pending_reviews_by("team", teams=teams, **{**filters, "team": None})
-    by_workflow = store.count_pending_reviews_by(
-        "workflow_id", teams=teams, **{**filters, "workflow_id": None}
-    )
+    extra = {"unassigned": unassigned, "created_before": created_before}
+    items = store.list_pending_reviews(teams=teams, **filters, **extra, limit=limit, offset=offset)
+
+    def counts(column: str, leave_out: str) -> dict[str, int]:
+        rows = store.count_pending_reviews_by(
+            column,  # type: ignore[arg-type]
+            teams=teams,
+            **{**filters, leave_out: None},
+            **({**extra, "unassigned": False} if leave_out == "assignee" else extra),
+        )
+        return {("" if k is None else k): n for k, n in sorted(rows.items(), key=_key)}
+
     return ReviewQueue(
         items=items,
-        total=store.count_pending_reviews(teams=teams, **filters),
-        by_team={NO_TEAM if k is None else k: n for k, n in sorted(by_team.items(), key=_key)},
-        by_workflow=dict(sorted(by_workflow.items(), key=_key)),
+        total=store.count_pending_reviews(teams=teams, **filters, **extra),
+        by_team=counts("team", "team"),
+        by_workflow=counts("workflow_id", "workflow_id"),
+        by_node=counts("node_id", "node_id"),
+        by_priority=counts("priority", "priority"),
+        by_assignee=counts("assignee", "assignee"),
         limit=limit,
         offset=offset,
     )
@@ -234,3 +271,23 @@ def editable_schema(review: dict[str, Any]) -> list[dict[str, Any]]:
             field["required"] = True
         out.append(field)
     return out
+
+
+def escalation_teams(store: Store) -> list[str]:
+    """The teams a review may be escalated to: those with at least one enabled reviewer
+    or admin in them (a team nobody is in would leave the review on no one's queue).
+
+    Args:
+        store: the store.
+
+    Returns:
+        Team names, sorted.
+    """
+    return sorted(
+        {
+            team
+            for u in store.list_users()
+            if not u["disabled"] and {"reviewer", "admin"}.intersection(u["roles"])
+            for team in u["teams"]
+        }
+    )

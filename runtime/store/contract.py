@@ -391,6 +391,8 @@ class ReadModel(Protocol):
         assignee: str | None = None,
         priority: str | None = None,
         node_id: str | None = None,
+        unassigned: bool = False,
+        created_before: datetime | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
@@ -398,7 +400,9 @@ class ReadModel(Protocol):
 
         ``teams``: only reviews with no team or a team in the list; ``node_id``: only
         reviews at that checkpoint; ``assignee``: only reviews that user holds (``""``:
-        only those nobody holds). Each row carries ``context`` (the run's item and steps).
+        only those nobody holds, like ``unassigned``); ``unassigned``: only reviews
+        assigned to nobody; ``created_before``: only reviews created before that naive
+        UTC time. Each row carries ``context`` (the run's item and steps).
         """
         ...
 
@@ -411,13 +415,15 @@ class ReadModel(Protocol):
         assignee: str | None = None,
         priority: str | None = None,
         node_id: str | None = None,
+        unassigned: bool = False,
+        created_before: datetime | None = None,
     ) -> int:
         """How many reviews ``list_pending_reviews`` would list with these filters."""
         ...
 
     def count_pending_reviews_by(
         self,
-        group_by: Literal["team", "workflow_id"],
+        group_by: Literal["team", "workflow_id", "node_id", "priority", "assignee"],
         *,
         teams: list[str] | None = None,
         team: str | None = None,
@@ -425,8 +431,11 @@ class ReadModel(Protocol):
         assignee: str | None = None,
         priority: str | None = None,
         node_id: str | None = None,
+        unassigned: bool = False,
+        created_before: datetime | None = None,
     ) -> dict[str | None, int]:
-        """``count_pending_reviews`` per team or per workflow (None: no team)."""
+        """``count_pending_reviews`` per team, workflow, node, priority or assignee (None:
+        no team, no assignee)."""
         ...
 
     def workflow_has_visible_review(self, workflow_id: str, *, teams: list[str], user: str) -> bool:

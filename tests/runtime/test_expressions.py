@@ -20,8 +20,15 @@ from runtime.expressions import (
 @pytest.fixture
 def data():
     return {
-        "item": {"amount": 120.5, "count": 3, "name": "Ann", "none": None, "tags": ["a", "b"],
-                 "flag": False, "nested": {"k": "v"}},
+        "item": {
+            "amount": 120.5,
+            "count": 3,
+            "name": "Ann",
+            "none": None,
+            "tags": ["a", "b"],
+            "flag": False,
+            "nested": {"k": "v"},
+        },
         "steps": {"intent": {"label": "refund", "confidence": 0.91}},
         "review": None,
     }
@@ -79,8 +86,11 @@ def test_plain_values_pass_through(data):
 
 
 def test_render_values_walks_nested_structures(data):
-    src = {"a": "{{ item.count }}", "b": ["{{ item.name }}", 7, {"c": "n={{ item.count }}"}],
-           "d": True}
+    src = {
+        "a": "{{ item.count }}",
+        "b": ["{{ item.name }}", 7, {"c": "n={{ item.count }}"}],
+        "d": True,
+    }
     assert render_values(src, data) == {"a": 3, "b": ["Ann", 7, {"c": "n=3"}], "d": True}
 
 
@@ -159,8 +169,14 @@ def test_templates_cannot_change_run_data(data):
 
 @pytest.mark.parametrize(
     "source",
-    ["{{ item.x }}", "a {{ steps.intent.label }} b", "{{ review.note if review else '' }}",
-     "{% for t in item.tags %}{{ t }}{% endfor %}", "{% set x = 1 %}{{ x }}", "plain"],
+    [
+        "{{ item.x }}",
+        "a {{ steps.intent.label }} b",
+        "{{ review.note if review else '' }}",
+        "{% for t in item.tags %}{{ t }}{% endfor %}",
+        "{% set x = 1 %}{{ x }}",
+        "plain",
+    ],
 )
 def test_check_template_accepts_good_templates(source):
     assert check_template(source, {"intent"}) is None

@@ -54,31 +54,68 @@ def test_example_round_trips(path: Path, tmp_path: Path):
 
 
 TRICKY = [
-    "yes", "no", "null", "~", "on", "1.0", "1e3", "0x1F", "2024-01-01", "{{ item.x }}",
-    "a: b", "# hash", " lead", "trail ", "", "'q'", '"dq"', "- dash", "[x]", "{x}", "*star",
-    "&amp", "!bang", "%pct", "| pipe", "> gt", "?q", "\ttab", "a\r\nb", "multi\nline",
-    "multi\nline \nwith trailing spaces\n", "ends\n\n", "ünï ✓ 😀", "a\u2028b", "\ufeffbom",
+    "yes",
+    "no",
+    "null",
+    "~",
+    "on",
+    "1.0",
+    "1e3",
+    "0x1F",
+    "2024-01-01",
+    "{{ item.x }}",
+    "a: b",
+    "# hash",
+    " lead",
+    "trail ",
+    "",
+    "'q'",
+    '"dq"',
+    "- dash",
+    "[x]",
+    "{x}",
+    "*star",
+    "&amp",
+    "!bang",
+    "%pct",
+    "| pipe",
+    "> gt",
+    "?q",
+    "\ttab",
+    "a\r\nb",
+    "multi\nline",
+    "multi\nline \nwith trailing spaces\n",
+    "ends\n\n",
+    "ünï ✓ 😀",
+    "a\u2028b",
+    "\ufeffbom",
 ]
 
 
 def test_tricky_strings_round_trip():
-    spec = WorkflowSpec.model_validate({
-        "id": "round-trip",
-        "name": "Round trip ✓",
-        "description": "line one\nline two\n",
-        "max_steps": 17,
-        "input": {
-            "a": {"type": "string", "enum": TRICKY[:12], "description": "yes"},
-            "n": {"type": "number", "default": 1.5, "required": True},
-        },
-        "nodes": [
-            {"id": "start", "type": "trigger", "position": (1.5, -2)},
-            {"id": "s", "type": "set", "name": "no",
-             "params": {"values": {f"k{i}": t for i, t in enumerate(TRICKY)}, "lst": TRICKY}},
-            {"id": "done", "type": "end", "sensitive": True},
-        ],
-        "edges": [{"from": "start", "to": "s"}, {"from": "s", "to": "done", "branch": "true"}],
-    })
+    spec = WorkflowSpec.model_validate(
+        {
+            "id": "round-trip",
+            "name": "Round trip ✓",
+            "description": "line one\nline two\n",
+            "max_steps": 17,
+            "input": {
+                "a": {"type": "string", "enum": TRICKY[:12], "description": "yes"},
+                "n": {"type": "number", "default": 1.5, "required": True},
+            },
+            "nodes": [
+                {"id": "start", "type": "trigger", "position": (1.5, -2)},
+                {
+                    "id": "s",
+                    "type": "set",
+                    "name": "no",
+                    "params": {"values": {f"k{i}": t for i, t in enumerate(TRICKY)}, "lst": TRICKY},
+                },
+                {"id": "done", "type": "end", "sensitive": True},
+            ],
+            "edges": [{"from": "start", "to": "s"}, {"from": "s", "to": "done", "branch": "true"}],
+        }
+    )
     back = loads_yaml(spec.to_yaml())
     assert back == spec
     assert back.nodes[1].params["values"] == {f"k{i}": t for i, t in enumerate(TRICKY)}
@@ -126,8 +163,14 @@ def test_every_problem_is_reported_not_just_the_first():
             "edges:\n  - {from: a}\n  - {from: a, to: b, branch: [x]}\n"
         )
     fields = {p.field for p in info.value.problems}
-    assert fields == {"id", "schema_version", "max_steps", "extra", "edges[0].to",
-                      "edges[1].branch"}
+    assert fields == {
+        "id",
+        "schema_version",
+        "max_steps",
+        "extra",
+        "edges[0].to",
+        "edges[1].branch",
+    }
     # The exception's message carries each problem, prefixed by the workflow id.
     text = str(info.value)
     assert text.startswith("workflow Not An Id: ")

@@ -14,6 +14,10 @@ from runtime.store.duckdb.runs import DuckDBRunLedger
 _DECIDED = (
     "r.workflow_id = ? AND r.node_id = ? AND r.status = 'decided' AND r.decided_by <> 'system'"
 )
+
+QUEUE_GROUPS = ("team", "workflow_id", "node_id", "priority", "assignee")
+"""The columns :meth:`DuckDBReadModel.count_pending_reviews_by` may group by."""
+
 _PRIORITY_ORDER = (
     "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
 )
@@ -31,6 +35,8 @@ class DuckDBReadModel(DuckDBRunLedger):
         assignee: str | None = None,
         priority: str | None = None,
         node_id: str | None = None,
+        unassigned: bool = False,
+        created_before: datetime | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
@@ -43,6 +49,8 @@ class DuckDBReadModel(DuckDBRunLedger):
             assignee: only reviews assigned to this user ("": only those assigned to nobody).
             priority: only reviews of this priority.
             node_id: only reviews at this checkpoint node.
+            unassigned: only reviews assigned to nobody.
+            created_before: only reviews created before this (naive UTC) time.
             limit: at most this many.
             offset: skip this many first.
 
@@ -56,6 +64,8 @@ class DuckDBReadModel(DuckDBRunLedger):
             assignee=assignee,
             priority=priority,
             node_id=node_id,
+            unassigned=unassigned,
+            created_before=created_before,
         )
         rows = self._rows(
             "SELECT id, run_id, workflow_id, workflow_version, node_id, kind, team, assignee, "
@@ -67,16 +77,25 @@ class DuckDBReadModel(DuckDBRunLedger):
         return self._with_context(rows)
 
     def _pending_clause(
-        self, teams: list[str] | None, **filters: str | None
+        self,
+        teams: list[str] | None,
+        *,
+        unassigned: bool = False,
+        created_before: datetime | None = None,
+        **filters: str | None,
     ) -> tuple[str, list[Any]]:
         """The WHERE clause of the review queue: pending, not held, the equality filters
-        (None filters nothing) and, with ``teams``, only those teams' reviews or none's."""
-        unassigned = filters.get("assignee") == ""  # "": the reviews nobody holds
-        if unassigned:
+        (None filters nothing), ``unassigned`` (or ``assignee=""``) and
+        ``created_before`` and, with ``teams``, only those teams' reviews or none's."""
+        if filters.get("assignee") == "":  # "": the reviews nobody holds
             filters["assignee"] = None
+            unassigned = True
         clause, params = where(status="pending", **filters)
         if unassigned:
             clause += " AND assignee IS NULL"
+        if created_before is not None:
+            clause += " AND created_at < ?"
+            params.append(created_before)
         if teams is not None:
             clause += " AND (team IS NULL OR list_contains(?, team))"
             params.append(teams)
@@ -95,6 +114,8 @@ class DuckDBReadModel(DuckDBRunLedger):
         assignee: str | None = None,
         priority: str | None = None,
         node_id: str | None = None,
+        unassigned: bool = False,
+        created_before: datetime | None = None,
     ) -> int:
         """How many reviews :meth:`list_pending_reviews` would list with these filters
         (all of them, no paging)."""
@@ -105,12 +126,14 @@ class DuckDBReadModel(DuckDBRunLedger):
             assignee=assignee,
             priority=priority,
             node_id=node_id,
+            unassigned=unassigned,
+            created_before=created_before,
         )
         return self._cur().execute(f"SELECT count(*) FROM reviews {clause}", params).fetchone()[0]
 
     def count_pending_reviews_by(
         self,
-        group_by: Literal["team", "workflow_id"],
+        group_by: Literal["team", "workflow_id", "node_id", "priority", "assignee"],
         *,
         teams: list[str] | None = None,
         team: str | None = None,
@@ -118,10 +141,12 @@ class DuckDBReadModel(DuckDBRunLedger):
         assignee: str | None = None,
         priority: str | None = None,
         node_id: str | None = None,
+        unassigned: bool = False,
+        created_before: datetime | None = None,
     ) -> dict[str | None, int]:
-        """:meth:`count_pending_reviews` per team or per workflow (None: no team); only
-        values with reviews appear."""
-        if group_by not in ("team", "workflow_id"):
+        """:meth:`count_pending_reviews` per value of one of :data:`QUEUE_GROUPS` (None: no
+        team, no assignee); only values with reviews appear."""
+        if group_by not in QUEUE_GROUPS:
             raise ValueError(f"cannot group reviews by {group_by!r}")
         clause, params = self._pending_clause(
             teams,
@@ -130,6 +155,8 @@ class DuckDBReadModel(DuckDBRunLedger):
             assignee=assignee,
             priority=priority,
             node_id=node_id,
+            unassigned=unassigned,
+            created_before=created_before,
         )
         rows = self._cur().execute(
             f"SELECT {group_by}, count(*) FROM reviews {clause} GROUP BY {group_by}", params

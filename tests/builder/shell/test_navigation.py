@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from builder.shell.navigation import ALL_PAGES, PAGES, SIGN_IN, pages_for, present
+from builder.shell.navigation import ALL_PAGES, PAGES, SIGN_IN, pages_for, present, url_path
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -55,3 +55,15 @@ def test_every_page_exists_and_one_is_the_landing_page() -> None:
         assert entry.icon.startswith(":material/")
     assert {"Audit", "Runs"} <= {p.title for p in PAGES}
     assert [p.title for p in PAGES if p.default] == ["Home"]
+
+
+def test_each_page_has_the_url_path_streamlit_gives_its_script() -> None:
+    assert [url_path(p) for p in PAGES] == [
+        "home",
+        "builder",
+        "review",
+        "dashboard",
+        "audit",
+        "runs",
+        "admin",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -161,3 +162,27 @@ def test_get_review_hides_reviews_the_user_may_not_see(queue: Engine) -> None:
     with pytest.raises(NotFoundError) as missing:
         reviews.get_review(store, rae, "rev_missing")
     assert str(hidden.value) == str(missing.value).replace("rev_missing", by_wf["wf-beta"])
+
+
+def test_counts_per_node_priority_and_assignee_unassigned_and_age(queue: Engine) -> None:
+    page = reviews.review_queue(queue.store, None)
+    assert page.by_node == {"check": 6}
+    assert page.by_priority == {"normal": 4, "urgent": 2}
+    assert page.by_assignee == {"": 5, "rae": 1}
+    page = reviews.review_queue(queue.store, None, unassigned=True)
+    assert page.total == 5 and "wf-mine" not in ids(page.items)
+    assert page.by_assignee == {"": 5, "rae": 1}  # its own filter left out
+    assert page.by_priority == {"normal": 4, "urgent": 1}
+    later = queue.clock() + timedelta(hours=2)
+    assert reviews.review_queue(queue.store, None, older_than=timedelta(hours=1)).total == 0
+    page = reviews.review_queue(queue.store, None, older_than=timedelta(hours=1), now=later)
+    assert page.total == 6
+    assert reviews.review_queue(queue.store, None, limit=10**9, offset=-5).limit == reviews.MAX_PAGE
+
+
+def test_escalation_teams_are_those_an_enabled_reviewer_is_in(queue: Engine) -> None:
+    before = reviews.escalation_teams(queue.store)
+    assert "alpha" in before and before == sorted(before)
+    add_user(queue.store, "ria", roles=["reviewer"], teams=["risk", "alpha"])
+    add_user(queue.store, "des", roles=["designer"], teams=["design"])
+    assert reviews.escalation_teams(queue.store) == sorted([*before, "risk"])

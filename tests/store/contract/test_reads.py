@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
+
 from runtime.domain import WriteBatch
 from runtime.store.contract import Store
 from tests.store.contract.records import T0, review, run, settlement
@@ -201,3 +203,40 @@ def test_pending_reviews_nobody_holds(store: Store) -> None:
         "finance": 1,
         "support": 1,
     }
+
+
+def test_pending_reviews_unassigned_and_older_than(store: Store) -> None:
+    _queue(store)
+    assert _ids(store.list_pending_reviews(unassigned=True)) == ["r2", "r7", "r4", "r1", "r8", "r5"]
+    cutoff = T0 + timedelta(minutes=3)  # r4 (0), r1 (1), r3 (2) are older
+    assert _ids(store.list_pending_reviews(created_before=cutoff)) == ["r3", "r4", "r1"]
+    assert store.count_pending_reviews(created_before=cutoff, unassigned=True) == 2
+    assert _ids(store.list_pending_reviews(created_before=cutoff, limit=1, offset=1)) == ["r4"]
+
+
+def test_pending_reviews_count_by_each_filter(store: Store) -> None:
+    _queue(store)
+    assert store.count_pending_reviews_by("team") == {
+        "managers": 3,
+        "finance": 2,
+        "support": 2,
+        None: 1,
+    }
+    assert store.count_pending_reviews_by("node_id", workflow_id="wf_b") == {
+        "triage": 3,
+        "check": 1,
+    }
+    assert store.count_pending_reviews_by("priority", teams=["support"]) == {
+        "urgent": 1,
+        "high": 1,
+        "normal": 1,
+    }
+    assert store.count_pending_reviews_by("assignee") == {None: 6, "mia": 1, "eve": 1}
+    assert store.count_pending_reviews_by("assignee", unassigned=True) == {None: 6}
+    cutoff = T0 + timedelta(minutes=3)
+    assert store.count_pending_reviews_by("workflow_id", created_before=cutoff) == {
+        "wf_a": 2,
+        "wf_b": 1,
+    }
+    with pytest.raises(ValueError, match="cannot group reviews by"):
+        store.count_pending_reviews_by("status")  # type: ignore[arg-type]
