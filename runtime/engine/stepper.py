@@ -119,10 +119,10 @@ class Stepper:
                 link_review(queued, run.review_id)
                 break
             if isinstance(outcome, Fail):
-                if "error" in node.branches:
-                    outcome = Continue("error", {"error": outcome.error})
-                else:
-                    self.fail(run, batch, now, node.id, f"node {node.id}: {outcome.error}")
+                if node.on_failure is not None:  # a connected error branch handles it
+                    outcome = Continue(node.on_failure, {"error": outcome.error})
+                else:  # no error path: the run fails here, with the node's message
+                    self.fail(run, batch, now, node.id, failure_message(node.id, outcome.error))
                     break
             if not self.step(run, wf, node, outcome, batch, now):
                 break

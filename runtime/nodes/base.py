@@ -72,12 +72,53 @@ class Wait:
 
 @dataclass(frozen=True, slots=True)
 class Fail:
-    """The node failed; the run fails with this message (or takes `error` where declared)."""
+    """The node failed: the run takes the node's ``error`` branch where one is connected,
+    else it fails with this message (a failed run can be retried from this node)."""
 
     error: str
 
 
 Outcome = Continue | Wait | Fail
+
+
+# ---------------------------------------------------------------- branches
+
+#: The branch a node that can fail takes when its work fails (``Fail``).
+ERROR_BRANCH = "error"
+#: The branch such a node takes when its work succeeds.
+NEXT_BRANCH = "next"
+
+
+def error_branch(branches: list[str]) -> str | None:
+    """The branch a node with these branches takes when its work fails.
+
+    Args:
+        branches: the node's branches (``NodeType.branches``).
+
+    Returns:
+        ``error`` on a node whose branches are ``next`` and ``error`` (AI and action nodes);
+        None for every other node (a failure fails the run). An unconnected ``error`` is
+        allowed: the run then fails with the node's message and can be retried (the checker
+        warns). A switch case that happens to be called ``error`` is an ordinary branch.
+    """
+    if sorted(branches) == sorted((NEXT_BRANCH, ERROR_BRANCH)):
+        return ERROR_BRANCH
+    return None
+
+
+def default_branch(branches: list[str]) -> str | None:
+    """The branch an edge without a ``branch`` stands for, given its source's branches.
+
+    Args:
+        branches: the source node's branches (``NodeType.branches``).
+
+    Returns:
+        The only branch of a node with one; ``next`` on a node whose branches are ``next``
+        and ``error``; None when the edge must name one (or nothing may leave the node).
+    """
+    if len(branches) == 1:
+        return branches[0]
+    return NEXT_BRANCH if error_branch(branches) else None
 
 
 # ---------------------------------------------------------------- reviews
@@ -306,7 +347,12 @@ class NodeType:
             cls.icon = FAMILY_ICONS.get(family, UNKNOWN_ICON)
 
     def branches(self, params: NodeParams) -> list[str]:
-        """The branches this node can take with these params ([] for an end node)."""
+        """The branches this node can take with these params ([] for an end node).
+
+        A node that can fail declares ``error`` next to ``next`` (``["next", "error"]``): an
+        edge without a branch then means ``next`` (:func:`default_branch`), and an
+        unconnected ``error`` means a failure fails the run (:func:`error_branch`).
+        """
         return ["next"]
 
     def check(self, params: NodeParams, node_ids: set[str]) -> list[str]:
