@@ -17,7 +17,6 @@ from runtime.nodes import (
     NodeParams,
     NodeType,
     default_branch,
-    error_branch,
     get_node_type,
     node_types,
 )
@@ -34,6 +33,7 @@ class CompiledNode:
     params: NodeParams
     branches: list[str]
     next: dict[str, str] = field(default_factory=dict)
+    failure: str | None = None  # the branch a failure takes (NodeType.failure_branch)
 
     @property
     def id(self) -> str:
@@ -42,10 +42,9 @@ class CompiledNode:
 
     @property
     def on_failure(self) -> str | None:
-        """The branch a failure of this node takes: ``error`` when it has one and it is
-        connected; None when a failure fails the run (with the node's message)."""
-        branch = error_branch(self.branches)
-        return branch if branch is not None and branch in self.next else None
+        """The branch a failure of this node takes: its failure branch (``error``) when
+        it is connected; None when a failure fails the run (with the node's message)."""
+        return self.failure if self.failure in self.next else None
 
 
 @dataclass(slots=True)
@@ -205,7 +204,12 @@ def check(
                     severity="warning",
                 )
             )
-        nodes.setdefault(node.id, CompiledNode(node, ntype, params, ntype.branches(params)))
+        nodes.setdefault(
+            node.id,
+            CompiledNode(
+                node, ntype, params, ntype.branches(params), failure=ntype.failure_branch(params)
+            ),
+        )
 
     triggers = [n.id for n in spec.nodes if n.type == "trigger"]
     if len(triggers) != 1:
@@ -369,11 +373,11 @@ def _edge_branch(
 
 
 def _unconnected(node: CompiledNode) -> list[Problem]:
-    """A node's branches that lead nowhere: an error, except the ``error`` branch of a node
-    whose branches are ``next`` and ``error`` (a warning: a failure there fails the run,
-    with the node's message, and the run can be retried)."""
+    """A node's branches that lead nowhere: an error, except its failure branch (``error``;
+    a warning: a failure there fails the run, with the node's message, and the run can be
+    retried)."""
     missing = [b for b in node.branches if b not in node.next]
-    failure = error_branch(node.branches)
+    failure = node.failure
     out = []
     required = [b for b in missing if b != failure]
     if required:

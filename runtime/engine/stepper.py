@@ -88,7 +88,11 @@ class Stepper:
     # ------------------------------------------------------------ the step loop
 
     def advance(self, run: WorkingRun, wf: Workflow, batch: WriteBatch, now: datetime) -> None:
-        """Run nodes until the run waits, ends or fails; collect the writes in ``batch``."""
+        """Run nodes until the run waits, ends or fails; collect the writes in ``batch``.
+
+        A node's ``Fail`` takes its connected failure branch (``error``); without one the
+        run fails at the node with its message, and ``retry`` starts again there.
+        """
         run.status = "running"
         run.review_id = run.team = None
         run_node = self.executor.run_node

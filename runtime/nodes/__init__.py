@@ -24,7 +24,6 @@ from runtime.nodes.base import (
     TimeoutPolicy,
     Wait,
     default_branch,
-    error_branch,
 )
 
 _T = TypeVar("_T", bound=type[NodeType])
@@ -115,7 +114,6 @@ __all__ = [
     "Wait",
     "decision_actions",
     "default_branch",
-    "error_branch",
     "get_node_type",
     "node_types",
     "register",

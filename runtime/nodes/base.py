@@ -83,27 +83,11 @@ Outcome = Continue | Wait | Fail
 
 # ---------------------------------------------------------------- branches
 
-#: The branch a node that can fail takes when its work fails (``Fail``).
+#: The branch a node that can fail takes when its work fails (``Fail``), if it is connected;
+#: unconnected, the run fails with the node's message (see ``NodeType.failure_branch``).
 ERROR_BRANCH = "error"
 #: The branch such a node takes when its work succeeds.
 NEXT_BRANCH = "next"
-
-
-def error_branch(branches: list[str]) -> str | None:
-    """The branch a node with these branches takes when its work fails.
-
-    Args:
-        branches: the node's branches (``NodeType.branches``).
-
-    Returns:
-        ``error`` on a node whose branches are ``next`` and ``error`` (AI and action nodes);
-        None for every other node (a failure fails the run). An unconnected ``error`` is
-        allowed: the run then fails with the node's message and can be retried (the checker
-        warns). A switch case that happens to be called ``error`` is an ordinary branch.
-    """
-    if sorted(branches) == sorted((NEXT_BRANCH, ERROR_BRANCH)):
-        return ERROR_BRANCH
-    return None
 
 
 def default_branch(branches: list[str]) -> str | None:
@@ -118,7 +102,7 @@ def default_branch(branches: list[str]) -> str | None:
     """
     if len(branches) == 1:
         return branches[0]
-    return NEXT_BRANCH if error_branch(branches) else None
+    return NEXT_BRANCH if sorted(branches) == sorted((NEXT_BRANCH, ERROR_BRANCH)) else None
 
 
 # ---------------------------------------------------------------- reviews
@@ -350,10 +334,22 @@ class NodeType:
         """The branches this node can take with these params ([] for an end node).
 
         A node that can fail declares ``error`` next to ``next`` (``["next", "error"]``): an
-        edge without a branch then means ``next`` (:func:`default_branch`), and an
-        unconnected ``error`` means a failure fails the run (:func:`error_branch`).
+        edge without a branch then means ``next`` (:func:`default_branch`), and ``error``
+        is its :meth:`failure_branch`.
         """
         return ["next"]
+
+    def failure_branch(self, params: NodeParams) -> str | None:
+        """The branch a failure of this node (``Fail``) takes, when it is connected.
+
+        Unconnected, it is allowed: a failure then fails the run with the node's message,
+        the run can be retried from this node, and the checker warns.
+
+        Returns:
+            ``error`` when the node's branches include it (AI and action nodes); None when
+            a failure always fails the run.
+        """
+        return ERROR_BRANCH if ERROR_BRANCH in self.branches(params) else None
 
     def check(self, params: NodeParams, node_ids: set[str]) -> list[str]:
         """Problems beyond the params model's own validation (cross-field, references).

@@ -17,6 +17,7 @@ import pytest
 from runtime import Decision, Engine, Store, check, loads_yaml
 from runtime.auth import add_user
 from runtime.cli import main
+from runtime.nodes import default_branch, node_types
 from runtime.services import default_services
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -340,3 +341,59 @@ def test_an_action_failure_fails_the_run_with_the_nodes_message(refunds: Engine)
         run = engine.decide(run.review_id, Decision(action="approve"), by="sue")
     assert (run.status, run.error) == ("succeeded", None)
     assert run.outputs["refund"] == {"error": "the key rendered empty"}
+
+
+# ---------------------------------------------------------------- what node types declare
+
+
+def test_which_branch_an_edge_without_one_means() -> None:
+    assert default_branch(["next"]) == "next"
+    assert default_branch(["next", "error"]) == default_branch(["error", "next"]) == "next"
+    assert default_branch(["approved", "rejected"]) is None
+    assert default_branch(["next", "error", "default"]) is None
+    assert default_branch([]) is None
+    types = node_types()
+    can_fail = sorted(
+        name
+        for name, t in types.items()
+        if t.failure_branch(t.Params.model_construct(**t.example_params)) == "error"
+    )
+    assert can_fail == [
+        "ai_classify",
+        "ai_extract",
+        "ai_generate",
+        "function",
+        "notify",
+        "record_delete",
+        "record_write",
+        "webhook",
+    ]
+    switch = types["switch"]
+    params = switch.Params.model_validate({"value": "x", "cases": ["error", "ok"]})
+    assert switch.branches(params) == ["error", "ok", "default"]
+    assert switch.failure_branch(params) is None  # a case called error is just a case
+
+
+def test_a_switch_case_called_error_does_not_catch_failures(refunds: Engine) -> None:
+    spec = loads_yaml(
+        """\
+id: cases
+name: Cases
+nodes:
+  - {id: start, type: trigger}
+  - {id: route, type: switch, params: {value: "{{ item.kind.upper() }}", cases: [error, ok]}}
+  - {id: done, type: end}
+edges:
+  - {from: start, to: route}
+  - {from: route, to: done, branch: error}
+  - {from: route, to: done, branch: ok}
+  - {from: route, to: done, branch: default}
+"""
+    )
+    wf, problems = check(spec)
+    assert wf is not None and problems == []
+    assert wf.nodes["route"].on_failure is None
+    routed = refunds.start(spec, {"kind": "error"})
+    assert routed.status == "succeeded" and routed.outputs["route"] == {"value": "ERROR"}
+    failed = refunds.start(spec, {"kind": 5})  # 5.upper() does not render
+    assert failed.status == "failed" and failed.error.startswith("node route: ")
