@@ -299,6 +299,11 @@ def test_loopgate_retry_finishes_a_run_failed_at_an_unconnected_error(
 ) -> None:
     db, flow = str(tmp_path / "retry.duckdb"), tmp_path / "refund.yaml"
     flow.write_text(DESIGN_EXAMPLE, encoding="utf-8")
+    for name, team in (("sue", "support"), ("fin", "finance")):
+        assert (
+            cli(capsys, "users", "add", name, "--role", "reviewer", "--team", team, "--db", db)[0]
+            == 0
+        )
     data = str(without_technical(tmp_path))
     assert cli(capsys, "model", "train", "support-intents", "--data", data, "--db", db)[0] == 0
     code, out, _ = cli(capsys, "run", str(flow), "--item", json.dumps(PLAN), "--json", "--db", db)
@@ -317,7 +322,23 @@ def test_loopgate_retry_finishes_a_run_failed_at_an_unconnected_error(
     assert code == 0, err
     retried = json.loads(out)
     assert retried["status"] == "waiting" and retried["error"] is None
-    assert retried["waiting_on"] in ("unsure", "over_limit")  # 820 EUR goes to finance
+    assert retried["outputs"]["intent"]["model_version"] == 2
+    if retried["waiting_on"] == "unsure":  # drawn for the 5% audit sample
+        retried = decide_json(capsys, db, retried["review_id"], "approve", "sue")
+    assert retried["waiting_on"] == "over_limit"  # 820 EUR goes to finance
+    finished = decide_json(capsys, db, retried["review_id"], "approve", "fin")
+    assert (finished["status"], finished["error"]) == ("succeeded", None)
+    code, out, _ = cli(capsys, "runs", "show", failed["run_id"], "--db", db)
+    assert code == 0 and "status succeeded" in out and out.count("[run.retried] intent") == 1
+
+
+def decide_json(capsys: pytest.CaptureFixture[str], db: str, review: str, action: str, by: str):
+    """``loopgate decide`` in-process; its JSON result."""
+    code, out, err = cli(
+        capsys, "decide", review, "--action", action, "--by", by, "--json", "--db", db
+    )
+    assert code == 0, err
+    return json.loads(out)
 
 
 def test_an_action_failure_fails_the_run_with_the_nodes_message(refunds: Engine) -> None:
