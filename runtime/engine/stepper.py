@@ -428,6 +428,13 @@ def link_review(messages: list[dict[str, Any]], review_id: str | None) -> None:
         message["body"] = f"{body}\n\nOpen the review: {link}\n".lstrip("\n")
 
 
+def failure_message(node_id: str, error: str) -> str:
+    """A failed node's message as the run's error: ``node <id>: <message>`` (a message that
+    already names the node is kept as it is)."""
+    prefix = f"node {node_id}: "
+    return error if error.startswith(prefix) else prefix + error
+
+
 def check_action(claim: Claim, node: CompiledNode, decision: Decision) -> None:
     """Check the checkpoint offers the decision's action (and escalation has a team).
 
