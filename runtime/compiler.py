@@ -12,7 +12,14 @@ from pydantic import BaseModel, ValidationError
 
 from runtime.errors import ItemError, Problem, SpecError
 from runtime.expressions import check_expression, check_template, is_template
-from runtime.nodes import NodeParams, NodeType, get_node_type, node_types
+from runtime.nodes import (
+    ERROR_BRANCH,
+    NodeParams,
+    NodeType,
+    default_branch,
+    get_node_type,
+    node_types,
+)
 from runtime.settings import OutboundPolicy, outbound_policy
 from runtime.spec import InputField, NodeSpec, WorkflowSpec
 
@@ -26,11 +33,18 @@ class CompiledNode:
     params: NodeParams
     branches: list[str]
     next: dict[str, str] = field(default_factory=dict)
+    failure: str | None = None  # the branch a failure takes (NodeType.failure_branch)
 
     @property
     def id(self) -> str:
         """The spec's id."""
         return self.spec.id
+
+    @property
+    def on_failure(self) -> str | None:
+        """The branch a failure of this node takes: its failure branch (``error``) when
+        it is connected; None when a failure fails the run (with the node's message)."""
+        return self.failure if self.failure in self.next else None
 
 
 @dataclass(slots=True)
@@ -190,7 +204,12 @@ def check(
                     severity="warning",
                 )
             )
-        nodes.setdefault(node.id, CompiledNode(node, ntype, params, ntype.branches(params)))
+        nodes.setdefault(
+            node.id,
+            CompiledNode(
+                node, ntype, params, ntype.branches(params), failure=ntype.failure_branch(params)
+            ),
+        )
 
     triggers = [n.id for n in spec.nodes if n.type == "trigger"]
     if len(triggers) != 1:
@@ -214,6 +233,8 @@ def check(
     drawn.add_edges_from(
         (e.source, e.target) for e in spec.edges if e.source in node_ids and e.target in node_ids
     )
+    # (node, branch) -> (index, label) of the edge that set it; label only if it had no branch
+    drawn_at: dict[tuple[str, str], tuple[int, str | None]] = {}
     for i, edge in enumerate(spec.edges):
         label = f"edge {edge.source} -> {edge.target}"
         dangling = [x for x in (edge.source, edge.target) if x not in node_ids]
@@ -229,65 +250,26 @@ def check(
             continue
         if edge.target in triggers:
             problems.append(
-                Problem(message=f"{label}: nothing may lead into the trigger", node=edge.source)
+                Problem(
+                    message=f"{label}: nothing may lead into the trigger",
+                    node=edge.source,
+                    field=f"edges[{i}]",
+                )
             )
         src = nodes.get(edge.source)
         if src is None:
             continue  # the source node already has a problem
-        branch = edge.branch
+        branch, problem = _edge_branch(src, edge.branch, edge.target, label, i, drawn_at)
+        if problem is not None:
+            problems.append(problem)
         if branch is None:
-            if len(src.branches) == 1:
-                branch = src.branches[0]
-            elif not src.branches:
-                problems.append(
-                    Problem(
-                        message=f"{label}: an {src.type.type_name} node has no way out", node=src.id
-                    )
-                )
-                continue
-            else:
-                problems.append(
-                    Problem(
-                        message=f"{label} needs a branch: one of {', '.join(src.branches)}",
-                        node=src.id,
-                        field=f"edges[{i}]",
-                    )
-                )
-                continue
-        if branch not in src.branches:
-            allowed = ", ".join(src.branches) or "none"
-            problems.append(
-                Problem(
-                    message=f"{label}: {src.type.type_name} has no branch {branch!r}; "
-                    f"its branches: {allowed}",
-                    node=src.id,
-                    field=f"edges[{i}]",
-                )
-            )
-            continue
-        if branch in src.next:
-            problems.append(
-                Problem(
-                    message=f"branch {branch!r} leads to both {src.next[branch]} "
-                    f"and {edge.target}; "
-                    "a branch leads to exactly one node",
-                    node=src.id,
-                )
-            )
             continue
         src.next[branch] = edge.target
+        drawn_at[(src.id, branch)] = (i, label if edge.branch is None else None)
         graph.add_edge(edge.source, edge.target, key=branch, branch=branch)
 
     for node in nodes.values():
-        missing = [b for b in node.branches if b not in node.next]
-        if missing:
-            problems.append(
-                Problem(
-                    message=f"branch(es) {', '.join(missing)} lead nowhere; connect each to a node "
-                    "(an end node if the run should stop there)",
-                    node=node.id,
-                )
-            )
+        problems += _unconnected(node)
 
     warnings: list[Problem] = []
     if len(triggers) == 1 and triggers[0] in node_ids:
@@ -321,6 +303,103 @@ def check(
         return None, errors + warnings
     wf = Workflow(spec=spec, graph=graph, nodes=nodes, trigger=triggers[0], warnings=warnings)
     return wf, warnings
+
+
+def _edge_branch(
+    src: CompiledNode,
+    branch: str | None,
+    target: str,
+    label: str,
+    index: int,
+    drawn_at: dict[tuple[str, str], tuple[int, str | None]],
+) -> tuple[str | None, Problem | None]:
+    """The branch of ``src`` that edge ``index`` (to ``target``) stands for, or what is
+    wrong with the edge.
+
+    An edge without a branch leaves a node with one branch, or means ``next`` on a node
+    whose branches are ``next`` and ``error``; any other node needs the edge to name one.
+
+    Returns:
+        ``(branch, None)`` for a good edge, ``(None, problem)`` for a bad one.
+    """
+    where = f"edges[{index}]"
+    implied = branch is None
+    if implied:
+        branch = default_branch(src.branches)
+        if branch is None and not src.branches:
+            return None, Problem(
+                message=f"{label}: an {src.type.type_name} node has no way out; remove the edge",
+                node=src.id,
+                field=where,
+            )
+        if branch is None:
+            return None, Problem(
+                message=f"{label} needs a branch: one of {', '.join(src.branches)}",
+                node=src.id,
+                field=where,
+            )
+    if branch not in src.branches:
+        allowed = ", ".join(src.branches) or "none"
+        return None, Problem(
+            message=f"{label}: {src.type.type_name} has no branch {branch!r}; "
+            f"its branches: {allowed}",
+            node=src.id,
+            field=where,
+        )
+    if branch not in src.next:
+        return branch, None
+    earlier = src.next[branch]
+    earlier_index, earlier_unlabelled = drawn_at[(src.id, branch)]
+    if earlier == target:
+        return None, Problem(
+            message=f"{label} repeats edges[{earlier_index}] (branch {branch!r}); "
+            "remove one of them",
+            node=src.id,
+            field=where,
+        )
+    unlabelled = label if implied else earlier_unlabelled
+    hint = ""
+    if unlabelled and len(src.branches) > 1:
+        hint = (
+            f" ({unlabelled} has no branch, so it means {branch!r}; name the branch each "
+            f"edge is, e.g. branch: {ERROR_BRANCH} for the path failures take)"
+        )
+    return None, Problem(
+        message=f"branch {branch!r} leads to both {earlier} and {target}; "
+        f"a branch leads to exactly one node{hint}",
+        node=src.id,
+        field=where,
+    )
+
+
+def _unconnected(node: CompiledNode) -> list[Problem]:
+    """A node's branches that lead nowhere: an error, except its failure branch (``error``;
+    a warning: a failure there fails the run, with the node's message, and the run can be
+    retried)."""
+    missing = [b for b in node.branches if b not in node.next]
+    failure = node.failure
+    out = []
+    required = [b for b in missing if b != failure]
+    if required:
+        out.append(
+            Problem(
+                message=f"branch(es) {', '.join(required)} lead nowhere; connect each to a node "
+                "(an end node if the run should stop there)",
+                node=node.id,
+            )
+        )
+    if failure is not None and failure in missing:
+        out.append(
+            Problem(
+                message=f"branch {failure} is not connected: if this node fails, the run "
+                "fails with its message (retry it with `loopgate retry RUN_ID` once the cause "
+                f"is fixed); connect {failure} to a node to handle failures in the "
+                "workflow instead",
+                node=node.id,
+                severity="warning",
+            )
+        )
+    return out
 
 
 def _unguarded_sensitive(

@@ -288,7 +288,11 @@ def run_in(ctx: Ctx, fn: Callable[..., None], *args: Any, **kw: Any) -> None:
     try:
         fn(ctx, *args, **kw)
     except SpecError as exc:
-        fail([str(p) for p in exc.problems])
+        errors = [p for p in exc.problems if p.severity == "error"] or exc.problems
+        for p in exc.problems:
+            if p not in errors:  # a warning next to the errors: "warning: ..."
+                echo(str(p), err=True)
+        fail([str(p) for p in errors])
     except ItemError as exc:
         fail([str(p) for p in exc.problems])
     except LoopgateError as exc:

@@ -229,7 +229,7 @@ def run_cmd(
         wf = ctx.engine.workflow(workflow)
     ctx.engine.batch_size = batch_size
     for w in wf.warnings:
-        echo(f"warning: {workflow}: {w}", err=True)
+        echo(f"{workflow}: {w}", err=True)  # w reads "warning: node <id>: ..."
     if item is not None:
         print_result(ctx, ctx.engine.start(wf, item, by=by))
         send_outbox(ctx)

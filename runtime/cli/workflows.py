@@ -16,7 +16,9 @@ from runtime.cli.base import CliExit, Ctx, command, echo, json_line
     "--strict", is_flag=True, help="Fail on warnings too (e.g. an unguarded sensitive action)."
 )
 def validate_cmd(ctx: Ctx, files: tuple[str, ...], strict: bool) -> None:
-    """Check workflow files; print every problem as FILE: node <id>: message."""
+    """Check workflow files; print every problem as FILE: node <id>: message (on stderr;
+    a warning's message starts with "warning:"). Exit 1 on errors (with --strict, on
+    warnings too); a file with warnings only is valid: "FILE: ok (N warnings)"."""
     from runtime.compiler import check
     from runtime.errors import SpecError
     from runtime.spec import load_yaml
@@ -35,9 +37,10 @@ def validate_cmd(ctx: Ctx, files: tuple[str, ...], strict: bool) -> None:
             if ctx.json:
                 json_line({"file": file, **p.model_dump()})
             else:
-                echo(f"{file}: {p}", err=p in errors)
-        if not problems and not ctx.json:
-            echo(f"{file}: ok")
+                echo(f"{file}: {p}", err=True)  # errors and warnings: stderr
+        if not errors and not ctx.json:
+            warned = len(problems)
+            echo(f"{file}: ok" + (f" ({warned} warning{'s' * (warned != 1)})" if warned else ""))
     if failed:
         raise CliExit(1)
 

@@ -88,7 +88,11 @@ class Stepper:
     # ------------------------------------------------------------ the step loop
 
     def advance(self, run: WorkingRun, wf: Workflow, batch: WriteBatch, now: datetime) -> None:
-        """Run nodes until the run waits, ends or fails; collect the writes in ``batch``."""
+        """Run nodes until the run waits, ends or fails; collect the writes in ``batch``.
+
+        A node's ``Fail`` takes its connected failure branch (``error``); without one the
+        run fails at the node with its message, and ``retry`` starts again there.
+        """
         run.status = "running"
         run.review_id = run.team = None
         run_node = self.executor.run_node
@@ -119,10 +123,10 @@ class Stepper:
                 link_review(queued, run.review_id)
                 break
             if isinstance(outcome, Fail):
-                if "error" in node.branches:
-                    outcome = Continue("error", {"error": outcome.error})
-                else:
-                    self.fail(run, batch, now, node.id, f"node {node.id}: {outcome.error}")
+                if node.on_failure is not None:  # a connected error branch handles it
+                    outcome = Continue(node.on_failure, {"error": outcome.error})
+                else:  # no error path: the run fails here, with the node's message
+                    self.fail(run, batch, now, node.id, failure_message(node.id, outcome.error))
                     break
             if not self.step(run, wf, node, outcome, batch, now):
                 break
@@ -422,6 +426,13 @@ def link_review(messages: list[dict[str, Any]], review_id: str | None) -> None:
     for message in wanted:
         body = (message.get("body") or "").rstrip("\n")
         message["body"] = f"{body}\n\nOpen the review: {link}\n".lstrip("\n")
+
+
+def failure_message(node_id: str, error: str) -> str:
+    """A failed node's message as the run's error: ``node <id>: <message>`` (a message that
+    already names the node is kept as it is)."""
+    prefix = f"node {node_id}: "
+    return error if error.startswith(prefix) else prefix + error
 
 
 def check_action(claim: Claim, node: CompiledNode, decision: Decision) -> None:

@@ -8,6 +8,8 @@ from importlib.metadata import entry_points
 from typing import TypeVar, get_args
 
 from runtime.nodes.base import (
+    ERROR_BRANCH,
+    NEXT_BRANCH,
     Continue,
     Decision,
     Fail,
@@ -21,6 +23,7 @@ from runtime.nodes.base import (
     RunContext,
     TimeoutPolicy,
     Wait,
+    default_branch,
 )
 
 _T = TypeVar("_T", bound=type[NodeType])
@@ -94,6 +97,8 @@ def decision_actions() -> tuple[ReviewAction, ...]:
 
 
 __all__ = [
+    "ERROR_BRANCH",
+    "NEXT_BRANCH",
     "Continue",
     "Decision",
     "Fail",
@@ -108,6 +113,7 @@ __all__ = [
     "TimeoutPolicy",
     "Wait",
     "decision_actions",
+    "default_branch",
     "get_node_type",
     "node_types",
     "register",

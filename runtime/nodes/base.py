@@ -72,12 +72,37 @@ class Wait:
 
 @dataclass(frozen=True, slots=True)
 class Fail:
-    """The node failed; the run fails with this message (or takes `error` where declared)."""
+    """The node failed: the run takes the node's ``error`` branch where one is connected,
+    else it fails with this message (a failed run can be retried from this node)."""
 
     error: str
 
 
 Outcome = Continue | Wait | Fail
+
+
+# ---------------------------------------------------------------- branches
+
+#: The branch a node that can fail takes when its work fails (``Fail``), if it is connected;
+#: unconnected, the run fails with the node's message (see ``NodeType.failure_branch``).
+ERROR_BRANCH = "error"
+#: The branch such a node takes when its work succeeds.
+NEXT_BRANCH = "next"
+
+
+def default_branch(branches: list[str]) -> str | None:
+    """The branch an edge without a ``branch`` stands for, given its source's branches.
+
+    Args:
+        branches: the source node's branches (``NodeType.branches``).
+
+    Returns:
+        The only branch of a node with one; ``next`` on a node whose branches are ``next``
+        and ``error``; None when the edge must name one (or nothing may leave the node).
+    """
+    if len(branches) == 1:
+        return branches[0]
+    return NEXT_BRANCH if sorted(branches) == sorted((NEXT_BRANCH, ERROR_BRANCH)) else None
 
 
 # ---------------------------------------------------------------- reviews
@@ -306,8 +331,25 @@ class NodeType:
             cls.icon = FAMILY_ICONS.get(family, UNKNOWN_ICON)
 
     def branches(self, params: NodeParams) -> list[str]:
-        """The branches this node can take with these params ([] for an end node)."""
+        """The branches this node can take with these params ([] for an end node).
+
+        A node that can fail declares ``error`` next to ``next`` (``["next", "error"]``): an
+        edge without a branch then means ``next`` (:func:`default_branch`), and ``error``
+        is its :meth:`failure_branch`.
+        """
         return ["next"]
+
+    def failure_branch(self, params: NodeParams) -> str | None:
+        """The branch a failure of this node (``Fail``) takes, when it is connected.
+
+        Unconnected, it is allowed: a failure then fails the run with the node's message,
+        the run can be retried from this node, and the checker warns.
+
+        Returns:
+            ``error`` when the node's branches include it (AI and action nodes); None when
+            a failure always fails the run.
+        """
+        return ERROR_BRANCH if ERROR_BRANCH in self.branches(params) else None
 
     def check(self, params: NodeParams, node_ids: set[str]) -> list[str]:
         """Problems beyond the params model's own validation (cross-field, references).

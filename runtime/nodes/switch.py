@@ -46,6 +46,11 @@ class Switch(NodeType):
         """One branch per case, then ``default``."""
         return [*params.cases, "default"]
 
+    def failure_branch(self, params: SwitchParams) -> str | None:
+        """None: a case called ``error`` is a value to route, and a value that does not
+        render fails the run."""
+        return None
+
     def run(self, ctx: RunContext, params: SwitchParams) -> Continue | Fail:
         """Render the value and take the case it equals as text, else ``default``."""
         try:

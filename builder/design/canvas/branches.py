@@ -10,7 +10,7 @@ from streamlit_flow.state import StreamlitFlowState
 
 from builder.design.canvas.presets import default_params
 from builder.design.canvas.state import K_PARAMS, K_TYPE, find_node
-from runtime.nodes import NodeType, get_node_type
+from runtime.nodes import NodeType, default_branch, get_node_type
 
 
 def strict_branches(type_name: str, params: dict[str, Any]) -> list[str] | None:
@@ -22,6 +22,20 @@ def strict_branches(type_name: str, params: dict[str, Any]) -> list[str] | None:
         return list(ntype.branches(ntype.Params.model_validate(params)))
     except ValidationError:
         return None
+
+
+def implied_branch(type_name: str, params: dict[str, Any]) -> str | None:
+    """The branch a file's edge without one stands for on a node with several branches
+    (``next`` on a node whose branches are ``next`` and ``error``), shown as the edge's label.
+
+    Returns:
+        None for a node with one branch (its edges stay unlabelled), for a node whose edges
+        must name a branch, and when the type is unknown or the params invalid.
+    """
+    branches = strict_branches(type_name, params)
+    if not branches or len(branches) == 1:
+        return None
+    return default_branch(branches)
 
 
 def default_branches(ntype: NodeType) -> list[str]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from streamlit_flow.state import StreamlitFlowState
 
-from builder.design.canvas.branches import edge_branch
+from builder.design.canvas.branches import edge_branch, implied_branch
 from builder.design.canvas.card import make_edge, make_node, mark
 from builder.design.canvas.layout import layered_positions
 from builder.design.canvas.state import (
@@ -36,6 +36,9 @@ def spec_to_state(
 ) -> StreamlitFlowState:
     """The canvas state showing ``spec``.
 
+    An edge without a branch from a node whose branches are ``next`` and ``error`` means
+    ``next``, and its label says so (it is not shown as a connection waiting for a branch).
+
     Args:
         spec: the workflow.
         problems: compiler problems; nodes they name get a red (errors) or dashed orange
@@ -52,7 +55,15 @@ def spec_to_state(
         [n.id for n in spec.nodes], [(e.source, e.target) for e in spec.edges], trigger
     )
     nodes = [make_node(n.id, n.position or auto[n.id], node_data(n)) for n in spec.nodes]
-    edges = [make_edge(e.source, e.target, e.branch) for e in spec.edges]
+    by_id = {n.id: n for n in spec.nodes}
+
+    def branch_of(source: str, branch: str | None) -> str | None:
+        node = by_id.get(source)
+        if branch is not None or node is None:
+            return branch
+        return implied_branch(node.type, node.params)  # e.g. next: the label says so
+
+    edges = [make_edge(e.source, e.target, branch_of(e.source, e.branch)) for e in spec.edges]
     unique_edge_ids(edges)
     timestamp = newer(previous.timestamp) if previous is not None else now_ms()
     state = StreamlitFlowState(nodes=nodes, edges=edges, selected_id=selected, timestamp=timestamp)
