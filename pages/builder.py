@@ -11,11 +11,15 @@ ed = editor.editor()
 spec, problems = ed.spec()
 
 toolbar.toolbar(ed, spec, user)
-left, middle, right = st.columns([2, 7, 3])
-with left:
+with st.sidebar:
     panels.palette(ed)
+view = panels.canvas_controls()
+if view.inspector_beside:
+    middle, right = st.columns([3, 1])
+else:
+    middle, right = st.container(), st.container()
 with middle:
-    panels.canvas_panel(ed, problems)
+    panels.canvas_panel(ed, problems, view)
 with right:
     inspector.inspector(ed)
     panels.problems_panel(problems)

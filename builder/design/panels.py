@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import streamlit as st
 from streamlit_flow import streamlit_flow
@@ -17,6 +18,40 @@ FAMILY_TITLES = {
     "checkpoint": "Checkpoints (human in the loop)",
     "action": "Actions",
 }
+
+
+# the canvas height choices, in pixels (Streamlit does not tell Python the viewport's height)
+CANVAS_HEIGHTS = {"Small": 460, "Medium": 620, "Tall": 780, "Very tall": 980}
+DEFAULT_HEIGHT = "Tall"
+MIN_ZOOM = 0.6  # fit-view stops here: below it node text is too small to read; pan instead
+
+
+@dataclass(frozen=True)
+class CanvasView:
+    """How the designer wants the canvas shown: its height, the minimap, the inspector."""
+
+    height: int
+    minimap: bool
+    inspector_beside: bool
+
+
+def canvas_controls() -> CanvasView:
+    """The row above the canvas: height, minimap and where the inspector goes."""
+    cols = st.columns([2, 2, 4, 4])
+    size = cols[0].selectbox(
+        "Canvas height",
+        list(CANVAS_HEIGHTS),
+        index=list(CANVAS_HEIGHTS).index(DEFAULT_HEIGHT),
+        key="bld_canvas_height",
+    )
+    minimap = cols[1].toggle("Minimap", value=False, key="bld_minimap")
+    beside = cols[2].toggle(
+        "Inspector beside the canvas",
+        value=False,
+        key="bld_inspector_beside",
+        help="Off: the inspector is below the canvas, which then takes the full width.",
+    )
+    return CanvasView(CANVAS_HEIGHTS[size], bool(minimap), bool(beside))
 
 
 def palette(ed: editor.Editor) -> None:
@@ -36,21 +71,30 @@ def palette(ed: editor.Editor) -> None:
                     st.rerun()
 
 
-def canvas_panel(ed: editor.Editor, problems: list[Problem]) -> None:
-    """The canvas with problems, the test path and the selection on it, and its tools."""
+def canvas_panel(
+    ed: editor.Editor, problems: list[Problem], view: CanvasView | None = None
+) -> None:
+    """The canvas with problems, the test path and the selection on it, and its tools.
+
+    Args:
+        ed: this session's editor.
+        problems: the compiler's problems, shown on their nodes.
+        view: height and minimap (see :func:`canvas_controls`); None for the defaults.
+    """
+    view = view or CanvasView(CANVAS_HEIGHTS[DEFAULT_HEIGHT], False, False)
     ed.state = canvas.decorate(ed.state, problems=problems, highlight=ed.path, selected=ed.selected)
     ed.accept(
         streamlit_flow(
             "bld_canvas",
             ed.state,
-            height=560,
+            height=view.height,
             fit_view=True,
-            show_minimap=True,
+            show_minimap=view.minimap,
             allow_new_edges=True,
             get_node_on_click=True,
             get_edge_on_click=True,
             enable_node_menu=False,
-            min_zoom=0.2,
+            min_zoom=MIN_ZOOM,
             hide_watermark=True,
         )
     )

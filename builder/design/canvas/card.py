@@ -14,6 +14,7 @@ from builder.design.canvas.state import (
     CONTENT,
     K_HIGHLIGHT,
     K_NAME,
+    K_PARAMS,
     K_PROBLEMS,
     K_SENSITIVE,
     K_TYPE,
@@ -39,6 +40,32 @@ _PATH_GREEN = "#16a34a"
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]~|])")
 
+# type -> the parameter its card shows; other types show their first non-empty parameter
+KEY_PARAMS: dict[str, str] = {
+    "condition": "when",
+    "switch": "value",
+    "end": "result",
+    "set": "values",
+    "ai_classify": "model",
+    "ai_extract": "fields",
+    "ai_generate": "template",
+    "approval": "team",
+    "choice": "team",
+    "confidence_gate": "threshold",
+    "escalation": "team",
+    "feedback": "team",
+    "human_input": "team",
+    "audit": "category",
+    "function": "name",
+    "notify": "to",
+    "record_delete": "table",
+    "record_write": "table",
+    "webhook": "url",
+}
+EDGE_LABEL_STYLE = {"fontSize": "13px", "fontWeight": 600, "fill": "#1f2937"}
+EDGE_LABEL_BG = {"fill": "#ffffff", "fillOpacity": 0.95, "stroke": "#cbd5e1"}
+KEY_PARAM_CHARS = 30  # a longer value is cut with an ellipsis
+
 
 def node_icon(ntype: NodeType | None, type_name: str) -> str:
     """The icon a node's card shows: its type's declared icon (❔ for an unknown type)."""
@@ -49,6 +76,36 @@ def escape_markdown(text: str) -> str:
     """User text made inert in the Markdown label (no HTML, no emphasis, one line)."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", text.replace("\n", " "))
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        text = ", ".join(str(v) for v in value)
+    elif isinstance(value, dict):
+        text = ", ".join(f"{k}={v}" for k, v in value.items())
+    else:
+        text = str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= KEY_PARAM_CHARS else text[: KEY_PARAM_CHARS - 1] + "…"
+
+
+def key_param(data: dict[str, Any]) -> tuple[str, str] | None:
+    """The parameter a node's card shows, as ``(name, short value)``; None when it has none.
+
+    Args:
+        data: the canvas node's ``data``.
+
+    Returns:
+        The type's key parameter (see ``KEY_PARAMS``) when it is set, else the first
+        non-empty parameter; its value on one line, at most ``KEY_PARAM_CHARS`` characters.
+    """
+    params = data.get(K_PARAMS) or {}
+    if not isinstance(params, dict):
+        return None
+    name = KEY_PARAMS.get(str(data.get(K_TYPE, "")))
+    if name is None or params.get(name) in (None, "", [], {}):
+        name = next((k for k, v in params.items() if v not in (None, "", [], {})), None)
+    return None if name is None else (name, _short(params[name]))
 
 
 def label(data: dict[str, Any], node_id: str) -> str:
@@ -67,6 +124,9 @@ def label(data: dict[str, Any], node_id: str) -> str:
     name = data.get(K_NAME)
     lines = [f"{node_icon(ntype, type_name)} **{escape_markdown(name or node_id)}**"]
     lines.append(f"{escape_markdown(title)} · `{node_id}`" if name else escape_markdown(title))
+    key = key_param(data)
+    if key is not None:
+        lines.append(f"{escape_markdown(key[0])}: {escape_markdown(key[1])}")
     badges = []
     if ntype is not None and ntype.family == "checkpoint":
         badges.append("⏸ **checkpoint**" if ntype.human else "🧾 logs, never stops")
@@ -110,7 +170,8 @@ def node_style(data: dict[str, Any]) -> dict[str, Any]:
         "border": f"{width}px {line} {color}",
         "borderRadius": "8px",
         "padding": "6px 8px",
-        "fontSize": "12px",
+        "fontSize": "14px",
+        "lineHeight": "1.3",
         "textAlign": "left",
     }
     if data.get(K_SENSITIVE):
@@ -172,8 +233,8 @@ def make_edge(source: str, target: str, branch: str | None) -> StreamlitFlowEdge
         marker_end={"type": "arrowclosed"},
         label=branch or "",
         label_show_bg=True,
-        label_style={},
-        label_bg_style={},
+        label_style=dict(EDGE_LABEL_STYLE),
+        label_bg_style=dict(EDGE_LABEL_BG),
         style=edge_style(False),
     )
 

@@ -132,3 +132,20 @@ def test_mark_keeps_the_selection_when_told_nothing(small: WorkflowSpec) -> None
     mark(state, [Problem(message="p", node=None)], None, "big")
     assert [n.id for n in state.nodes if n.selected] == ["big"]
     assert all(n.data[canvas.K_PROBLEMS] == [] for n in state.nodes)
+
+
+def test_cards_show_the_key_parameter_short() -> None:
+    from builder.design.canvas.card import KEY_PARAM_CHARS, key_param, label
+
+    data = {"lg_type": "approval", "lg_params": {"instructions": "x", "team": "finance"}}
+    assert key_param(data) == ("team", "finance")
+    assert "team: finance" in label(data, "manager")
+    long = {"lg_type": "webhook", "lg_params": {"url": "https://example.test/" + "a" * 80}}
+    name, value = key_param(long)
+    assert name == "url" and len(value) == KEY_PARAM_CHARS and value.endswith("…")
+    # no key parameter set: the first non-empty one; none at all: no line
+    assert key_param({"lg_type": "approval", "lg_params": {"team": "", "priority": 2}}) == (
+        "priority",
+        "2",
+    )
+    assert key_param({"lg_type": "trigger", "lg_params": {}}) is None
