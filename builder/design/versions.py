@@ -19,7 +19,7 @@ def versions_panel(ed: editor.Editor) -> None:
     if not rows:
         st.caption("Not saved yet.")
         return
-    st.dataframe(
+    st.table(  # a table: its text is in the page, for people and for finding
         [
             {
                 "version": r["version"],
@@ -30,8 +30,6 @@ def versions_panel(ed: editor.Editor) -> None:
             }
             for r in rows
         ],
-        hide_index=True,
-        width="stretch",
     )
     numbers = [r["version"] for r in rows]  # newest first
     if len(numbers) > 1:

@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from builder.review import clock, state
+from builder.review import clock, side, state
 from builder.review.queue import PRIORITY_ICON, holder_text
 from runtime.access import User
 from runtime.errors import LoopgateError, NotFoundError
@@ -148,7 +148,8 @@ def item_and_context(review: dict[str, Any]) -> None:
             [
                 {
                     "field": k,
-                    "value": json.dumps(v, default=str) if isinstance(v, dict | list) else v,
+                    # one type per column (Arrow): text, JSON for lists and objects
+                    "value": json.dumps(v, default=str) if isinstance(v, dict | list) else str(v),
                 }
                 for k, v in item.items()
             ],
@@ -187,8 +188,8 @@ def history(user: User, review: dict[str, Any]) -> None:
 def side_column(user: User, review: dict[str, Any]) -> None:
     """The column beside the request: who holds the review, its team, age and deadline.
 
-    Claim/release (``Engine.assign``) and the precedent panel
-    (``runtime.queries.precedent``) render in this column, below these facts.
+    Claim and release (``Engine.assign``) sit below these facts, and the precedent panel
+    (``runtime.queries.precedent``) below them (:mod:`builder.review.side`).
     """
     now = state.now()
     text, overdue = clock.time_left(review.get("deadline"), now)
@@ -205,3 +206,5 @@ def side_column(user: User, review: dict[str, Any]) -> None:
         st.caption(
             f"Review {review['id']} · run {review['run_id']} · v{review['workflow_version']}"
         )
+        side.claim_controls(user, review)
+    side.precedent_panel(user, review)
