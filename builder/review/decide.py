@@ -27,8 +27,9 @@ LABELS = {
     "accept": "Accept",
     "revise": "Ask for a revision",
     "submit": "Submit",
+    "choose": "Choose",
 }
-"""The button of each action."""
+"""The button of each action (a choice that takes one option shows one button per option)."""
 
 DONE = {
     "approve": "Approved",
@@ -38,11 +39,12 @@ DONE = {
     "accept": "Accepted",
     "revise": "Sent back for a revision",
     "submit": "Submitted",
+    "choose": "Routed",
 }
 """What each action did, for the message after it."""
 
-FORM_ACTIONS = ("edit", "submit")
-"""The actions that send the form's fields."""
+FORM_ACTIONS = ("edit", "submit", "choose")
+"""The actions that send the form's fields (a choice's form holds its extra fields)."""
 
 
 def offered(review: dict[str, Any]) -> list[str]:
@@ -77,6 +79,7 @@ class Inputs:
         note: the note.
         team: the escalation team picked, if any.
         rating: the 1-5 rating, for reviews that rate.
+        option: the option(s) a choice picked.
     """
 
     values: dict[str, Any] = field(default_factory=dict)
@@ -85,6 +88,20 @@ class Inputs:
     note: str | None = None
     team: str | None = None
     rating: int | None = None
+    option: str | list[str] | None = None
+
+
+def picks_several(review: dict[str, Any]) -> bool:
+    """Whether a choice review lets the person pick several options (its node's
+    ``multiple``, read from the workflow version the run uses)."""
+    if "choose" not in review["actions"] or not review.get("options"):
+        return False
+    try:
+        wf = state.engine().workflow(review["workflow_id"], review["workflow_version"])
+    except LoopgateError:
+        return False
+    node = wf.nodes.get(review["node_id"])
+    return bool(node is not None and getattr(node.params, "multiple", False))
 
 
 def build(review: dict[str, Any], action: str, inputs: Inputs, teams: list[str]) -> Decision:
@@ -113,6 +130,13 @@ def build(review: dict[str, Any], action: str, inputs: Inputs, teams: list[str])
         if codes and inputs.reason not in codes:
             raise ValueError(f"pick a reason to reject (one of: {', '.join(codes)})")
         return Decision(action="reject", reason=inputs.reason if codes else None, note=note)
+    if action == "choose":
+        if inputs.problems:
+            raise ValueError("; ".join(inputs.problems))
+        if not inputs.option:
+            raise ValueError(f"pick an option: {', '.join(review.get('options') or [])}")
+        data = {k: v for k, v in inputs.values.items() if v is not None}
+        return Decision(action="choose", option=inputs.option, data=data, note=note)
     if action in FORM_ACTIONS:
         if inputs.problems:
             raise ValueError("; ".join(inputs.problems))
@@ -140,10 +164,17 @@ def button_key(review_id: str, action: str) -> str:
     return f"rv_d_{review_id}_do_{action}"
 
 
+def option_key(review_id: str, option: str) -> str:
+    """The session-state key of one option's button on a choice review."""
+    return button_key(review_id, f"choose_{option}")
+
+
 def pressed(review: dict[str, Any]) -> bool:
     """Whether one of the review's action buttons was pressed in this run, read before the
     buttons are drawn (for a review decided by someone else since it was shown)."""
-    return any(st.session_state.get(button_key(review["id"], a)) for a in review["actions"])
+    keys = [button_key(review["id"], a) for a in review["actions"]]
+    keys += [option_key(review["id"], o) for o in review.get("options") or []]
+    return any(st.session_state.get(k) for k in keys)
 
 
 def too_late(review: dict[str, Any]) -> Outcome:
@@ -211,6 +242,9 @@ def apply(user: User, review: dict[str, Any], decision: Decision) -> Outcome:
     except LoopgateError as exc:
         return Outcome(False, f"Nothing was decided: {exc}")
     done = DONE.get(decision.action, decision.action)
+    if decision.action == "choose":
+        picked = decision.option if isinstance(decision.option, list) else [decision.option]
+        done = f"Picked {', '.join(map(str, picked))} for"
     return Outcome(True, f"{done} review {review['id']}. {where_next(result)}", result=result)
 
 
@@ -231,9 +265,15 @@ def panel(user: User, review: dict[str, Any]) -> Outcome | None:
     with st.form(key):
         raw: dict[str, Any] = {}
         if review.get("form") and any(a in actions for a in FORM_ACTIONS):
-            st.markdown("#### " + ("Fill in" if "submit" in actions else "Correct if needed"))
+            filling = "submit" in actions or "choose" in actions
+            st.markdown("#### " + ("Fill in" if filling else "Correct if needed"))
             raw = form.inputs(review, key)
         inputs = Inputs()
+        several = picks_several(review)
+        if several:
+            inputs.option = st.multiselect(
+                "Options (pick one or more)", review["options"], key=f"{key}_options"
+            )
         if "reject" in actions and review.get("reason_codes"):
             inputs.reason = st.selectbox(
                 "Reason (to reject)",
@@ -256,11 +296,14 @@ def panel(user: User, review: dict[str, Any]) -> Outcome | None:
             "Note", key=f"{key}_note", max_chars=5_000, placeholder="Why (kept in the audit trail)"
         )
         pressed = None
-        for col, action in zip(st.columns(len(actions)), actions, strict=True):
-            kind = "primary" if action in ("approve", "accept", "submit") else "secondary"
-            label = LABELS.get(action, action.title())
-            if col.form_submit_button(label, type=kind, key=button_key(review["id"], action)):
+        for col, (action, label, option, bkey) in zip(
+            st.columns(len(buttons := _buttons(review, actions, several))), buttons, strict=True
+        ):
+            kind = "primary" if action in ("approve", "accept", "submit", "choose") else "secondary"
+            if col.form_submit_button(label, type=kind, key=bkey):
                 pressed = action
+                if option is not None:
+                    inputs.option = option
     if pressed is None:
         return None
     inputs.values, inputs.problems = form.collect(review, raw)
@@ -269,3 +312,19 @@ def panel(user: User, review: dict[str, Any]) -> Outcome | None:
     except ValueError as exc:
         return Outcome(False, f"Nothing was decided: {exc}.")
     return apply(user, review, decision)
+
+
+def _buttons(
+    review: dict[str, Any], actions: list[str], several: bool
+) -> list[tuple[str, str, str | None, str]]:
+    """``(action, label, option, key)`` per button: a choice that takes one option gets one
+    button per option (the option is the decision), the other actions one each."""
+    out = []
+    for action in actions:
+        if action == "choose" and review.get("options") and not several:
+            out += [("choose", o, o, option_key(review["id"], o)) for o in review["options"]]
+        else:
+            out.append(
+                (action, LABELS.get(action, action.title()), None, button_key(review["id"], action))
+            )
+    return out

@@ -36,3 +36,27 @@ def test_precedent_shows_similar_decided_reviews(seeded: None) -> None:
     assert "**Precedent**" in text
     assert "**approved** · 100% alike" in text and "rae, " in text
     assert any("fair fare" in c.value for c in at.caption)
+
+
+def test_a_choice_review_has_one_button_per_option(seeded: None) -> None:
+    from builder.review import decide
+
+    rid = _pending("budget-routing")[0]["id"]
+    at = review_page("rae", review=rid)
+    labels = [b.label for b in at.button if b.key and b.key.startswith(f"rv_d_{rid}_do_choose_")]
+    assert labels == ["marketing", "research", "infrastructure"]
+    at.text_input(key=f"rv_d_{rid}_budget_code").input("MK-7")
+    at.button(key=decide.option_key(rid, "marketing")).click().run()
+    assert not at.exception, at.exception
+    done = _review(rid)
+    assert (done["status"], done["action"], done["decided_by"]) == ("decided", "choose", "rae")
+    assert any(f"Picked marketing for review {rid}" in s.value for s in at.success)
+    run = resources_run(done["run_id"])
+    assert run["outputs"]["route"]["choice"] == "marketing"
+    assert run["outputs"]["route"]["data"] == {"budget_code": "MK-7"}
+
+
+def resources_run(run_id: str) -> dict:
+    from builder.shell import resources
+
+    return resources.engine().get_run(run_id).model_dump()
