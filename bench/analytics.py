@@ -113,6 +113,7 @@ SQLITE_FOR: dict[str, Callable[[SqliteAnalytics], Any]] = {
     "escalations": lambda s: s.escalation_counts(),
     "throughput": lambda s: s.reviewer_throughput(),
     "calibration": lambda s: s.judged_confidences(),
+    "choice_shares": lambda s: s.choice_counts(),
 }
 
 

@@ -124,6 +124,19 @@ class SqliteAnalytics:
             out.append((*counts, median))
         return out
 
+    def choice_counts(self) -> list[tuple]:
+        """Options picked at choice checkpoints per workflow, node and option (the option
+        as its JSON text: SQLite has no unnest of a JSON list)."""
+        return self._all(
+            "SELECT r.workflow_id, r.node_id, json_extract(e.data, '$.option'), count(*) "
+            "FROM reviews r JOIN audit_events e ON e.review_id = r.id "
+            "AND e.kind IN ('review.decided', 'review.expired') "
+            "AND json_extract(e.data, '$.action') = 'choose' "
+            "WHERE r.kind = 'choice' AND r.action = 'choose' "
+            "AND r.decided_at >= ? AND r.decided_at < ? GROUP BY 1, 2, 3",
+            [self.since, self.until],
+        )
+
     def ai_judgments(self) -> tuple:
         """judged, overridden."""
         return self.con.execute(

@@ -61,15 +61,13 @@ def test_the_queue_filters_and_counts(seeded: None) -> None:
     at = review_page()
     total = reviews.count_pending_reviews(_store(), _store().get_user("rae"))
     assert len(_rows(at)) == total
-    assert "finance 9" in at.caption[1].value  # the team filter's counts
+    # the seed's AI routes a few items by its confidence: count finance's from the store
+    finance = reviews.review_queue(_store(), _store().get_user("rae"), team="finance")
+    assert f"finance {finance.total}" in at.caption[1].value  # the team filter's counts
     at.selectbox(key="rv_f_team").select("finance").run()
-    assert set(_rows(at)) == {
-        "refund-escalation",
-        "refund-requests",
-        "invoice-intake",
-        "budget-routing",
-    }
-    assert len(_rows(at)) == 9
+    assert set(_rows(at)) == {r["workflow_id"] for r in finance.items}
+    assert {"refund-escalation", "budget-routing"} <= set(_rows(at))
+    assert len(_rows(at)) == finance.total
     at.selectbox(key="rv_f_priority").select("high").run()
     assert set(_rows(at)) == {"refund-escalation"}
     at.selectbox(key="rv_f_assignee").select("(assigned to me)").run()

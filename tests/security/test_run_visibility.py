@@ -189,6 +189,8 @@ def test_api_runs_keep_their_shape_and_an_unknown_run_reads_like_a_hidden_one(
         "created_at",
         "updated_at",
         "finished_at",
+        "batch_id",  # added for the Runs page: new fields come last, the old keep their order
+        "started_by",
     ]
     missing = client.get("/runs/run_missing", headers=bearer(engine, "nil"))
     assert missing.status_code == 404 and missing.json()["type"] == "NotFoundError"

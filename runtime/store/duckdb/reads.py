@@ -286,7 +286,7 @@ class DuckDBReadModel(DuckDBRunLedger):
             params.append(until)
         return self._rows(
             "SELECT id, workflow_id, workflow_version, status, current_node, step_count, error, "
-            "result, batch_id, started_by, created_at, updated_at, finished_at FROM runs "
+            "result, created_at, updated_at, finished_at, batch_id, started_by FROM runs "
             f"{clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )
