@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -25,7 +25,7 @@ from runtime.nodes.base import (
     RunContext,
     Wait,
 )
-from runtime.nodes.human_input import coerce_field
+from runtime.nodes.human_input import check_form, form_values
 
 #: An option is a branch name: it must be something an edge's ``branch`` can say.
 OPTION = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_ .-]{0,63}$")
@@ -78,13 +78,7 @@ class ChoiceParams(ReviewParams):
     @field_validator("form")
     @classmethod
     def _form(cls, form: list[FormField]) -> list[FormField]:
-        names = [f.name for f in form]
-        if len(set(names)) != len(names):
-            raise ValueError("form field names must be unique")
-        for f in form:
-            if f.type == "select" and not f.options:
-                raise ValueError(f"select field {f.name!r} needs options")
-        return form
+        return check_form(form)
 
     @model_validator(mode="after")
     def _default(self) -> ChoiceParams:
@@ -191,22 +185,3 @@ class Choice(ReviewCheckpoint):
                 "data": form_values(params.form, decision.data),
             },
         )
-
-
-def form_values(form: list[FormField], data: dict[str, Any]) -> dict[str, Any]:
-    """The extra form's submitted values, checked and typed.
-
-    Raises:
-        DecisionError: an unknown field, a required one missing, or a value of the wrong type.
-    """
-    known = {f.name: f for f in form}
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        have = ", ".join(known) or "no extra fields"
-        raise DecisionError(f"unknown form field(s) {', '.join(unknown)}; the form has {have}")
-    missing = [f.name for f in form if f.required and data.get(f.name) in (None, "")]
-    if missing:
-        raise DecisionError(f"required form field(s) missing: {', '.join(missing)}")
-    return {
-        name: coerce_field(known[name], value) for name, value in data.items() if value is not None
-    }

@@ -36,13 +36,42 @@ class HumanInputParams(ReviewParams):
     @field_validator("form")
     @classmethod
     def _unique_names(cls, form: list[FormField]) -> list[FormField]:
-        names = [f.name for f in form]
-        if len(set(names)) != len(names):
-            raise ValueError("form field names must be unique")
-        for f in form:
-            if f.type == "select" and not f.options:
-                raise ValueError(f"select field {f.name!r} needs options")
-        return form
+        return check_form(form)
+
+
+def check_form(form: list[FormField]) -> list[FormField]:
+    """A form's fields, checked: unique names, and options for every select.
+
+    Raises:
+        ValueError: naming the repeated name or the select without options.
+    """
+    names = [f.name for f in form]
+    if len(set(names)) != len(names):
+        raise ValueError("form field names must be unique")
+    for f in form:
+        if f.type == "select" and not f.options:
+            raise ValueError(f"select field {f.name!r} needs options")
+    return form
+
+
+def form_values(form: list[FormField], data: dict[str, Any]) -> dict[str, Any]:
+    """A submitted form's values, checked against its fields and typed.
+
+    Raises:
+        DecisionError: an unknown field, a required one missing, or a value of the wrong
+            type, naming the field.
+    """
+    known = {f.name: f for f in form}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        have = ", ".join(known) or "no fields"
+        raise DecisionError(f"unknown form field(s) {', '.join(unknown)}; the form has {have}")
+    missing = [f.name for f in form if f.required and data.get(f.name) in (None, "")]
+    if missing:
+        raise DecisionError(f"required form field(s) missing: {', '.join(missing)}")
+    return {
+        name: coerce_field(known[name], value) for name, value in data.items() if value is not None
+    }
 
 
 def coerce_field(spec: FormField, value: Any) -> Any:
@@ -120,20 +149,5 @@ class HumanInput(ReviewCheckpoint):
         """submit takes ``submitted`` with the form's values, checked and typed."""
         if decision.action != "submit":
             raise refuse(decision.action, self.type_name, review.actions)
-        known = {f.name: f for f in params.form}
-        unknown = sorted(set(decision.data) - set(known))
-        if unknown:
-            raise DecisionError(
-                f"unknown form field(s) {', '.join(unknown)}; the form has {', '.join(known)}"
-            )
-        missing = [
-            f.name for f in params.form if f.required and decision.data.get(f.name) in (None, "")
-        ]
-        if missing:
-            raise DecisionError(f"required form field(s) missing: {', '.join(missing)}")
-        values = {
-            name: coerce_field(known[name], value)
-            for name, value in decision.data.items()
-            if value is not None
-        }
+        values = form_values(params.form, decision.data)
         return Continue("submitted", {**values, "_by": by, "_note": decision.note})

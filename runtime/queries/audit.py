@@ -4,13 +4,13 @@ may also read the outbox)."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from runtime.access import User, require_reader
+from runtime.queries.window import WindowFilter
 
 if TYPE_CHECKING:
     from runtime.store.contract import ExportFormat, Store
@@ -23,7 +23,7 @@ MAX_EXPORT = 100_000
 """The most rows one export of a search writes (a download is held in memory)."""
 
 
-class AuditSearch(BaseModel):
+class AuditSearch(WindowFilter):
     """An audit search: every filter optional (None or empty: no filter).
 
     Attributes:
@@ -43,25 +43,6 @@ class AuditSearch(BaseModel):
     node_id: str | None = None
     kind: str | None = None
     text: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-    def filters(self) -> dict[str, Any]:
-        """The filters as the store takes them (blank text stripped to None)."""
-        out = self.model_dump()
-        for key, value in out.items():
-            if isinstance(value, str):
-                out[key] = value.strip() or None
-        return out
-
-    def problem(self) -> str | None:
-        """What is wrong with this search (a time window that ends before it starts)."""
-        if self.since and self.until and self.until <= self.since:
-            return (
-                f"the time window ends ({self.until:%Y-%m-%d %H:%M}) before it starts "
-                f"({self.since:%Y-%m-%d %H:%M}); pick an end after the start"
-            )
-        return None
 
 
 class AuditPage(BaseModel):

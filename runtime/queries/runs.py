@@ -13,7 +13,6 @@ runs they started themselves.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -21,6 +20,7 @@ from pydantic import BaseModel
 from runtime import access
 from runtime.access import User
 from runtime.errors import NotFoundError
+from runtime.queries.window import WindowFilter
 
 if TYPE_CHECKING:
     from runtime.store.contract import Store
@@ -52,7 +52,7 @@ class RunDetail(BaseModel):
     errors: list[dict[str, Any]] = []
 
 
-class RunFilter(BaseModel):
+class RunFilter(WindowFilter):
     """The filters of a run list (None: no filter).
 
     Attributes:
@@ -68,25 +68,6 @@ class RunFilter(BaseModel):
     workflow_id: str | None = None
     workflow_version: int | None = None
     batch_id: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-    def filters(self) -> dict[str, Any]:
-        """The filters as the store takes them (blank text stripped to None)."""
-        out = self.model_dump()
-        for key, value in out.items():
-            if isinstance(value, str):
-                out[key] = value.strip() or None
-        return out
-
-    def problem(self) -> str | None:
-        """What is wrong with these filters (a time window that ends before it starts)."""
-        if self.since and self.until and self.until <= self.since:
-            return (
-                f"the time window ends ({self.until:%Y-%m-%d %H:%M}) before it starts "
-                f"({self.since:%Y-%m-%d %H:%M}); pick an end after the start"
-            )
-        return None
 
 
 class RunPage(BaseModel):
