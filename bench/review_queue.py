@@ -18,6 +18,7 @@ decisions), not through the engine, so the set-up takes seconds, not minutes.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import tempfile
@@ -202,6 +203,41 @@ def measure(store: Store, repeat: int = 15) -> list[tuple[str, float, str]]:
     return out
 
 
+def page_render(store: Store, path: Path, repeat: int = 5) -> list[tuple[str, float, str]]:
+    """The Review page rendered by Streamlit's AppTest on this store, as the reviewer: the
+    queue, and one review opened by its deep link. Empty when Streamlit is not installed."""
+    try:
+        from streamlit.testing.v1 import AppTest
+    except ImportError:
+        return []
+    from builder.shell import resources
+    from runtime.engine import Engine
+
+    os.environ["LOOPGATE_DB"] = str(path)
+    resources.set_engine(Engine(store))
+    app = str(Path(__file__).resolve().parents[1] / "app.py")
+    rid = review_queue(store, store.get_user("rae"), limit=1).items[0]["id"]
+    out = []
+    for label, params in (
+        ("Review page: the queue (AppTest)", {}),
+        ("Review page: one review", {"review": rid}),
+    ):
+        times = []
+        for _ in range(repeat):
+            at = AppTest.from_file(app, default_timeout=60)
+            at.session_state["lg_user"] = "rae"
+            for key, value in params.items():
+                at.query_params[key] = value
+            at.run()
+            t0 = time.perf_counter()
+            at.switch_page("pages/review.py").run()
+            times.append((time.perf_counter() - t0) * 1000)
+            assert not at.exception, at.exception
+        out.append((label, statistics.median(times), "< 1,000"))
+    resources.set_engine(None)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     """Build the store, time the reads, print a table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -212,6 +248,7 @@ def main(argv: list[str] | None = None) -> None:
         store, built = build(Path(d) / "queue.duckdb", args.n, args.n)
         try:
             figures = measure(store, args.repeat)
+            figures += page_render(store, Path(d) / "queue.duckdb")
         finally:
             store.close()
     corpus = min(args.n, precedent.MAX_CORPUS)
