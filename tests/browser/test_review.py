@@ -149,3 +149,21 @@ def test_two_reviewers_decide_the_same_review(server: str, browser) -> None:
     assert ada.get_by_text(f"Approved review {rid}").count() == 0
     rae.context.close()
     ada.context.close()
+
+
+def test_edit_then_approve(server: str, browser) -> None:
+    page = browser.new_context(viewport=VIEW).new_page()
+    sign_in(page, server, "rae")
+    open_review_page(page)
+
+    # edit-then-approve: the amount of an expense, a number that stays a number
+    pick(page, "Workflow", "expense-approval")
+    press(page, "Open", "Why it stopped")
+    rid = review_id(page)
+    settle(page)
+    amount = page.get_by_label("amount").first
+    amount.fill("123")
+    amount.press("Tab")
+    press(page, "Save edits and approve", f"Edited and approved review {rid}")
+
+    page.context.close()
