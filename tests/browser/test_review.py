@@ -63,7 +63,10 @@ def pick(page, box: str, option: str) -> None:
     """Pick an option of a select box (again, if a rerun redrew it unpicked)."""
     for _ in range(3):
         settle(page)
-        page.get_by_role("combobox", name=box).first.click()
+        combo = page.get_by_role("combobox", name=box).first
+        combo.scroll_into_view_if_needed()  # a box below the fold opens no list
+        settle(page)
+        combo.click()
         page.get_by_role("option", name=option).first.click()
         settle(page)
         if page.get_by_text(option).count():
@@ -151,7 +154,7 @@ def test_two_reviewers_decide_the_same_review(server: str, browser) -> None:
     ada.context.close()
 
 
-def test_edit_then_approve(server: str, browser) -> None:
+def test_edit_then_approve_and_correct_a_label_at_a_confidence_gate(server: str, browser) -> None:
     page = browser.new_context(viewport=VIEW).new_page()
     sign_in(page, server, "rae")
     open_review_page(page)
@@ -166,4 +169,27 @@ def test_edit_then_approve(server: str, browser) -> None:
     amount.press("Tab")
     press(page, "Save edits and approve", f"Edited and approved review {rid}")
 
+    # a confidence gate's label, correctable without the designer listing it as editable
+    press(page, "← Back to the queue", "Tick all")
+    pick(page, "Workflow", "ticket-routing")
+    press(page, "Open", "confidence")
+    rid = review_id(page)
+    page.get_by_text("Correct if needed").wait_for()
+    answer = page.get_by_role("combobox", name="classify.label").first
+    answer.scroll_into_view_if_needed()
+    settle(page)
+    answer.click()
+    page.get_by_role("option").first.wait_for(timeout=10_000)
+    labels = [o.inner_text().strip() for o in page.get_by_role("option").all()]
+    page.keyboard.press("Escape")
+    assert len(labels) >= 2, labels  # the model's labels
+    done = page.get_by_text(f"Edited and approved review {rid}")
+    for label in labels[:2]:  # one of the first two differs from the model's answer
+        pick(page, "classify.label", label)
+        settle(page)
+        button(page, "Save edits and approve").first.click()
+        settle(page)
+        if done.count():
+            break
+    done.first.wait_for(timeout=15_000)
     page.context.close()
