@@ -87,14 +87,15 @@ def authenticate(store: Store, name: str, password: str) -> dict[str, Any]:
     except (VerificationError, InvalidHashError):
         raise failure from None
     if _hasher.check_needs_rehash(user["password_hash"]):
-        store.update_user(name, password_hash=_hasher.hash(password))
+        store.update_user(name, by=name, password_hash=_hasher.hash(password))
     return user
 
 
-def issue_token(store: Store, name: str) -> str:
-    """A new API bearer token for a user (only its hash is stored; the old one stops working)."""
+def issue_token(store: Store, name: str, *, by: str | None = None) -> str:
+    """A new API bearer token for a user (only its hash is stored; the old one stops working);
+    ``by`` is who issued it, for the audit trail."""
     token = "lg_" + secrets.token_urlsafe(32)
-    store.update_user(name, token_hash=token_hash(token))
+    store.update_user(name, by=by, token_hash=token_hash(token))
     return token
 
 
@@ -122,7 +123,7 @@ def _existing(store: Store, name: str) -> dict[str, Any]:
     return user
 
 
-def revoke_token(store: Store, name: str) -> bool:
+def revoke_token(store: Store, name: str, *, by: str | None = None) -> bool:
     """Revoke a user's API token (audited; no token is revealed).
 
     Returns:
@@ -133,7 +134,7 @@ def revoke_token(store: Store, name: str) -> bool:
     """
     held = _existing(store, name)["token_hash"] is not None
     if held:
-        store.update_user(name, token_hash=None)
+        store.update_user(name, by=by, token_hash=None)
     return held
 
 
@@ -142,7 +143,7 @@ def token_holders(store: Store) -> list[str]:
     return [u["name"] for u in store.list_users() if u.get("has_token")]
 
 
-def set_disabled(store: Store, name: str, disabled: bool) -> bool:
+def set_disabled(store: Store, name: str, disabled: bool, *, by: str | None = None) -> bool:
     """Disable a user (no sign-in, no API token) or enable them again, audited.
 
     Returns:
@@ -153,11 +154,11 @@ def set_disabled(store: Store, name: str, disabled: bool) -> bool:
     """
     if bool(_existing(store, name)["disabled"]) == disabled:
         return False
-    store.update_user(name, disabled=disabled)
+    store.update_user(name, by=by, disabled=disabled)
     return True
 
 
-def set_password(store: Store, name: str, password: str) -> None:
+def set_password(store: Store, name: str, password: str, *, by: str | None = None) -> None:
     """Change a user's sign-in password (audited without the hash).
 
     Raises:
@@ -165,7 +166,7 @@ def set_password(store: Store, name: str, password: str) -> None:
         AccessError: the password is too short.
     """
     _existing(store, name)
-    store.update_user(name, password_hash=hash_password(password))
+    store.update_user(name, by=by, password_hash=hash_password(password))
 
 
 # ---------------------------------------------------------------- sign-in throttling

@@ -42,7 +42,7 @@ def set_disabled(store: Store, actor: str, name: str, disabled: bool) -> str:
     if disabled and name == actor:
         raise AccessError("you cannot disable yourself; ask another admin to do it")
     verb = "disabled" if disabled else "enabled"
-    changed = auth.set_disabled(store, name, disabled)
+    changed = auth.set_disabled(store, name, disabled, by=actor)
     return f"User {name} {verb}." if changed else f"User {name} was already {verb}."
 
 
@@ -62,7 +62,7 @@ def change_password(store: Store, actor: str, name: str, password: str, again: s
             f"password of {name} not changed: the two passwords differ; type the same one twice"
         )
     try:
-        auth.set_password(store, name, password)
+        auth.set_password(store, name, password, by=actor)
     except AccessError as exc:
         raise AccessError(f"password of {name} not changed: {exc}") from None
     return f"Password of {name} changed."
@@ -76,7 +76,7 @@ def revoke_token(store: Store, actor: str, name: str) -> str:
         NotFoundError: no such user.
     """
     _admin(store, actor)
-    if auth.revoke_token(store, name):
+    if auth.revoke_token(store, name, by=actor):
         return f"API token of {name} revoked."
     return f"{name} held no API token; nothing to revoke."
 
@@ -92,7 +92,7 @@ def issue_token(store: Store, actor: str, name: str) -> str:
     target = store.get_user(name)
     if target is not None and target["disabled"]:
         raise AccessError(f"{name} is disabled; enable them before issuing a token")
-    return auth.issue_token(store, name)
+    return auth.issue_token(store, name, by=actor)
 
 
 # ---------------------------------------------------------------- widgets

@@ -160,6 +160,17 @@ class Ctx:
         self._store: Store | None = None
 
     @property
+    def local_actor(self) -> str:
+        """Who a command without ``--by`` is recorded as in the audit trail: the operating
+        system's account that ran it, as ``cli:NAME``."""
+        import getpass
+
+        try:
+            return f"cli:{getpass.getuser()}"
+        except (KeyError, OSError):  # no such account in a bare container
+            return "cli"
+
+    @property
     def engine(self) -> Engine:
         """The server's engine for a forwarded command, else one opened on :attr:`db`."""
         override = _engine_override.get()

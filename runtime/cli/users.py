@@ -50,6 +50,7 @@ def users_add_cmd(
         teams=list(teams),
         password=password,
         display_name=display_name,
+        by=ctx.local_actor,
     )
     echo(f"user {name} added ({', '.join(roles)}; teams: {', '.join(teams) or 'none'})")
 
@@ -78,8 +79,8 @@ def users_token_cmd(ctx: Ctx, name: str, revoke: bool) -> None:
     from runtime.auth import issue_token, revoke_token
 
     if not revoke:
-        echo(issue_token(ctx.store, name))
-    elif revoke_token(ctx.store, name):
+        echo(issue_token(ctx.store, name, by=ctx.local_actor))
+    elif revoke_token(ctx.store, name, by=ctx.local_actor):
         echo(f"token of {name} revoked")
     else:
         echo(f"{name} held no token; nothing to revoke")
@@ -106,7 +107,7 @@ def users_disable_cmd(ctx: Ctx, name: str) -> None:
     """Disable a user: no sign-in and no API access until enabled again."""
     from runtime.auth import set_disabled
 
-    changed = set_disabled(ctx.store, name, True)
+    changed = set_disabled(ctx.store, name, True, by=ctx.local_actor)
     echo(f"user {name} disabled" if changed else f"user {name} was already disabled")
 
 
@@ -116,7 +117,7 @@ def users_enable_cmd(ctx: Ctx, name: str) -> None:
     """Enable a disabled user again."""
     from runtime.auth import set_disabled
 
-    changed = set_disabled(ctx.store, name, False)
+    changed = set_disabled(ctx.store, name, False, by=ctx.local_actor)
     echo(f"user {name} enabled" if changed else f"user {name} was already enabled")
 
 
@@ -142,5 +143,5 @@ def users_password_cmd(ctx: Ctx, name: str, password_stdin: bool) -> None:
         )
     if not password:
         fail("no password given; type one at the prompt, or send it on standard input")
-    set_password(ctx.store, name, password)
+    set_password(ctx.store, name, password, by=ctx.local_actor)
     echo(f"password of {name} changed")

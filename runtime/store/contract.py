@@ -235,8 +235,8 @@ class Catalog(Protocol):
         """Add a user (audited). Raises StoreError when the name is taken."""
         ...
 
-    def update_user(self, name: str, **fields: Any) -> None:
-        """Change a user's fields (audited, secrets left out of the event)."""
+    def update_user(self, name: str, *, by: str | None = None, **fields: Any) -> None:
+        """Change a user's fields (audited with ``by`` as the actor, secrets left out)."""
         ...
 
     def get_user(self, name: str) -> dict[str, Any] | None:

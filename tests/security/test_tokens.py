@@ -43,7 +43,7 @@ def _events(db: Path) -> list[dict]:
     store = Store(db)
     try:
         rows = store.execute_readonly(
-            "SELECT kind, data FROM audit_events WHERE kind LIKE 'user.%' ORDER BY seq"
+            "SELECT kind, actor, data FROM audit_events WHERE kind LIKE 'user.%' ORDER BY seq"
         )
     finally:
         store.close()
@@ -107,6 +107,8 @@ def test_disable_enable_and_password_from_the_cli_are_audited(db: Path) -> None:
     events = _events(db)
     changed = [e["data"]["changed"] for e in events if e["kind"] == "user.updated"]
     assert ["disabled"] in changed and ["password_hash"] in changed
+    by_cli = [e["actor"] for e in events if e["data"].get("changed") == ["disabled"]]
+    assert by_cli and all(a.startswith("cli") for a in by_cli)  # the account that ran the CLI
     text = json.dumps(events, default=str)
     assert "second-password" not in text and "argon2" not in text
     assert "intact" in loopgate(db, "audit", "verify").out

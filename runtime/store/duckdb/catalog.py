@@ -162,11 +162,12 @@ class DuckDBCatalog(DuckDBWrites):
             data = {"user": name, "roles": roles, "teams": teams}
             self.write(cur, WriteBatch(events=[Event("user.created", actor=by, at=now, data=data)]))
 
-    def update_user(self, name: str, **fields: Any) -> None:
+    def update_user(self, name: str, *, by: str | None = None, **fields: Any) -> None:
         """Change a user's fields, audited (secrets are left out of the event).
 
         Args:
             name: the user.
+            by: who changed them (the event's actor).
             **fields: any of display_name, password_hash, roles, teams, token_hash,
                 disabled.
 
@@ -188,7 +189,8 @@ class DuckDBCatalog(DuckDBWrites):
                 raise NotFoundError(f"user {name} does not exist")
             safe = {k: v for k, v in fields.items() if k not in _SECRET_FIELDS}
             data = {"user": name, "changed": sorted(fields), **safe}
-            self.write(cur, WriteBatch(events=[Event("user.updated", at=utcnow(), data=data)]))
+            event = Event("user.updated", actor=by, at=utcnow(), data=data)
+            self.write(cur, WriteBatch(events=[event]))
 
     def get_user(self, name: str) -> dict[str, Any] | None:
         """A user with every field, or None."""

@@ -55,6 +55,7 @@ def test_disable_and_enable_audited(store: Store) -> None:
     assert not store.get_user("rae")["disabled"]
     changes = store.audit_events(kind="user.updated")
     assert [e["data"].get("disabled") for e in changes[:2]] == [False, True]
+    assert {e["actor"] for e in changes[:2]} == {"ada"}  # who did it, not just what
 
 
 def test_an_admin_cannot_disable_themselves(store: Store) -> None:
