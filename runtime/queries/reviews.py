@@ -73,6 +73,12 @@ def _teams(user: User | None) -> list[str] | None:
     return None if user is None else access.review_teams(user)
 
 
+def _viewer(user: User | None) -> str | None:
+    """Whose assigned reviews show whatever their team (a review assigned outside the
+    assignee's teams still belongs on their queue)."""
+    return None if user is None else user["name"]
+
+
 def pending_reviews(
     store: Store,
     user: User | None,
@@ -105,6 +111,7 @@ def pending_reviews(
     return store.list_pending_reviews(
         team=team,
         teams=_teams(user),
+        viewer=_viewer(user),
         workflow_id=workflow_id,
         node_id=node_id,
         assignee=assignee,
@@ -150,6 +157,7 @@ def review_queue(
         The page and its counts (see :class:`ReviewQueue`).
     """
     teams = _teams(user)
+    viewer = _viewer(user)
     limit = max(1, min(limit, MAX_PAGE))
     offset = max(0, offset)
     created_before = None
@@ -163,12 +171,15 @@ def review_queue(
         "assignee": None if unassigned else assignee,
     }
     extra = {"unassigned": unassigned, "created_before": created_before}
-    items = store.list_pending_reviews(teams=teams, **filters, **extra, limit=limit, offset=offset)
+    items = store.list_pending_reviews(
+        teams=teams, viewer=viewer, **filters, **extra, limit=limit, offset=offset
+    )
 
     def counts(column: str, leave_out: str) -> dict[str, int]:
         rows = store.count_pending_reviews_by(
             column,  # type: ignore[arg-type]
             teams=teams,
+            viewer=viewer,
             **{**filters, leave_out: None},
             **({**extra, "unassigned": False} if leave_out == "assignee" else extra),
         )
@@ -176,7 +187,7 @@ def review_queue(
 
     return ReviewQueue(
         items=items,
-        total=store.count_pending_reviews(teams=teams, **filters, **extra),
+        total=store.count_pending_reviews(teams=teams, viewer=viewer, **filters, **extra),
         by_team=counts("team", "team"),
         by_workflow=counts("workflow_id", "workflow_id"),
         by_node=counts("node_id", "node_id"),
@@ -203,7 +214,7 @@ def count_pending_reviews(store: Store, user: User | None) -> int:
     """
     if user is None:
         return store.count_pending_reviews()
-    return store.count_pending_reviews(teams=_teams(user))
+    return store.count_pending_reviews(teams=_teams(user), viewer=_viewer(user))
 
 
 def get_review(store: Store, user: User | None, review_id: str) -> dict[str, Any]:

@@ -387,6 +387,7 @@ class ReadModel(Protocol):
         *,
         team: str | None = None,
         teams: list[str] | None = None,
+        viewer: str | None = None,
         workflow_id: str | None = None,
         assignee: str | None = None,
         priority: str | None = None,
@@ -398,7 +399,8 @@ class ReadModel(Protocol):
     ) -> list[dict[str, Any]]:
         """Pending reviews not held by a decision, most urgent and oldest first.
 
-        ``teams``: only reviews with no team or a team in the list; ``node_id``: only
+        ``teams``: only reviews with no team, a team in the list, or (``viewer``)
+        assigned to that user; ``node_id``: only
         reviews at that checkpoint; ``assignee``: only reviews that user holds (``""``:
         only those nobody holds, like ``unassigned``); ``unassigned``: only reviews
         assigned to nobody; ``created_before``: only reviews created before that naive
@@ -410,6 +412,7 @@ class ReadModel(Protocol):
         self,
         *,
         teams: list[str] | None = None,
+        viewer: str | None = None,
         team: str | None = None,
         workflow_id: str | None = None,
         assignee: str | None = None,
@@ -426,6 +429,7 @@ class ReadModel(Protocol):
         group_by: Literal["team", "workflow_id", "node_id", "priority", "assignee"],
         *,
         teams: list[str] | None = None,
+        viewer: str | None = None,
         team: str | None = None,
         workflow_id: str | None = None,
         assignee: str | None = None,

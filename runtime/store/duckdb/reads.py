@@ -31,6 +31,7 @@ class DuckDBReadModel(DuckDBRunLedger):
         *,
         team: str | None = None,
         teams: list[str] | None = None,
+        viewer: str | None = None,
         workflow_id: str | None = None,
         assignee: str | None = None,
         priority: str | None = None,
@@ -45,6 +46,8 @@ class DuckDBReadModel(DuckDBRunLedger):
         Args:
             team: only this team's reviews.
             teams: only reviews with no team or a team in this list.
+            viewer: with ``teams``, also the reviews assigned to this user (whatever
+                their team).
             workflow_id: only this workflow's reviews.
             assignee: only reviews assigned to this user ("": only those assigned to nobody).
             priority: only reviews of this priority.
@@ -59,6 +62,7 @@ class DuckDBReadModel(DuckDBRunLedger):
         """
         clause, params = self._pending_clause(
             teams,
+            viewer=viewer,
             team=team,
             workflow_id=workflow_id,
             assignee=assignee,
@@ -80,13 +84,15 @@ class DuckDBReadModel(DuckDBRunLedger):
         self,
         teams: list[str] | None,
         *,
+        viewer: str | None = None,
         unassigned: bool = False,
         created_before: datetime | None = None,
         **filters: str | None,
     ) -> tuple[str, list[Any]]:
         """The WHERE clause of the review queue: pending, not held, the equality filters
         (None filters nothing), ``unassigned`` (or ``assignee=""``) and
-        ``created_before`` and, with ``teams``, only those teams' reviews or none's."""
+        ``created_before`` and, with ``teams``, only those teams' reviews, none's and
+        those assigned to ``viewer``."""
         if filters.get("assignee") == "":  # "": the reviews nobody holds
             filters["assignee"] = None
             unassigned = True
@@ -97,8 +103,8 @@ class DuckDBReadModel(DuckDBRunLedger):
             clause += " AND created_at < ?"
             params.append(created_before)
         if teams is not None:
-            clause += " AND (team IS NULL OR list_contains(?, team))"
-            params.append(teams)
+            clause += " AND (team IS NULL OR list_contains(?, team) OR assignee = ?)"
+            params.extend([teams, viewer])
         held = self.held_review_ids()
         if held:  # being decided right now: no longer on anyone's queue
             clause += " AND id NOT IN (SELECT unnest(?))"
@@ -109,6 +115,7 @@ class DuckDBReadModel(DuckDBRunLedger):
         self,
         *,
         teams: list[str] | None = None,
+        viewer: str | None = None,
         team: str | None = None,
         workflow_id: str | None = None,
         assignee: str | None = None,
@@ -121,6 +128,7 @@ class DuckDBReadModel(DuckDBRunLedger):
         (all of them, no paging)."""
         clause, params = self._pending_clause(
             teams,
+            viewer=viewer,
             team=team,
             workflow_id=workflow_id,
             assignee=assignee,
@@ -136,6 +144,7 @@ class DuckDBReadModel(DuckDBRunLedger):
         group_by: Literal["team", "workflow_id", "node_id", "priority", "assignee"],
         *,
         teams: list[str] | None = None,
+        viewer: str | None = None,
         team: str | None = None,
         workflow_id: str | None = None,
         assignee: str | None = None,
@@ -150,6 +159,7 @@ class DuckDBReadModel(DuckDBRunLedger):
             raise ValueError(f"cannot group reviews by {group_by!r}")
         clause, params = self._pending_clause(
             teams,
+            viewer=viewer,
             team=team,
             workflow_id=workflow_id,
             assignee=assignee,

@@ -78,16 +78,20 @@ def test_the_local_caller_and_admins_see_every_pending_review(queue: Engine) -> 
     assert reviews.count_pending_reviews(queue.store, user(queue, "aud")) == 6
 
 
-def test_a_reviewer_sees_their_teams_reviews_and_those_with_no_team(queue: Engine) -> None:
+def test_a_reviewer_sees_their_teams_reviews_those_with_no_team_and_those_assigned_to_them(
+    queue: Engine,
+) -> None:
     rae = user(queue, "rae")
     assert sorted(ids(reviews.pending_reviews(queue.store, rae))) == [
         "wf-alpha",
         "wf-alpha",
         "wf-alpha",
+        "wf-mine",  # team beta, which rae is not in, but assigned to rae
         "wf-open",
     ]
-    assert reviews.pending_reviews(queue.store, rae, team="beta") == []
-    assert reviews.count_pending_reviews(queue.store, rae) == 4
+    assert ids(reviews.pending_reviews(queue.store, rae, team="beta")) == ["wf-mine"]
+    assert reviews.count_pending_reviews(queue.store, rae) == 5
+
     dev = user(queue, "dev")
     assert ids(reviews.pending_reviews(queue.store, dev)) == ["wf-open"]
 
@@ -133,9 +137,9 @@ def test_each_count_applies_every_filter_but_its_own(queue: Engine) -> None:
 
 def test_the_queue_counts_only_what_the_user_sees(queue: Engine) -> None:
     page = reviews.review_queue(queue.store, user(queue, "rae"))
-    assert page.total == 4 and len(page.items) == 4
-    assert page.by_team == {"": 1, "alpha": 3}
-    assert page.by_workflow == {"wf-alpha": 3, "wf-open": 1}
+    assert page.total == 5 and len(page.items) == 5  # not wf-beta: beta, not assigned to rae
+    assert page.by_team == {"": 1, "alpha": 3, "beta": 1}
+    assert page.by_workflow == {"wf-alpha": 3, "wf-mine": 1, "wf-open": 1}
 
 
 def test_a_review_being_decided_leaves_the_list_and_the_counts(queue: Engine) -> None:
