@@ -106,6 +106,9 @@ class ReviewRecord:
     created_at: datetime
     status: ReviewStatus = "pending"
     options: list[str] = field(default_factory=list)
+    # The run's data as it stopped here (item, steps, review, visits, step_count): what a
+    # fork of the run at this checkpoint starts from (runtime/engine/fork.py).
+    snapshot: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ from runtime.engine.claims import ClaimCache
 from runtime.engine.deadlines import DeadlineSweeper
 from runtime.engine.decisions import Decisions
 from runtime.engine.executor import NodeExecutor
+from runtime.engine.fork import ForkResult, RunForker
 from runtime.engine.journal import DecisionJournal
 from runtime.engine.lifecycle import RunLifecycle
 from runtime.engine.results import (
@@ -87,6 +88,9 @@ class Engine:
         )
         self._lifecycle = RunLifecycle(
             store, self._config, self._catalog, self._stepper, self._claims, self.flush
+        )
+        self._forker = RunForker(
+            store, self._config, self._catalog, self._users, self._stepper, self._claims
         )
         # Last: opening the journal replays decisions a stopped process left in it.
         self._journal = DecisionJournal(
@@ -251,6 +255,21 @@ class Engine:
         """Stop a waiting or running run; its pending reviews are cancelled."""
         self.authorize(by, roles=_START_ROLES, what="cancel runs")
         return self._lifecycle.cancel(run_id, by=by, reason=reason)
+
+    def fork(
+        self, run_id: str, at: str, decision: Decision | dict[str, Any], *, by: str
+    ) -> ForkResult:
+        """Start a new run from a past run's data at a checkpoint (``at``: a node id, or
+        one of the run's review ids), with ``by``'s decision there; the original run is
+        not changed. See :mod:`runtime.engine.fork`.
+
+        Raises:
+            NotFoundError: no such run, node or review, or its workflow version is gone.
+            RunError: not a checkpoint, never stopped there, or its data there not kept.
+            AccessError: ``by`` may not start runs or may not decide that checkpoint.
+            DecisionError: the checkpoint does not take the decision.
+        """
+        return self._forker.fork(run_id, at, decision, by=by)
 
     def recover(self) -> list[RunResult]:
         """Continue runs a crashed process left in ``running`` (committed mid-way)."""

@@ -268,6 +268,7 @@ class Stepper:
                 escalate_to=req.escalate_to,
                 escalated_from=escalated_from,
                 created_at=now,
+                snapshot=snapshot_of(run),
             )
         )
         batch.events.append(
@@ -408,6 +409,18 @@ class Stepper:
             services=self.services,
         )
         node.type.resume(trial, node.params, pending_review(claim), decision, by)
+
+
+def snapshot_of(run: WorkingRun) -> dict[str, Any]:
+    """A run's data as it stops at a checkpoint, kept with the review (a fork starts from
+    it). The run stops here, so its data is not changed before the batch is written."""
+    return {
+        "item": run.item,
+        "steps": dict(run.steps),
+        "review": run.review,
+        "visits": dict(run.visits),
+        "step_count": run.step_count,
+    }
 
 
 def link_review(messages: list[dict[str, Any]], review_id: str | None) -> None:

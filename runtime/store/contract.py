@@ -40,6 +40,7 @@ from runtime.domain import (
 )
 from runtime.errors import ReviewNotPendingError, RunError
 from runtime.store.analytics_contract import AnalyticsReads, AnalyticsScope  # noqa: F401 - re-exported
+from runtime.store.fork_contract import ForkReads
 
 ExportKind = Literal["audit", "decisions", "feedback", "runs", "reviews"]
 ExportFormat = Literal["csv", "parquet", "jsonl"]
@@ -71,6 +72,10 @@ class UnitOfWork(Protocol):
 
     def forget_journal(self, seqs: Sequence[int]) -> None:
         """Remove applied decisions from the journal."""
+        ...
+
+    def record_fork(self, fork: dict[str, Any]) -> None:
+        """Record where a forked run came from (the keys of ``ForkReads.fork_origin``)."""
         ...
 
     def assign_review(
@@ -529,7 +534,15 @@ class ReadModel(Protocol):
 
 @runtime_checkable
 class Store(
-    RunLedger, DecisionLedger, Catalog, AuditLog, OutboxStore, ReadModel, AnalyticsReads, Protocol
+    RunLedger,
+    DecisionLedger,
+    Catalog,
+    AuditLog,
+    OutboxStore,
+    ReadModel,
+    AnalyticsReads,
+    ForkReads,
+    Protocol,
 ):
     """A whole backend: what ``Engine``, ``runtime.queries``, the CLI and the API use."""
 

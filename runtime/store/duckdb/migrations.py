@@ -220,6 +220,30 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE reviews ADD COLUMN options VARCHAR[];
         """,
     ),
+    (
+        "forks: the run's data at each checkpoint, and where each forked run came from",
+        """
+        CREATE TABLE checkpoint_states (
+            review_id VARCHAR NOT NULL,
+            run_id VARCHAR NOT NULL,
+            node_id VARCHAR NOT NULL,
+            item JSON NOT NULL,
+            state JSON NOT NULL,
+            step_count INTEGER NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE run_forks (
+            run_id VARCHAR PRIMARY KEY,
+            forked_from VARCHAR NOT NULL,
+            node_id VARCHAR NOT NULL,
+            review_id VARCHAR NOT NULL,
+            original JSON,
+            decision JSON NOT NULL,
+            forked_by VARCHAR NOT NULL,
+            forked_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 import duckdb
 
@@ -12,6 +13,7 @@ from runtime.domain import Event, Settlement, WriteBatch, refusal
 from runtime.errors import ReviewNotPendingError, RunError
 from runtime.store.duckdb.audit import DuckDBAuditLog
 from runtime.store.duckdb.connection import SMALL_BATCH, insert_rows, update_by_id
+from runtime.store.duckdb.forks import insert_fork, insert_snapshots
 from runtime.store.duckdb.rows import (
     EVENT_COLUMNS,
     FEEDBACK_COLUMNS,
@@ -101,6 +103,10 @@ class DuckDBUnitOfWork:
         ).fetchone()
         return row is not None
 
+    def record_fork(self, fork: dict[str, Any]) -> None:
+        """Record where a forked run came from."""
+        insert_fork(self._cur, fork)
+
     def forget_journal(self, seqs: Sequence[int]) -> None:
         """Remove applied decisions from the journal."""
         if seqs:
@@ -145,6 +151,7 @@ class DuckDBWrites(DuckDBAuditLog):
         if batch.reviews:
             rows = [[cell(c, getattr(r, c)) for c in REVIEW_COLUMNS] for r in batch.reviews]
             insert_rows(cur, "reviews", REVIEW_COLUMNS, rows)
+            insert_snapshots(cur, batch.reviews)  # the run's data there: forks start from it
         if batch.feedback:
             rows = [[cell(c, r.get(c)) for c in FEEDBACK_COLUMNS] for r in batch.feedback]
             insert_rows(cur, "feedback", FEEDBACK_COLUMNS, rows)
