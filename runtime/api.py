@@ -67,6 +67,17 @@ _STATUS = [
 ]
 
 
+class ForkRequest(BaseModel):
+    """Where to fork a run and the decision there (the signed-in user forks)."""
+
+    at: str = Field(
+        description="A checkpoint's node id (the run's latest stop there) or a review id."
+    )
+    decision: dict[str, Any] = Field(
+        description='The decision at the checkpoint, as for a review: {"action": "reject", ...}.'
+    )
+
+
 class StartRequest(BaseModel):
     """One item, or many (a batch, group-committed)."""
 
@@ -302,6 +313,21 @@ def create_api(
             limit=limit,
             offset=offset,
         )
+
+    @api.post("/runs/{run_id}/fork")
+    def fork(
+        run_id: str,
+        body: ForkRequest,
+        user: dict = Depends(current_user),
+        eng: Engine = Depends(engine),
+    ) -> dict[str, Any]:
+        """Start a new run from a run's data at a checkpoint it stopped at, with the user's
+        decision there; the original run is not changed (both trails link the runs)."""
+        if not run_queries.may_see_run(eng.store, user, eng.store.get_run(run_id)):
+            raise NotFoundError(f"run {run_id} does not exist in {eng.store.path}")
+        result = eng.fork(run_id, body.at, body.decision, by=user["name"])
+        send_queued(eng.store, log.warning)  # mail what the new run queued
+        return result.model_dump(mode="json")
 
     @api.get("/runs/{run_id}")
     def run(

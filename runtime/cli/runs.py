@@ -1,5 +1,5 @@
-"""`loopgate run`, `runs`, `runs show`, `runs cancel` and `retry`: start runs, list,
-inspect, cancel and retry them.
+"""`loopgate run`, `runs`, `runs show`, `runs cancel`, `runs fork` and `retry`: start runs,
+list, inspect, cancel, fork and retry them.
 
 The engine, the queries, item parsing and the progress bar are imported inside the
 commands: start-up speed.
@@ -331,6 +331,15 @@ def runs_show_cmd(ctx: Ctx, run_id: str) -> None:
     )
     if pending:
         echo(f"waiting for review {pending['id']} (team {pending['team'] or '-'})")
+    origin = ctx.store.fork_origin(run_id)
+    if origin:
+        echo(
+            f"forked from {origin['forked_from']} at {origin['node_id']} by "
+            f"{origin['forked_by']} ({origin['forked_at']:%Y-%m-%d %H:%M:%S})"
+        )
+    forks = ctx.store.forks_of(run_id)
+    if forks:
+        echo("forks: " + ", ".join(f"{f['run_id']} (at {f['node_id']})" for f in forks))
     echo(f"item {json.dumps(run['item'], default=json_default)}")
     for ev in events:
         data = ev["data"] or {}
@@ -347,6 +356,48 @@ def runs_show_cmd(ctx: Ctx, run_id: str) -> None:
                 f"  {ev['occurred_at']:%H:%M:%S}  [{ev['kind']}] {ev['node_id'] or ''}{who}  "
                 f"{json.dumps(data, default=json_default)}"
             )
+
+
+@command(runs_group, "fork", create_db=False)
+@click.argument("run_id")
+@click.option(
+    "--at",
+    required=True,
+    help="The checkpoint: a node id (the run's latest stop there) or one of its review ids.",
+)
+@click.option(
+    "--decision",
+    "decision_json",
+    required=True,
+    help='The decision there, as JSON: \'{"action": "reject", "reason": "over_policy"}\'.',
+)
+@click.option(
+    "--by",
+    required=True,
+    help="The user forking: may start runs and may decide that checkpoint.",
+)
+def runs_fork_cmd(ctx: Ctx, run_id: str, at: str, decision_json: str, by: str) -> None:
+    """Start a NEW run from RUN_ID's data at a checkpoint it stopped at, with another
+    decision there (RUN_ID itself is not changed; both runs' trails link them)."""
+    try:
+        decision = json.loads(decision_json)
+    except json.JSONDecodeError as exc:
+        fail(
+            f"--decision is not valid JSON ({exc.msg} at column {exc.colno}); give an object "
+            'like \'{"action": "approve"}\''
+        )
+    res = ctx.engine.fork(run_id, at, decision, by=by)
+    if ctx.json:
+        json_line(res.model_dump(mode="json"))
+    else:
+        was = res.original or {}
+        before = was.get("action") or was.get("status") or "still pending"
+        echo(
+            f"forked {res.forked_from} at {res.node_id} (was: {before}) into "
+            f"{res.run.run_id} with {res.decision['action']} by {res.forked_by}"
+        )
+        print_result(ctx, res.run, prefix="  ")
+    send_outbox(ctx)
 
 
 @command(None, "retry", create_db=False)

@@ -32,6 +32,7 @@ from runtime.engine.users import UserAccess
 from runtime.engine.working import EngineConfig, clone
 from runtime.errors import AccessError, DecisionError, NotFoundError, RunError, SpecError
 from runtime.ids import new_review_id, new_run_id
+from runtime.items import text_problems
 from runtime.nodes._review import ReviewCheckpoint
 from runtime.nodes.base import Decision
 from runtime.store.contract import Store
@@ -78,6 +79,9 @@ def as_decision(decision: Decision | dict[str, Any]) -> Decision:
         return decision
     if not isinstance(decision, dict):
         raise DecisionError('a decision is a JSON object like {"action": "approve"}')
+    problems = text_problems(decision)
+    if problems:
+        raise DecisionError(f"the decision cannot be stored: {problems[0]}")
     try:
         return Decision.model_validate(decision)
     except ValidationError as exc:
