@@ -1,4 +1,5 @@
-"""Runs: filter the runs you may see, open one, retry it when failed, cancel it when waiting."""
+"""Runs: filter the runs you may see, open one, retry it when failed, cancel it when waiting,
+fork it at a checkpoint with another decision."""
 
 import streamlit as st
 

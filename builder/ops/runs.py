@@ -1,5 +1,6 @@
-"""The Runs page's widgets: filters, the run list with its pages, a run's detail, and retry
-and cancel (the engine checks the same roles as `loopgate retry` / `runs cancel`)."""
+"""The Runs page's widgets: filters, the run list with its pages, a run's detail, and retry,
+cancel and fork (the engine checks the same roles as `loopgate retry` / `runs cancel` /
+`runs fork`; the fork panel is :mod:`builder.ops.fork`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import streamlit as st
 
+from builder.ops import fork
 from builder.ops.common import compact, remember, show_outcome, time_window
 from builder.shell import resources
 from builder.shell.session import has_role
@@ -176,6 +178,7 @@ def run_detail(user: User, run_id: str) -> None:
     b.metric("Workflow", f"{run['workflow_id']} v{run['workflow_version']}")
     c.metric("Steps", run["step_count"])
     d.metric("Started by", run["started_by"] or "-")
+    fork.links(user, run_id)
     _actions(user, detail)
     for i, err in enumerate(detail.errors):
         text = f"{err['at']:%Y-%m-%d %H:%M:%S} at {err['node_id'] or '-'}: {err['error']}"
@@ -186,6 +189,7 @@ def run_detail(user: User, run_id: str) -> None:
     if detail.pending_review:
         p = detail.pending_review
         st.info(f"Waiting for review {p['id']} at {p['node_id']} (team {p['team'] or '-'}).")
+    fork.panel(user, run_id)
     _sections(detail)
 
 

@@ -116,7 +116,7 @@ def test_runs_fork_refusals(capsys, db, args, message) -> None:
     path, run = db
     by = [] if "--by" in args else ["--by", "ada"]
     code, out, err = cli(capsys, "runs", "fork", run, *args, *by, "--db", path)
-    code2, shown, _ = cli(capsys, "runs", "show", run, "--json", "--db", path)
+    _, shown, _ = cli(capsys, "runs", "show", run, "--json", "--db", path)
     events = json.loads(shown)["events"]
     review = next(e["review_id"] for e in events if e["kind"] == "review.requested")
     assert code == 1 and out == ""
