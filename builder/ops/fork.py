@@ -28,15 +28,18 @@ TYPED = "runs_typed"
 """The Runs page's run id input: setting it opens a run."""
 _MSG = "runs_fork_msg"
 _NEW = "runs_fork_new"
+_FROM = "runs_fork_from"  # the run the last fork's message is about
 
 
 def open_run(run_id: str) -> None:
-    """Open a run on the Runs page (a button's callback)."""
+    """Open a run on the Runs page (a button's callback); the last fork's message goes."""
     st.session_state[TYPED] = run_id
+    for key in (_MSG, _NEW, _FROM):
+        st.session_state.pop(key, None)
 
 
 def _open_button(run_id: str, label: str, key: str) -> None:
-    st.button(label, key=key, on_click=open_run, args=(run_id,), type="tertiary")
+    st.button(label, key=key, on_click=open_run, args=(run_id,), icon=":material/open_in_new:")
 
 
 def links(user: User, run_id: str) -> None:
@@ -73,6 +76,9 @@ def _label(p: forks.ForkPoint) -> str:
 
 def panel(user: User, run_id: str) -> None:
     """The "Fork from a checkpoint" panel of a run's detail."""
+    if st.session_state.get(_FROM) != run_id:  # another run opened: the message is not its
+        for key in (_MSG, _NEW, _FROM):
+            st.session_state.pop(key, None)
     with st.expander("Fork from a checkpoint", expanded=bool(st.session_state.get(_MSG))):
         st.caption(
             "Start a new run from this run's data at a checkpoint it stopped at, with another "
@@ -173,6 +179,7 @@ def _fork(user: User, run_id: str, review_id: str, action: str, key: str) -> Non
         res = engine.fork(run_id, review_id, decision, by=user["name"])
     except (LoopgateError, ValueError) as exc:
         remember(_MSG, "error", f"Nothing was forked: {str(exc).rstrip('.')}.")
+        st.session_state[_FROM] = run_id
         return
     remember(
         _MSG,
@@ -180,6 +187,7 @@ def _fork(user: User, run_id: str, review_id: str, action: str, key: str) -> Non
         f"Forked {run_id} at {res.node_id} into {res.run.run_id}: {_where(res.run)}",
     )
     st.session_state[_NEW] = res.run.run_id
+    st.session_state[_FROM] = run_id
 
 
 def _where(res: Any) -> str:

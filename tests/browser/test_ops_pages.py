@@ -76,7 +76,10 @@ def pick(page, label: str, option: str, expect) -> None:
     again if a rerun redrew it unpicked."""
     for attempt in range(3):
         settle(page)
-        page.get_by_role("combobox", name=label).click()
+        combo = page.get_by_role("combobox", name=label).first
+        combo.scroll_into_view_if_needed()  # a box below the fold opens no list
+        settle(page)
+        combo.click()
         page.get_by_role("option", name=option).first.click()
         try:
             expect.first.wait_for(timeout=10_000 * (attempt + 1))
@@ -120,5 +123,34 @@ def test_audit_and_runs(ops_server, browser) -> None:
     with hook_service(port):  # the service is back up: the retry goes through
         click_until(page, "Retry", f"Run {run_id} retried: succeeded (posted).")
     shot(page, "runs-retried")
+    assert "Traceback" not in page.content()
+    page.close()
+
+
+def test_fork_a_run_from_the_runs_page(ops_server, browser) -> None:
+    """The admin opens the rejected expense, forks it at the manager's approval with an
+    approval instead, and opens the new run, which names where it came from."""
+    url, _, _ = ops_server
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    sign_in(page, url, "ada")
+    page.get_by_role("link", name="Runs").click()
+    page.get_by_role("heading", name="Runs").wait_for(timeout=20_000)
+    pick(page, "Workflow", "expense-approval", page.get_by_text("Runs 1 to 1, newest first"))
+    pick(page, "Run", "expense-approval", page.get_by_text("Fork from a checkpoint"))
+    settle(page)
+    page.get_by_text("Fork from a checkpoint").first.click()
+    pick(page, "Decision", "Approve", page.get_by_role("button", name="Fork", exact=True))
+    page.get_by_role("button", name="Fork", exact=True).scroll_into_view_if_needed()
+    shot(page, "runs-fork-panel")
+    click_until(page, "Fork", "into run_")
+    done = page.locator("[data-testid^='stAlert']").filter(has_text="into run_").first.inner_text()
+    assert ": succeeded (approved)." in done
+    new = done.split(" into ")[1].split(":")[0]
+    click_until(page, f"Open the new run {new}", "Forked from ")
+    origin = page.locator("[data-testid^='stAlert']").filter(has_text="Forked from ").first
+    assert "at manager by ada" in origin.inner_text()
+    assert "approve there instead of reject." in origin.inner_text()
+    settle(page)
+    shot(page, "runs-forked")
     assert "Traceback" not in page.content()
     page.close()
