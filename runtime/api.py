@@ -71,7 +71,8 @@ class ForkRequest(BaseModel):
     """Where to fork a run and the decision there (the signed-in user forks)."""
 
     at: str = Field(
-        description="A checkpoint's node id (the run's latest stop there) or a review id."
+        max_length=200,
+        description="A checkpoint's node id (the run's latest stop there) or a review id.",
     )
     decision: dict[str, Any] = Field(
         description='The decision at the checkpoint, as for a review: {"action": "reject", ...}.'

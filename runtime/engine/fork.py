@@ -194,8 +194,9 @@ class RunForker:
         if node is None:
             picked = [r for r in reviews if r["id"] == at]
             if not picked:
+                shown = at if len(at) <= 80 else at[:80] + "…"
                 raise NotFoundError(
-                    f"{where} has no node or review {at!r}; fork at a checkpoint it stopped "
+                    f"{where} has no node or review {shown!r}; fork at a checkpoint it stopped "
                     f"at: {stop_list(reviews)}"
                 )
         else:

@@ -24,7 +24,8 @@ def test_fork_a_run_from_the_runs_page(seeded: None) -> None:
     at.selectbox(key=f"fork_action_{review}").select("reject").run()
     at.button(key=f"fork_{review}_go").click().run()
     assert [e.value for e in at.error] == [
-        "Nothing was forked: pick a reason to reject (one of: not_business, over_policy, missing_receipt)."
+        "Nothing was forked: pick a reason to reject "
+        "(one of: not_business, over_policy, missing_receipt)."
     ]
     at.selectbox(key=f"fork_{review}_reason").select("over_policy").run()
     at.text_area(key=f"fork_{review}_note").input("what if it was over policy").run()
