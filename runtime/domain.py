@@ -22,6 +22,7 @@ HoldStatus = Literal["decided", "expired", "cancelled"]
 __all__ = [
     "Claim",
     "DueReview",
+    "DueStep",
     "Event",
     "HoldStatus",
     "JournalEntry",
@@ -106,6 +107,12 @@ class ReviewRecord:
     created_at: datetime
     status: ReviewStatus = "pending"
     options: list[str] = field(default_factory=list)
+    # The escalation chain: steps taken so far and when the next is due; the SLA's due
+    # time; whose review it was when a delegation gave it to ``assignee``.
+    escalation_step: int = 0
+    next_step_at: datetime | None = None
+    due_at: datetime | None = None
+    delegated_from: UserName | None = None
 
 
 @dataclass(slots=True)
@@ -188,6 +195,23 @@ class DueReview:
     on_timeout: str | None
     escalate_to: str | None
     deadline: datetime
+
+
+@dataclass(slots=True)
+class DueStep:
+    """A pending review whose next escalation step is due."""
+
+    id: ReviewId
+    workflow_id: WorkflowId
+    workflow_version: int
+    node_id: NodeId
+    created_at: datetime
+    escalation_step: int
+    next_step_at: datetime
+    team: str | None
+    assignee: UserName | None
+    priority: str
+    run_id: RunId
 
 
 @dataclass(slots=True)

@@ -23,6 +23,12 @@ from runtime.nodes.base import (
     parse_duration,
     template_field,
 )
+from runtime.nodes.escalation_chain import (
+    EscalationStep,
+    check_chain,
+    chain_offsets,
+    terminal_step,
+)
 
 
 class ReviewParams(NodeParams):
@@ -42,6 +48,17 @@ class ReviewParams(NodeParams):
     escalate_to: str | None = Field(
         None, description="Team that gets the review when it times out with on_timeout=escalate."
     )
+    escalation: list[EscalationStep] = Field(
+        default_factory=list,
+        max_length=20,
+        description=(
+            "Escalation chain: steps taken while the review waits (remind, reassign, "
+            "escalate; last: timeout, approve, reject or default). Replaces deadline."
+        ),
+    )
+    sla: str | None = Field(
+        None, description="How long a decision should take, e.g. 8h; the queue marks it overdue."
+    )
     allow_self_approval: bool = Field(
         False,
         description=(
@@ -51,7 +68,7 @@ class ReviewParams(NodeParams):
         ),
     )
 
-    @field_validator("deadline")
+    @field_validator("deadline", "sla")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
         if value:
@@ -65,12 +82,19 @@ def review_check(params: ReviewParams) -> list[str]:
     if params.on_timeout == "escalate" and not params.escalate_to:
         problems.append("on_timeout is escalate, so escalate_to must name a team")
     if params.on_timeout != "timeout" and not params.deadline:
-        problems.append(f"on_timeout is {params.on_timeout}, but no deadline is set")
+        if not params.escalation:
+            problems.append(f"on_timeout is {params.on_timeout}, but no deadline is set")
+    has_default = bool(getattr(params, "default_option", None))
+    problems += check_chain(params.escalation, has_default=has_default, deadline=params.deadline)
     return problems
 
 
 def timeout_branch(params: ReviewParams) -> list[str]:
-    """``["timeout"]`` when a deadline takes the timeout branch, else []."""
+    """``["timeout"]`` when a deadline or the escalation chain's last step takes the
+    timeout branch, else []."""
+    last = terminal_step(params.escalation)
+    if last is not None:
+        return ["timeout"] if last.action == "timeout" else []
     return ["timeout"] if params.deadline and params.on_timeout == "timeout" else []
 
 
@@ -86,6 +110,10 @@ class ReviewCheckpoint(NodeType):
 
     def timeout_policy(self, params: ReviewParams) -> TimeoutPolicy | None:
         """The params' deadline and what happens at it; None without a deadline."""
+        last = terminal_step(params.escalation)
+        if last is not None:
+            seconds = int(chain_offsets(params.escalation)[-1].total_seconds())
+            return TimeoutPolicy(f"{seconds}s", last.action, None)
         if not params.deadline:
             return None
         return TimeoutPolicy(params.deadline, params.on_timeout, params.escalate_to)
@@ -117,6 +145,7 @@ def make_request(
     except ExpressionError as exc:
         instructions = f"(instructions could not be rendered: {exc})"
     deadline = ctx.now + parse_duration(params.deadline) if params.deadline else None
+    first_step = ctx.now + chain_offsets(params.escalation)[0] if params.escalation else None
     return ReviewRequest(
         kind=kind,
         actions=[*actions, "escalate"],
@@ -132,6 +161,8 @@ def make_request(
         deadline=deadline,
         on_timeout=params.on_timeout if deadline else None,
         escalate_to=params.escalate_to,
+        next_step_at=first_step,
+        due_at=ctx.now + parse_duration(params.sla) if params.sla else None,
     )
 
 

@@ -40,6 +40,7 @@ from runtime.domain import (
 )
 from runtime.errors import ReviewNotPendingError, RunError
 from runtime.store.analytics_contract import AnalyticsReads, AnalyticsScope  # noqa: F401 - re-exported
+from runtime.store.escalation_contract import EscalationStore  # noqa: F401 - re-exported
 
 ExportKind = Literal["audit", "decisions", "feedback", "runs", "reviews"]
 ExportFormat = Literal["csv", "parquet", "jsonl"]
@@ -529,7 +530,15 @@ class ReadModel(Protocol):
 
 @runtime_checkable
 class Store(
-    RunLedger, DecisionLedger, Catalog, AuditLog, OutboxStore, ReadModel, AnalyticsReads, Protocol
+    RunLedger,
+    DecisionLedger,
+    Catalog,
+    AuditLog,
+    OutboxStore,
+    ReadModel,
+    AnalyticsReads,
+    EscalationStore,
+    Protocol,
 ):
     """A whole backend: what ``Engine``, ``runtime.queries``, the CLI and the API use."""
 

@@ -6,11 +6,14 @@ from pathlib import Path
 
 from runtime.store.duckdb.analytics import DuckDBAnalytics
 from runtime.store.duckdb.catalog import DuckDBCatalog
+from runtime.store.duckdb.escalation import DuckDBEscalation
 from runtime.store.duckdb.outbox import DuckDBOutbox
 from runtime.store.duckdb.reads import DuckDBReadModel
 
 
-class DuckDBStore(DuckDBCatalog, DuckDBOutbox, DuckDBReadModel, DuckDBAnalytics):
+class DuckDBStore(
+    DuckDBCatalog, DuckDBOutbox, DuckDBEscalation, DuckDBReadModel, DuckDBAnalytics
+):
     """A Loopgate database: one DuckDB file, opened by one process.
 
     Implements ``runtime.store.contract.Store``. Each base owns one concern, all on
@@ -21,7 +24,9 @@ class DuckDBStore(DuckDBCatalog, DuckDBOutbox, DuckDBReadModel, DuckDBAnalytics)
     journal), :class:`~runtime.store.duckdb.reads.DuckDBReadModel` (queue and run lists),
     :class:`~runtime.store.duckdb.catalog.DuckDBCatalog` (workflows, users, models,
     records), :class:`~runtime.store.duckdb.outbox.DuckDBOutbox` and
-    :class:`~runtime.store.duckdb.analytics.DuckDBAnalytics` (the dashboards' aggregates).
+    :class:`~runtime.store.duckdb.analytics.DuckDBAnalytics` (the dashboards' aggregates),
+    :class:`~runtime.store.duckdb.escalation.DuckDBEscalation` (chain steps, SLAs,
+    delegations).
 
     Example:
         >>> store = DuckDBStore(":memory:")
