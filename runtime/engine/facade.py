@@ -95,6 +95,7 @@ class Engine:
         self._assignment = ReviewAssignment(
             store, self._config, self._users, self._decisions, self._claims
         )
+        self._assignment.delegate_of = self.delegations.delegate_of
         self._lifecycle = RunLifecycle(
             store, self._config, self._catalog, self._stepper, self._claims, self.flush
         )

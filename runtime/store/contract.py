@@ -86,6 +86,12 @@ class UnitOfWork(Protocol):
         ...
 
 
+    def mark_delegated(self, review_id: ReviewId, user: str | None) -> None:
+        """Record that a delegation gave ``user``'s review to its assignee (None: it is
+        no delegation's)."""
+        ...
+
+
 class RunLedger(Protocol):
     """Runs and reviews as the engine writes and resumes them."""
 
