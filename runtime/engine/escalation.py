@@ -17,7 +17,7 @@ from runtime.engine.users import UserAccess
 from runtime.engine.working import SYSTEM
 from runtime.errors import AccessError, LoopgateError
 from runtime.ids import new_id
-from runtime.nodes.escalation_chain import TERMINAL, EscalationStep, addresses, step_due
+from runtime.nodes._chain import TERMINAL, EscalationStep, addresses, step_due
 from runtime.settings import review_link
 from runtime.store.contract import Store
 

@@ -23,7 +23,7 @@ from runtime.nodes.base import (
     parse_duration,
     template_field,
 )
-from runtime.nodes.escalation_chain import (
+from runtime.nodes._chain import (
     EscalationStep,
     check_chain,
     chain_offsets,
