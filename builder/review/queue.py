@@ -249,7 +249,9 @@ def _row(r: dict[str, Any], user: User, now: Any) -> None:
         holder.markdown(f"**Assignee**  \n{holder_text(r, user)}")
         age.markdown(f"**Waiting**  \n{clock.age(r['created_at'], now)}")
         label, text, overdue = clock.due(r, now)
-        due.markdown(f"**{label}**  \n" + (f":red[**:material/alarm: {text}**]" if overdue else text))
+        due.markdown(
+            f"**{label}**  \n" + (f":red[**:material/alarm: {text}**]" if overdue else text)
+        )
         if go.button("Open", key=f"rv_open_{r['id']}"):
             state.open_review(r["id"])
             st.rerun()

@@ -190,9 +190,7 @@ def users_delegate_cmd(
     if not to or not until_text:
         fail("give --to REVIEWER and --until TIME (or --clear to end a delegation)")
     starts = _utc(from_text, "--from") if from_text else engine.clock()
-    row = engine.delegations.set(
-        name, to, starts, _utc(until_text, "--until"), by=by, note=note
-    )
+    row = engine.delegations.set(name, to, starts, _utc(until_text, "--until"), by=by, note=note)
     if ctx.json:
         json_line(row)
     else:
@@ -212,7 +210,8 @@ def users_delegations_cmd(ctx: Ctx) -> None:
         else:
             echo(
                 f"{row['user_name']} -> {row['delegate']}  {row['starts_at']:%Y-%m-%d %H:%M} "
-                f"until {row['ends_at']:%Y-%m-%d %H:%M}" + (f"  ({row['note']})" if row["note"] else "")
+                f"until {row['ends_at']:%Y-%m-%d %H:%M}"
+                + (f"  ({row['note']})" if row["note"] else "")
             )
     if not rows and not ctx.json:
         echo("no delegations")

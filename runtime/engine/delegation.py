@@ -13,6 +13,7 @@ from runtime.engine.working import EngineConfig
 from runtime.errors import AccessError, LoopgateError
 from runtime.store.contract import Store
 
+
 def delegated_event(
     run_id: str, review_id: str, node_id: str, user: str, delegate: str, at: datetime
 ) -> Event:
@@ -72,9 +73,7 @@ class Delegations:
             LoopgateError: the window is empty.
         """
         actor = self._users.authorize_decider(by)
-        access.check_may_delegate(
-            actor, by, self._users.user(user), user, self._users.user(to), to
-        )
+        access.check_may_delegate(actor, by, self._users.user(user), user, self._users.user(to), to)
         if ends_at <= starts_at:
             raise LoopgateError(
                 f"--until {ends_at:%Y-%m-%d %H:%M} is not after --from "
@@ -134,8 +133,12 @@ class Delegations:
         delegate = row["delegate"]
         try:
             access.check_may_delegate(
-                {"roles": ["admin"]}, "system", self._users.user(user), user,
-                self._users.user(delegate), delegate,
+                {"roles": ["admin"]},
+                "system",
+                self._users.user(user),
+                user,
+                self._users.user(delegate),
+                delegate,
             )
         except access.AccessError:
             return None

@@ -10,8 +10,8 @@ from typing import Any
 
 from runtime.compiler import CompiledNode, Workflow
 from runtime.domain import Claim, Event, ReviewRecord, WriteBatch
-from runtime.engine.executor import InlineExecutor, NodeExecutor
 from runtime.engine.delegation import delegated_event
+from runtime.engine.executor import InlineExecutor, NodeExecutor
 from runtime.engine.feedback import feedback_rows
 from runtime.engine.working import WorkingRun, clone
 from runtime.errors import DecisionError, LoopgateError
@@ -297,7 +297,9 @@ class Stepper:
             )
         )
         if delegate:
-            batch.events.append(delegated_event(run.id, review_id, node.id, assignee, delegate, now))
+            batch.events.append(
+                delegated_event(run.id, review_id, node.id, assignee, delegate, now)
+            )
 
     def fail(
         self, run: WorkingRun, batch: WriteBatch, now: datetime, node_id: str | None, error: str

@@ -116,9 +116,7 @@ def check_chain(
             problems.append(f"{where} takes no team or assignee (only reassign/escalate do)")
         for label, name in (("team", step.team), ("assignee", step.assignee)):
             if name and not _NAME.match(name):
-                problems.append(
-                    f"{where}: {label} {name!r} is not a name (letters, digits, _ . -)"
-                )
+                problems.append(f"{where}: {label} {name!r} is not a name (letters, digits, _ . -)")
         if step.to:
             if step.action != "remind":
                 problems.append(f"{where} takes no 'to' (only remind sends email)")

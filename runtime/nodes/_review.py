@@ -10,6 +10,12 @@ from pydantic import Field, field_validator
 
 from runtime.errors import DecisionError
 from runtime.expressions import ExpressionError, render
+from runtime.nodes._chain import (
+    EscalationStep,
+    chain_offsets,
+    check_chain,
+    terminal_step,
+)
 from runtime.nodes.base import (
     Decision,
     FormField,
@@ -22,12 +28,6 @@ from runtime.nodes.base import (
     TimeoutPolicy,
     parse_duration,
     template_field,
-)
-from runtime.nodes._chain import (
-    EscalationStep,
-    check_chain,
-    chain_offsets,
-    terminal_step,
 )
 
 
@@ -82,8 +82,14 @@ def review_check(params: ReviewParams) -> list[str]:
     if params.on_timeout == "escalate" and not params.escalate_to:
         problems.append("on_timeout is escalate, so escalate_to must name a team")
     if params.on_timeout != "timeout" and not params.deadline:
-        if not params.escalation:
-            problems.append(f"on_timeout is {params.on_timeout}, but no deadline is set")
+        problems.append(
+            f"on_timeout is {params.on_timeout}, but no deadline is set"
+            + (
+                f"; with an escalation chain, end it with a step {{action: {params.on_timeout}}}"
+                if params.escalation
+                else ""
+            )
+        )
     has_default = bool(getattr(params, "default_option", None))
     problems += check_chain(params.escalation, has_default=has_default, deadline=params.deadline)
     return problems

@@ -33,7 +33,5 @@ def overdue_reviews(store: Store, user: User | None, now: datetime) -> SlaCount:
     """
     scope = scope_for(user, AnalyticsFilter())
     teams = None if scope.teams is None else list(scope.teams)
-    total, late = store.count_overdue_reviews(
-        now, teams=teams, user=user["name"] if user else None
-    )
+    total, late = store.count_overdue_reviews(now, teams=teams, user=user["name"] if user else None)
     return SlaCount(with_sla=total, overdue=late)

@@ -40,7 +40,7 @@ from runtime.domain import (
 )
 from runtime.errors import ReviewNotPendingError, RunError
 from runtime.store.analytics_contract import AnalyticsReads, AnalyticsScope  # noqa: F401 - re-exported
-from runtime.store.escalation_contract import EscalationStore  # noqa: F401 - re-exported
+from runtime.store.escalation_contract import EscalationStore
 
 ExportKind = Literal["audit", "decisions", "feedback", "runs", "reviews"]
 ExportFormat = Literal["csv", "parquet", "jsonl"]
@@ -84,7 +84,6 @@ class UnitOfWork(Protocol):
             True when the review was pending, held by ``expected``, and now changed.
         """
         ...
-
 
     def mark_delegated(self, review_id: ReviewId, user: str | None) -> None:
         """Record that a delegation gave ``user``'s review to its assignee (None: it is

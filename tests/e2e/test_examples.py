@@ -359,8 +359,16 @@ def test_escalation_chain(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     SMTP sink, a reassignment to finance, an escalation to risk, the final rejection."""
     loopgate(db, "users", "add", "rae", "--role", "reviewer", "--team", "managers")
     out = loopgate(
-        db, "users", "delegate", "rae", "--to", "mia", "--from", "2020-01-01",
-        "--until", "2099-01-01",
+        db,
+        "users",
+        "delegate",
+        "rae",
+        "--to",
+        "mia",
+        "--from",
+        "2020-01-01",
+        "--until",
+        "2099-01-01",
     ).out
     assert "reviews assigned to rae go to mia" in out
     noor, ivo = run_items(db, "escalation-chain")

@@ -81,9 +81,7 @@ def test_a_review_created_in_the_window_goes_to_the_delegate(engine):
 
 def test_outside_the_window_the_review_stays_with_its_assignee(engine):
     now = engine.clock()
-    engine.delegations.set(
-        "mia", "kim", now + timedelta(days=1), now + timedelta(days=2), by="ada"
-    )
+    engine.delegations.set("mia", "kim", now + timedelta(days=1), now + timedelta(days=2), by="ada")
     res = engine.start(loads_yaml(FLOW), {"amount": 1}, by="ops")
     review = engine.store.get_review(res.review_id)
     assert (review["assignee"], review["delegated_from"]) == ("mia", None)
@@ -140,8 +138,20 @@ def test_cli_users_delegate(capsys, engine):
     path = engine.store.path
     engine.store.close()
     code, out, err = cli(
-        capsys, "users", "delegate", "mia", "--to", "kim", "--from", "2026-01-01T00:00",
-        "--until", "2099-01-01", "--note", "parental leave", "--db", path,
+        capsys,
+        "users",
+        "delegate",
+        "mia",
+        "--to",
+        "kim",
+        "--from",
+        "2026-01-01T00:00",
+        "--until",
+        "2099-01-01",
+        "--note",
+        "parental leave",
+        "--db",
+        path,
     )
     assert (code, err) == (0, "")
     assert out.strip() == (

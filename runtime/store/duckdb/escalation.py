@@ -38,10 +38,10 @@ class DuckDBEscalation(DuckDBWrites):
         note: str | None,
         batch: WriteBatch,
     ) -> bool:
-        """Move a pending review to escalation ``step`` (its holder and priority too) and
-        write ``batch`` (its audit events, outbox rows) in the same transaction (a ``note`` replaces the
-        review's note), only while
-        it is still pending at ``expected_step``: of two sweepers racing, one wins.
+        """Move a pending review to escalation ``step`` (its holder and priority too; a
+        ``note`` replaces its note) and write ``batch`` (its audit events, outbox rows) in
+        the same transaction, only while it is still pending at ``expected_step``: of two
+        sweepers racing, one wins.
 
         Returns:
             True when this call changed the review (and wrote the batch).

@@ -11,9 +11,7 @@ from runtime.store.duckdb.outbox import DuckDBOutbox
 from runtime.store.duckdb.reads import DuckDBReadModel
 
 
-class DuckDBStore(
-    DuckDBCatalog, DuckDBOutbox, DuckDBEscalation, DuckDBReadModel, DuckDBAnalytics
-):
+class DuckDBStore(DuckDBCatalog, DuckDBOutbox, DuckDBEscalation, DuckDBReadModel, DuckDBAnalytics):
     """A Loopgate database: one DuckDB file, opened by one process.
 
     Implements ``runtime.store.contract.Store``. Each base owns one concern, all on
