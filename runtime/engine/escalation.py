@@ -74,22 +74,27 @@ class EscalationWalker:
             if due.id in held:  # someone is deciding it right now
                 continue
             try:
-                steps = self._chain(due)
-                self._walk(due, steps, now, report, terminal)
+                steps, hours = self._chain(due)
+                self._walk(due, steps, hours, now, report, terminal)
             except LoopgateError as exc:
                 report.failed.append(f"{due.id}: {exc}")
         if terminal:
             self._expire(terminal, now, report)
 
-    def _chain(self, due: DueStep) -> list[EscalationStep]:
+    def _chain(self, due: DueStep) -> tuple[list[EscalationStep], str | None]:
+        """The review's checkpoint's chain and business hours (from its workflow version)."""
         wf = self._catalog.get(due.workflow_id, due.workflow_version)
         node = wf.nodes.get(due.node_id)
-        return list(getattr(node.params, "escalation", None) or []) if node else []
+        if node is None:
+            return [], None
+        steps = list(getattr(node.params, "escalation", None) or [])
+        return steps, getattr(node.params, "business_hours", None)
 
     def _walk(
         self,
         due: DueStep,
         steps: list[EscalationStep],
+        hours: str | None,
         now: datetime,
         report: SweepReport,
         terminal: list[DueReview],
@@ -97,7 +102,7 @@ class EscalationWalker:
         index = due.escalation_step
         team, assignee, priority = due.team, due.assignee, due.priority
         while True:
-            at = step_due(due.created_at, steps, index)
+            at = step_due(due.created_at, steps, index, hours)
             if at is None or at > now:
                 return
             step = steps[index]
@@ -166,7 +171,7 @@ class EscalationWalker:
                 due.id,
                 index,
                 step=index + 1,
-                next_step_at=step_due(due.created_at, steps, index + 1),
+                next_step_at=step_due(due.created_at, steps, index + 1, hours),
                 team=new_team,
                 assignee=new_assignee,
                 priority=new_priority,

@@ -17,7 +17,8 @@ deadline sweep as before; a checkpoint sets either ``deadline`` or ``escalation`
 
 ``sla`` is the time a review should be decided in: it sets the review's ``due_at`` (shown
 as time left in the queue, overdue ones marked and counted on the dashboard) and changes
-nothing by itself. Times are calendar time.
+nothing by itself. Times are calendar time, or working time with ``business_hours``
+(:mod:`runtime.nodes._hours`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from runtime.nodes._hours import add_time
 from runtime.nodes.base import parse_duration
 
 StepAction = Literal["remind", "reassign", "escalate", "timeout", "approve", "reject", "default"]
@@ -73,11 +75,14 @@ def chain_offsets(steps: list[EscalationStep]) -> list[timedelta]:
     return offsets
 
 
-def step_due(created_at: datetime, steps: list[EscalationStep], index: int) -> datetime | None:
-    """When step ``index`` is due for a review created at ``created_at`` (None: no more)."""
+def step_due(
+    created_at: datetime, steps: list[EscalationStep], index: int, hours: str | None = None
+) -> datetime | None:
+    """When step ``index`` is due for a review created at ``created_at`` (None: no more),
+    in calendar time or, with ``hours``, in business hours."""
     if index >= len(steps):
         return None
-    return created_at + chain_offsets(steps)[index]
+    return add_time(created_at, chain_offsets(steps)[index], hours)
 
 
 def check_chain(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -16,6 +17,7 @@ from runtime.nodes._chain import (
     check_chain,
     terminal_step,
 )
+from runtime.nodes._hours import add_time, parse_business_hours
 from runtime.nodes.base import (
     Decision,
     FormField,
@@ -59,6 +61,13 @@ class ReviewParams(NodeParams):
     sla: str | None = Field(
         None, description="How long a decision should take, e.g. 8h; the queue marks it overdue."
     )
+    business_hours: str | None = Field(
+        None,
+        description=(
+            "Count the SLA and escalation steps in working time, e.g. Mon-Fri 09:00-17:00 "
+            "Europe/Berlin (1d is then 24 working hours); empty: calendar time."
+        ),
+    )
     allow_self_approval: bool = Field(
         False,
         description=(
@@ -67,6 +76,13 @@ class ReviewParams(NodeParams):
             "their role."
         ),
     )
+
+    @field_validator("business_hours")
+    @classmethod
+    def _hours(cls, value: str | None) -> str | None:
+        if value:
+            parse_business_hours(value)
+        return value or None
 
     @field_validator("deadline", "sla")
     @classmethod
@@ -92,6 +108,18 @@ def review_check(params: ReviewParams) -> list[str]:
         )
     has_default = bool(getattr(params, "default_option", None))
     problems += check_chain(params.escalation, has_default=has_default, deadline=params.deadline)
+    if params.business_hours:
+        longest = [parse_duration(params.sla)] if params.sla else []
+        if params.escalation and not problems:
+            longest.append(max(chain_offsets(params.escalation)))
+        try:
+            add_time(
+                datetime(2000, 1, 1), max(longest, default=timedelta(0)), params.business_hours
+            )
+        except ValueError as exc:
+            problems.append(f"business_hours: {exc}")
+        if not longest:
+            problems.append("business_hours is set, but there is no sla or escalation to count")
     return problems
 
 
@@ -151,7 +179,10 @@ def make_request(
     except ExpressionError as exc:
         instructions = f"(instructions could not be rendered: {exc})"
     deadline = ctx.now + parse_duration(params.deadline) if params.deadline else None
-    first_step = ctx.now + chain_offsets(params.escalation)[0] if params.escalation else None
+    hours = params.business_hours
+    first_step = (
+        add_time(ctx.now, chain_offsets(params.escalation)[0], hours) if params.escalation else None
+    )
     return ReviewRequest(
         kind=kind,
         actions=[*actions, "escalate"],
@@ -168,7 +199,7 @@ def make_request(
         on_timeout=params.on_timeout if deadline else None,
         escalate_to=params.escalate_to,
         next_step_at=first_step,
-        due_at=ctx.now + parse_duration(params.sla) if params.sla else None,
+        due_at=add_time(ctx.now, parse_duration(params.sla), hours) if params.sla else None,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -287,3 +287,21 @@ def test_timeout_branch_comes_from_the_chain():
         {"escalation": [{"after": "1h", "action": "reject"}], "team": "t"}
     )
     assert "timeout" not in ntype.branches(params)
+
+
+def test_business_hours_move_the_sla_and_the_steps(users):
+    engine = users
+    friday_4pm_berlin = datetime(2026, 12, 4, 15, 0)
+    engine.clock = lambda: friday_4pm_berlin
+    steps = "        - {after: 2h, action: remind}\n"
+    text = CHAIN.replace("{steps}", steps).replace("{extra}", "").replace("{late}", "")
+    text = text.replace(
+        "      sla: 8h\n",
+        "      sla: 8h\n      business_hours: Mon-Fri 09:00-17:00 Europe/Berlin\n",
+    )
+    res = engine.start(loads_yaml(text), {"amount": 5})
+    review = engine.store.get_review(res.review_id)
+    assert review["next_step_at"] == datetime(2026, 12, 7, 9, 0)  # Monday 10:00 Berlin
+    assert review["due_at"] == datetime(2026, 12, 7, 15, 0)  # 1h Friday + 7h Monday
+    assert engine.sweep(datetime(2026, 12, 6, 12, 0)).reminded == []  # Sunday
+    assert engine.sweep(datetime(2026, 12, 7, 9, 0)).reminded == [res.review_id]
