@@ -182,6 +182,40 @@ def check_may_assign(
         raise ReviewClaimedError(review_id, holder)
 
 
+def check_may_delegate(
+    actor: User, actor_name: str, user: User | None, name: str, delegate: User | None, to: str
+) -> None:
+    """Check ``actor_name`` may hand ``name``'s reviews to ``to`` for a while.
+
+    A reviewer sets their own delegation, an admin anyone's. The delegate must be able to
+    decide what ``name`` decides: an active reviewer or admin, other than ``name``, in every
+    team of ``name`` (an admin is in all).
+
+    Raises:
+        AccessError: names who may not do what, and what to do instead.
+    """
+    if "admin" not in actor["roles"] and actor_name != name:
+        raise AccessError(
+            f"user {actor_name} may not set {name}'s delegation: only {name} or an admin may"
+        )
+    if user is None:
+        raise AccessError(f"unknown user {name!r}; list users with `loopgate users list`")
+    if to == name:
+        raise AccessError(f"{name} cannot delegate to themselves; name another reviewer")
+    if to == SYSTEM:
+        raise AccessError("'system' is reserved for deadlines; delegate to a reviewer")
+    authorize(delegate, to, roles=DECIDE_ROLES, what="take delegated reviews")
+    assert delegate is not None  # authorize refuses an unknown delegate
+    if "admin" in delegate["roles"]:
+        return
+    missing = [t for t in user["teams"] if t not in delegate["teams"]]
+    if missing:
+        raise AccessError(
+            f"{to} cannot decide {name}'s reviews: not in team(s) {', '.join(missing)}; "
+            f"pick a delegate in {name}'s teams or add {to} to them"
+        )
+
+
 def sees_all_runs(user: User) -> bool:
     """Whether a user may read every run and review (admins and auditors).
 

@@ -13,9 +13,11 @@ import hmac
 import logging
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -85,6 +87,16 @@ class StartRequest(BaseModel):
     item: dict[str, Any] | None = None
     items: list[dict[str, Any]] | None = None
     version: int | None = Field(None, description="Workflow version (default: the newest).")
+
+
+class DelegationRequest(BaseModel):
+    """An out-of-office window: the user's reviews go to ``to`` from ``starts_at`` (default:
+    now) until ``ends_at``, UTC."""
+
+    to: str = Field(max_length=64)
+    starts_at: datetime | None = None
+    ends_at: datetime
+    note: str | None = Field(None, max_length=500)
 
 
 class CliRequest(BaseModel):
@@ -296,6 +308,28 @@ def create_api(
         """Release a claimed review (its holder or an admin)."""
         return _holder(eng.assign(review_id, None, by=user["name"]))
 
+    @api.put("/users/{name}/delegation")
+    def set_delegation(
+        name: str,
+        body: DelegationRequest,
+        user: dict = Depends(current_user),
+        eng: Engine = Depends(engine),
+    ) -> dict[str, Any]:
+        """Set ``name``'s out-of-office delegate (``name`` itself or, for an admin, anyone);
+        403 when the delegate could not decide ``name``'s reviews."""
+        starts = _naive_utc(body.starts_at) if body.starts_at else eng.clock()
+        row = eng.delegations.set(
+            name, body.to, starts, _naive_utc(body.ends_at), by=user["name"], note=body.note
+        )
+        return jsonable_encoder(row)
+
+    @api.delete("/users/{name}/delegation")
+    def clear_delegation(
+        name: str, user: dict = Depends(current_user), eng: Engine = Depends(engine)
+    ) -> dict[str, Any]:
+        """End ``name``'s delegation; ``cleared`` is false when there was none."""
+        return {"user": name, "cleared": eng.delegations.clear(name, by=user["name"])}
+
     @api.get("/runs")
     def runs(
         status: str | None = None,
@@ -359,6 +393,11 @@ def create_api(
         return run_cli(eng, body.argv, body.stdin)
 
     return api
+
+
+def _naive_utc(at: datetime) -> datetime:
+    """A time as the store keeps it: UTC without a zone (a naive one is taken as UTC)."""
+    return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
 
 
 def _holder(review: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ HoldStatus = Literal["decided", "expired", "cancelled"]
 __all__ = [
     "Claim",
     "DueReview",
+    "DueStep",
     "Event",
     "HoldStatus",
     "JournalEntry",
@@ -109,6 +110,12 @@ class ReviewRecord:
     # The run's data as it stopped here (item, steps, review, visits, step_count): what a
     # fork of the run at this checkpoint starts from (runtime/engine/fork.py).
     snapshot: dict[str, Any] | None = None
+    # The escalation chain: steps taken so far and when the next is due; the SLA's due
+    # time; whose review it was when a delegation gave it to ``assignee``.
+    escalation_step: int = 0
+    next_step_at: datetime | None = None
+    due_at: datetime | None = None
+    delegated_from: UserName | None = None
 
 
 @dataclass(slots=True)
@@ -191,6 +198,23 @@ class DueReview:
     on_timeout: str | None
     escalate_to: str | None
     deadline: datetime
+
+
+@dataclass(slots=True)
+class DueStep:
+    """A pending review whose next escalation step is due."""
+
+    id: ReviewId
+    workflow_id: WorkflowId
+    workflow_version: int
+    node_id: NodeId
+    created_at: datetime
+    escalation_step: int
+    next_step_at: datetime
+    team: str | None
+    assignee: UserName | None
+    priority: str
+    run_id: RunId
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ from builder.dashboard.whatif import what_if_section
 from builder.shell import resources
 from runtime.errors import LoopgateError
 from runtime.queries import analytics
+from runtime.queries.sla import overdue_reviews
 
 # Chart pairs, in page order.
 LAYOUT: tuple[tuple[str, str], ...] = (
@@ -50,6 +51,14 @@ def render(user: dict[str, Any]) -> None:
     f = sidebar_filter(dims, now)
     st.caption(f"Showing {describe(f)}.")
     kpi_tiles(analytics.kpis(store, user, f, now=now))
+    sla = overdue_reviews(store, user, now)
+    if sla.with_sla:
+        st.metric(
+            "Overdue reviews (past their SLA, waiting now)",
+            f"{sla.overdue:,} of {sla.with_sla:,}",
+            help="Pending reviews whose checkpoint sets an SLA (`sla: 8h`), and how many "
+            "of them have waited longer than it. The Review queue marks them in red.",
+        )
     for pair in LAYOUT:
         cols = st.columns(2)
         for col, name in zip(cols, pair, strict=True):

@@ -55,6 +55,25 @@ def time_left(deadline: datetime | None, now: datetime) -> tuple[str, bool]:
     return f"{span(deadline - now)} left", False
 
 
+def due(review: dict, now: datetime) -> tuple[str, str, bool]:
+    """What a reviewer reads about when a review is due: its SLA when it has one (the
+    time a decision should take), else its deadline.
+
+    Args:
+        review: the review row (``due_at``, ``deadline``).
+        now: the current time (naive UTC).
+
+    Returns:
+        ``(label, text, overdue)``, e.g. ``("SLA", "2h left", False)`` or
+        ``("Deadline", "overdue by 40m", True)``.
+    """
+    if review.get("due_at") is not None:
+        text, overdue = time_left(review["due_at"], now)
+        return "SLA", text, overdue
+    text, overdue = time_left(review.get("deadline"), now)
+    return "Deadline", text, overdue
+
+
 AGES: dict[str, timedelta | None] = {
     "any age": None,
     "older than 1 hour": timedelta(hours=1),

@@ -193,6 +193,10 @@ def side_column(user: User, review: dict[str, Any]) -> None:
     """
     now = state.now()
     text, overdue = clock.time_left(review.get("deadline"), now)
+    sla = ""
+    if review.get("due_at") is not None:
+        sla_text, late = clock.time_left(review["due_at"], now)
+        sla = "  \n**SLA**: " + (f":red[**{sla_text}**]" if late else sla_text)
     with st.container(border=True):
         st.markdown(
             f"**Team**: {review.get('team') or '(none)'}  \n"
@@ -202,6 +206,12 @@ def side_column(user: User, review: dict[str, Any]) -> None:
             f"**Deadline**: "
             + (f":red[**{text}**]" if overdue else text)
             + (f" (then {review['on_timeout']})" if review.get("on_timeout") else "")
+            + sla
+            + (
+                f"  \n**Escalation**: step {review['escalation_step']} done"
+                if review.get("escalation_step")
+                else ""
+            )
         )
         st.caption(
             f"Review {review['id']} · run {review['run_id']} · v{review['workflow_version']}"

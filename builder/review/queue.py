@@ -248,15 +248,18 @@ def _row(r: dict[str, Any], user: User, now: Any) -> None:
         team.markdown(f"**Team**  \n{r['team'] or '(none)'}")
         holder.markdown(f"**Assignee**  \n{holder_text(r, user)}")
         age.markdown(f"**Waiting**  \n{clock.age(r['created_at'], now)}")
-        text, overdue = clock.time_left(r["deadline"], now)
-        due.markdown("**Deadline**  \n" + (f":red[**{text}**]" if overdue else text))
+        label, text, overdue = clock.due(r, now)
+        due.markdown(
+            f"**{label}**  \n" + (f":red[**:material/alarm: {text}**]" if overdue else text)
+        )
         if go.button("Open", key=f"rv_open_{r['id']}"):
             state.open_review(r["id"])
             st.rerun()
 
 
 def holder_text(review: dict[str, Any], user: User) -> str:
-    """Who holds a review: ``you``, a user's name, or ``nobody``.
+    """Who holds a review: ``you``, a user's name, or ``nobody``; a delegated one reads
+    ``for mia, delegated to you``.
 
     This is where claim and release plug in: the assignee is the holder.
 
@@ -269,7 +272,10 @@ def holder_text(review: dict[str, Any], user: User) -> str:
     """
     if not review.get("assignee"):
         return "nobody"
-    return "you" if review["assignee"] == user["name"] else review["assignee"]
+    holder = "you" if review["assignee"] == user["name"] else review["assignee"]
+    if review.get("delegated_from"):
+        return f"for {review['delegated_from']}, delegated to {holder}"
+    return holder
 
 
 def pager(queue: ReviewQueue) -> None:

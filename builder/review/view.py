@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from builder.review import bulk, decide, detail, queue, state
+from builder.review import away, bulk, decide, detail, queue, state
 from runtime.access import User
 
 
@@ -15,6 +15,7 @@ def inbox(user: User) -> None:
     Args:
         user: the signed-in reviewer or admin.
     """
+    away.sidebar(user)
     q = queue.load(user)
     queue.filters(q, user)
     if bulk.bar(user, q):

@@ -51,8 +51,13 @@ class Sweeper(threading.Thread):
         while not self.stopped.wait(self.interval):
             try:
                 report = self.engine.sweep()
-                if report.runs:
-                    log.info("sweep: %d deadline(s) applied", len(report.runs))
+                if report.runs or report.reminded or report.reassigned:
+                    log.info(
+                        "sweep: %d deadline(s) applied, %d reminder(s), %d reassignment(s)",
+                        len(report.runs),
+                        len(report.reminded),
+                        len(report.reassigned),
+                    )
             except Exception:  # keep sweeping; the next round may succeed
                 log.exception("sweep failed")
             self.send_outbox()

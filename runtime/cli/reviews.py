@@ -385,7 +385,8 @@ def _apply_decisions(ctx: Ctx, good: list[FileDecision], failed: dict[int, str])
 @command(None, "sweep")
 @click.option("--now", "now_text", help="ISO time to sweep as of (default: now, UTC).")
 def sweep_cmd(ctx: Ctx, now_text: str | None) -> None:
-    """Apply deadlines: timeout branches, default decisions, escalations."""
+    """Apply deadlines and escalation chains: reminders, reassignments, escalations,
+    timeout branches and default decisions."""
     now = None
     if now_text:
         try:
@@ -403,7 +404,8 @@ def sweep_cmd(ctx: Ctx, now_text: str | None) -> None:
         return
     echo(
         f"timed out {len(report.timed_out)}, decided by default {len(report.decided)}, "
-        f"escalated {len(report.escalated)}"
+        f"escalated {len(report.escalated)}, reminded {len(report.reminded)}, "
+        f"reassigned {len(report.reassigned)}"
     )
     for res in report.runs:
         print_result(ctx, res, prefix="  ")

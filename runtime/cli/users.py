@@ -5,6 +5,8 @@ Password hashing (``runtime.auth``) is imported inside the commands: start-up sp
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from runtime.cli.base import Ctx, command, echo, fail, is_forwarded, json_line, read_stdin
@@ -145,3 +147,71 @@ def users_password_cmd(ctx: Ctx, name: str, password_stdin: bool) -> None:
         fail("no password given; type one at the prompt, or send it on standard input")
     set_password(ctx.store, name, password, by=ctx.local_actor)
     echo(f"password of {name} changed")
+
+
+def _utc(text: str, option: str) -> Any:
+    """An ISO time (naive: UTC) from an option, or a clear refusal."""
+    from datetime import UTC, datetime
+
+    try:
+        at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"{option} {text!r} is not an ISO time like 2026-12-24T09:00 (UTC)")
+    return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
+
+
+@command(users_group, "delegate", create_db=False)
+@click.argument("name")
+@click.option("--to", "to", help="The reviewer who gets NAME's reviews meanwhile.")
+@click.option("--from", "from_text", help="Start, ISO time in UTC (default: now).")
+@click.option("--until", "until_text", help="End, ISO time in UTC (required with --to).")
+@click.option("--note", help="Why (shown in the audit trail).")
+@click.option("--by", help="Who sets it: NAME (default) or an admin.")
+@click.option("--clear", is_flag=True, help="End NAME's delegation instead.")
+def users_delegate_cmd(
+    ctx: Ctx,
+    name: str,
+    to: str | None,
+    from_text: str | None,
+    until_text: str | None,
+    note: str | None,
+    by: str | None,
+    clear: bool,
+) -> None:
+    """Out of office: reviews assigned to NAME go to another reviewer for a while."""
+    by = by or name
+    engine = ctx.engine
+    if clear:
+        if to or from_text or until_text:
+            fail("--clear takes no --to, --from or --until")
+        done = engine.delegations.clear(name, by=by)
+        echo(f"delegation of {name} cleared" if done else f"{name} had no delegation")
+        return
+    if not to or not until_text:
+        fail("give --to REVIEWER and --until TIME (or --clear to end a delegation)")
+    starts = _utc(from_text, "--from") if from_text else engine.clock()
+    row = engine.delegations.set(name, to, starts, _utc(until_text, "--until"), by=by, note=note)
+    if ctx.json:
+        json_line(row)
+    else:
+        echo(
+            f"reviews assigned to {name} go to {to} from {row['starts_at']:%Y-%m-%d %H:%M} "
+            f"until {row['ends_at']:%Y-%m-%d %H:%M} UTC"
+        )
+
+
+@command(users_group, "delegations", create_db=False)
+def users_delegations_cmd(ctx: Ctx) -> None:
+    """Every out-of-office delegation."""
+    rows = ctx.engine.delegations.list()
+    for row in rows:
+        if ctx.json:
+            json_line(row)
+        else:
+            echo(
+                f"{row['user_name']} -> {row['delegate']}  {row['starts_at']:%Y-%m-%d %H:%M} "
+                f"until {row['ends_at']:%Y-%m-%d %H:%M}"
+                + (f"  ({row['note']})" if row["note"] else "")
+            )
+    if not rows and not ctx.json:
+        echo("no delegations")

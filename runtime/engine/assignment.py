@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from runtime import access
 from runtime.domain import Event, WriteBatch
 from runtime.engine.claims import ClaimCache
 from runtime.engine.decisions import Decisions
+from runtime.engine.delegation import delegated_event
 from runtime.engine.users import UserAccess
 from runtime.engine.working import EngineConfig
 from runtime.errors import DecisionError, ReviewClaimedError
@@ -46,6 +49,8 @@ class ReviewAssignment:
         self._users = users
         self._decisions = decisions
         self._claims = claims
+        # Who holds a user's reviews now (an out-of-office delegation); set by the engine.
+        self.delegate_of: Callable[[str, datetime], str | None] = lambda user, now: None
 
     def assign(self, review_id: str, assignee: str | None, *, by: str) -> dict[str, Any]:
         """Give a pending review to ``assignee`` (None: release it), acting as ``by``.
@@ -71,6 +76,12 @@ class ReviewAssignment:
         holder = claim.assignee
         user = self._users.authorize_decider(by)
         access.check_may_assign(user, by, review_id=review_id, holder=holder, assignee=assignee)
+        now = self._config.clock()
+        delegated_for = None
+        if assignee is not None and assignee != by:
+            delegate = self.delegate_of(assignee, now)
+            if delegate and delegate != by:  # out of office: the delegate gets it
+                delegated_for, assignee = assignee, delegate
         if assignee is not None and assignee != by:
             # The new holder must be allowed to decide it on their own (team, role, duties).
             self._decisions.check_access(dataclasses.replace(claim, assignee=None), assignee)
@@ -89,13 +100,22 @@ class ReviewAssignment:
             review_id=review_id,
             node_id=claim.node_id,
             actor=by,
-            at=self._config.clock(),
+            at=now,
             data={"assignee": assignee, "previous": holder},
         )
+        events = [event]
+        if delegated_for:
+            event.data["delegated_for"] = delegated_for
+            events.append(
+                delegated_event(
+                    claim.run_id, review_id, claim.node_id, delegated_for, assignee, now
+                )
+            )
         with self._store.unit_of_work() as uow:
             changed = uow.assign_review(review_id, assignee, expected=holder)
             if changed:
-                uow.write(WriteBatch(events=[event]))
+                uow.mark_delegated(review_id, delegated_for)
+                uow.write(WriteBatch(events=events))
         self._claims.forget([review_id])
         if not changed:  # someone else got there first: say who, or why it is gone
             now = self._store.review_claim(review_id)

@@ -1,4 +1,5 @@
-"""Deadlines: a sweep applies every passed deadline (timeout branch, default, escalation)."""
+"""Deadlines: a sweep applies every passed deadline (timeout branch, default, escalation)
+and every due step of an escalation chain (:mod:`runtime.engine.escalation`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from runtime.domain import Claim, DueReview, Event, Settlement, WriteBatch
 from runtime.engine.catalog import WorkflowCatalog
 from runtime.engine.claims import ClaimCache
 from runtime.engine.decisions import Decisions, Ready
+from runtime.engine.delegation import Delegations
+from runtime.engine.escalation import EscalationWalker
 from runtime.engine.results import SweepReport
 from runtime.engine.stepper import Stepper, pending_review
+from runtime.engine.users import UserAccess
 from runtime.engine.working import SYSTEM, EngineConfig, WorkingRun
 from runtime.errors import LoopgateError
 from runtime.nodes.base import Continue, Decision
@@ -87,7 +91,8 @@ def expire_review(
 
 
 class DeadlineSweeper:
-    """Applies passed deadlines, recorded in the audit trail as done by ``system``.
+    """Applies passed deadlines and due escalation steps, recorded in the audit trail as
+    done by ``system``.
 
     Args:
         store: The store (due reviews, holds).
@@ -96,6 +101,8 @@ class DeadlineSweeper:
         stepper: Runs expired runs on.
         claims: The claim cache.
         decisions: Settles and writes.
+        users: Access checks (a chain step's assignee).
+        delegations: Out-of-office delegations (a chain step's assignee's).
     """
 
     def __init__(
@@ -106,6 +113,8 @@ class DeadlineSweeper:
         stepper: Stepper,
         claims: ClaimCache,
         decisions: Decisions,
+        users: UserAccess,
+        delegations: Delegations,
     ):
         self._store = store
         self._config = config
@@ -113,12 +122,19 @@ class DeadlineSweeper:
         self._stepper = stepper
         self._claims = claims
         self._decisions = decisions
+        self._chains = EscalationWalker(store, catalog, users, delegations, claims, self._apply)
 
     def sweep(self, now: datetime | None = None) -> SweepReport:
-        """Apply every deadline passed at ``now`` (default: the engine's clock)."""
+        """Apply every deadline passed and every escalation step due at ``now`` (default:
+        the engine's clock)."""
         now = now or self._config.clock()
         report = SweepReport()
-        due = self._store.due_reviews(now)
+        self._chains.sweep(now, report)
+        self._apply(self._store.due_reviews(now), now, report)
+        return report
+
+    def _apply(self, due: list[DueReview], now: datetime, report: SweepReport) -> None:
+        """Expire ``due`` reviews by chunks: hold, run on, settle and write."""
         size = self._config.batch_size
         for start in range(0, len(due), size):
             rows = due[start : start + size]
@@ -132,7 +148,6 @@ class DeadlineSweeper:
             finally:
                 self._store.release_reviews(held)
             self._claims.forget(held)
-        return report
 
     def _expire_chunk(self, rows: list[DueReview], now: datetime, report: SweepReport) -> None:
         """Run the runs of passed deadlines on (outside the write lock), then settle the

@@ -12,6 +12,7 @@ from runtime.engine.catalog import WorkflowCatalog
 from runtime.engine.claims import ClaimCache
 from runtime.engine.deadlines import DeadlineSweeper
 from runtime.engine.decisions import Decisions
+from runtime.engine.delegation import Delegations
 from runtime.engine.executor import NodeExecutor
 from runtime.engine.fork import ForkResult, RunForker
 from runtime.engine.journal import DecisionJournal
@@ -75,17 +76,27 @@ class Engine:
         self._catalog = WorkflowCatalog(store)
         self._users = UserAccess(store)
         self._stepper = Stepper(services, executor)
+        self.delegations = Delegations(store, self._config, self._users)
+        self._stepper.delegate_of = self.delegations.delegate_of
         self._claims = ClaimCache(store, self._config)
         self._starter = RunStarter(store, self._config, self._stepper, self._claims)
         self._decisions = Decisions(
             store, self._config, self._catalog, self._users, self._stepper, self._claims
         )
         self._deadlines = DeadlineSweeper(
-            store, self._config, self._catalog, self._stepper, self._claims, self._decisions
+            store,
+            self._config,
+            self._catalog,
+            self._stepper,
+            self._claims,
+            self._decisions,
+            self._users,
+            self.delegations,
         )
         self._assignment = ReviewAssignment(
             store, self._config, self._users, self._decisions, self._claims
         )
+        self._assignment.delegate_of = self.delegations.delegate_of
         self._lifecycle = RunLifecycle(
             store, self._config, self._catalog, self._stepper, self._claims, self.flush
         )
@@ -357,6 +368,7 @@ class Engine:
         return self._assignment.assign(review_id, assignee, by=by)
 
     def sweep(self, now: datetime | None = None) -> SweepReport:
-        """Apply every passed deadline: take the timeout branch, decide by default, or
-        escalate. Recorded in the audit trail as done by ``system``."""
+        """Apply every passed deadline (take the timeout branch, decide by default, or
+        escalate) and every due step of an escalation chain (remind, reassign, escalate,
+        the last step's decision). Recorded in the audit trail as done by ``system``."""
         return self._deadlines.sweep(now)

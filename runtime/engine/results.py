@@ -51,5 +51,7 @@ class SweepReport(BaseModel):
     timed_out: list[str] = Field(default_factory=list)
     decided: list[str] = Field(default_factory=list)
     escalated: list[str] = Field(default_factory=list)
+    reminded: list[str] = Field(default_factory=list)
+    reassigned: list[str] = Field(default_factory=list)
     failed: list[str] = Field(default_factory=list)
     runs: list[RunResult] = Field(default_factory=list)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from runtime.compiler import CompiledNode, Workflow
 from runtime.domain import Claim, Event, ReviewRecord, WriteBatch
+from runtime.engine.delegation import delegated_event
 from runtime.engine.executor import InlineExecutor, NodeExecutor
 from runtime.engine.feedback import feedback_rows
 from runtime.engine.working import WorkingRun, clone
@@ -36,6 +38,8 @@ class Stepper:
     def __init__(self, services: Any, executor: NodeExecutor | None = None):
         self.services = services
         self.executor: NodeExecutor = executor or InlineExecutor()
+        # Who holds a user's reviews now (an out-of-office delegation), or None.
+        self.delegate_of: Callable[[str, datetime], str | None] = lambda user, now: None
 
     # ------------------------------------------------------------ starting
 
@@ -237,9 +241,12 @@ class Stepper:
         note: str | None = None,
         escalated_from: str | None = None,
     ) -> None:
-        """Pause a run at a checkpoint: a new review, and the run waiting on it."""
+        """Pause a run at a checkpoint: a new review, and the run waiting on it (given to
+        the assignee's delegate when one is out of office)."""
         req = outcome.request
         review_id = new_review_id()
+        assignee = None if team else req.assignee
+        delegate = self.delegate_of(assignee, now) if assignee else None
         run.status = "waiting"
         run.current_node = node.id
         run.review_id = review_id
@@ -253,7 +260,7 @@ class Stepper:
                 node_id=node.id,
                 kind=req.kind,
                 team=run.team,
-                assignee=None if team else req.assignee,
+                assignee=delegate or assignee,
                 priority=priority or req.priority,
                 instructions=req.instructions,
                 note=note if note is not None else req.note,
@@ -269,6 +276,9 @@ class Stepper:
                 escalated_from=escalated_from,
                 created_at=now,
                 snapshot=snapshot_of(run),
+                next_step_at=None if escalated_from else req.next_step_at,
+                due_at=req.due_at,
+                delegated_from=assignee if delegate else None,
             )
         )
         batch.events.append(
@@ -287,6 +297,10 @@ class Stepper:
                 },
             )
         )
+        if delegate:
+            batch.events.append(
+                delegated_event(run.id, review_id, node.id, assignee, delegate, now)
+            )
 
     def fail(
         self, run: WorkingRun, batch: WriteBatch, now: datetime, node_id: str | None, error: str

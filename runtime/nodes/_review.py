@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import copy
 import math
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import Field, field_validator
 
 from runtime.errors import DecisionError
 from runtime.expressions import ExpressionError, render
+from runtime.nodes._chain import (
+    EscalationStep,
+    chain_offsets,
+    check_chain,
+    terminal_step,
+)
+from runtime.nodes._hours import add_time, parse_business_hours
 from runtime.nodes.base import (
     Decision,
     FormField,
@@ -42,6 +50,24 @@ class ReviewParams(NodeParams):
     escalate_to: str | None = Field(
         None, description="Team that gets the review when it times out with on_timeout=escalate."
     )
+    escalation: list[EscalationStep] = Field(
+        default_factory=list,
+        max_length=20,
+        description=(
+            "Escalation chain: steps taken while the review waits (remind, reassign, "
+            "escalate; last: timeout, approve, reject or default). Replaces deadline."
+        ),
+    )
+    sla: str | None = Field(
+        None, description="How long a decision should take, e.g. 8h; the queue marks it overdue."
+    )
+    business_hours: str | None = Field(
+        None,
+        description=(
+            "Count the SLA and escalation steps in working time, e.g. Mon-Fri 09:00-17:00 "
+            "Europe/Berlin (1d is then 24 working hours); empty: calendar time."
+        ),
+    )
     allow_self_approval: bool = Field(
         False,
         description=(
@@ -51,7 +77,14 @@ class ReviewParams(NodeParams):
         ),
     )
 
-    @field_validator("deadline")
+    @field_validator("business_hours")
+    @classmethod
+    def _hours(cls, value: str | None) -> str | None:
+        if value:
+            parse_business_hours(value)
+        return value or None
+
+    @field_validator("deadline", "sla")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
         if value:
@@ -65,12 +98,37 @@ def review_check(params: ReviewParams) -> list[str]:
     if params.on_timeout == "escalate" and not params.escalate_to:
         problems.append("on_timeout is escalate, so escalate_to must name a team")
     if params.on_timeout != "timeout" and not params.deadline:
-        problems.append(f"on_timeout is {params.on_timeout}, but no deadline is set")
+        problems.append(
+            f"on_timeout is {params.on_timeout}, but no deadline is set"
+            + (
+                f"; with an escalation chain, end it with a step {{action: {params.on_timeout}}}"
+                if params.escalation
+                else ""
+            )
+        )
+    has_default = bool(getattr(params, "default_option", None))
+    problems += check_chain(params.escalation, has_default=has_default, deadline=params.deadline)
+    if params.business_hours:
+        longest = [parse_duration(params.sla)] if params.sla else []
+        if params.escalation and not problems:
+            longest.append(max(chain_offsets(params.escalation)))
+        try:
+            add_time(
+                datetime(2000, 1, 1), max(longest, default=timedelta(0)), params.business_hours
+            )
+        except ValueError as exc:
+            problems.append(f"business_hours: {exc}")
+        if not longest:
+            problems.append("business_hours is set, but there is no sla or escalation to count")
     return problems
 
 
 def timeout_branch(params: ReviewParams) -> list[str]:
-    """``["timeout"]`` when a deadline takes the timeout branch, else []."""
+    """``["timeout"]`` when a deadline or the escalation chain's last step takes the
+    timeout branch, else []."""
+    last = terminal_step(params.escalation)
+    if last is not None:
+        return ["timeout"] if last.action == "timeout" else []
     return ["timeout"] if params.deadline and params.on_timeout == "timeout" else []
 
 
@@ -86,6 +144,10 @@ class ReviewCheckpoint(NodeType):
 
     def timeout_policy(self, params: ReviewParams) -> TimeoutPolicy | None:
         """The params' deadline and what happens at it; None without a deadline."""
+        last = terminal_step(params.escalation)
+        if last is not None:
+            seconds = int(chain_offsets(params.escalation)[-1].total_seconds())
+            return TimeoutPolicy(f"{seconds}s", last.action, None)
         if not params.deadline:
             return None
         return TimeoutPolicy(params.deadline, params.on_timeout, params.escalate_to)
@@ -117,6 +179,10 @@ def make_request(
     except ExpressionError as exc:
         instructions = f"(instructions could not be rendered: {exc})"
     deadline = ctx.now + parse_duration(params.deadline) if params.deadline else None
+    hours = params.business_hours
+    first_step = (
+        add_time(ctx.now, chain_offsets(params.escalation)[0], hours) if params.escalation else None
+    )
     return ReviewRequest(
         kind=kind,
         actions=[*actions, "escalate"],
@@ -132,6 +198,8 @@ def make_request(
         deadline=deadline,
         on_timeout=params.on_timeout if deadline else None,
         escalate_to=params.escalate_to,
+        next_step_at=first_step,
+        due_at=add_time(ctx.now, parse_duration(params.sla), hours) if params.sla else None,
     )
 
 

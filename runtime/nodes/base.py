@@ -142,6 +142,8 @@ class ReviewRequest(BaseModel):
         deadline: when the review expires (None: never).
         on_timeout: what happens at the deadline (see :class:`TimeoutPolicy`).
         escalate_to: the team an escalation goes to by default.
+        next_step_at: when the first step of the escalation chain is due (None: no chain).
+        due_at: when the SLA says it should be decided (None: no SLA).
     """
 
     kind: str
@@ -158,6 +160,8 @@ class ReviewRequest(BaseModel):
     deadline: datetime | None = None
     on_timeout: str | None = None
     escalate_to: str | None = None
+    next_step_at: datetime | None = None
+    due_at: datetime | None = None
 
 
 class Decision(BaseModel):

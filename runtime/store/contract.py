@@ -40,6 +40,7 @@ from runtime.domain import (
 )
 from runtime.errors import ReviewNotPendingError, RunError
 from runtime.store.analytics_contract import AnalyticsReads, AnalyticsScope  # noqa: F401 - re-exported
+from runtime.store.escalation_contract import EscalationStore
 from runtime.store.fork_contract import ForkReads
 
 ExportKind = Literal["audit", "decisions", "feedback", "runs", "reviews"]
@@ -87,6 +88,11 @@ class UnitOfWork(Protocol):
         Returns:
             True when the review was pending, held by ``expected``, and now changed.
         """
+        ...
+
+    def mark_delegated(self, review_id: ReviewId, user: str | None) -> None:
+        """Record that a delegation gave ``user``'s review to its assignee (None: it is
+        no delegation's)."""
         ...
 
 
@@ -542,6 +548,7 @@ class Store(
     ReadModel,
     AnalyticsReads,
     ForkReads,
+    EscalationStore,
     Protocol,
 ):
     """A whole backend: what ``Engine``, ``runtime.queries``, the CLI and the API use."""

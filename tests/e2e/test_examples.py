@@ -4,6 +4,7 @@ the waiting reviews, check each run's final status, path and the audit trail."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -353,6 +354,57 @@ def test_a_person_picks_the_branch(db: Path) -> None:
     finish(db)
 
 
+def test_escalation_chain(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chain through the CLI with `sweep --now`: a delegation, a reminder mailed to the
+    SMTP sink, a reassignment to finance, an escalation to risk, the final rejection."""
+    loopgate(db, "users", "add", "rae", "--role", "reviewer", "--team", "managers")
+    out = loopgate(
+        db,
+        "users",
+        "delegate",
+        "rae",
+        "--to",
+        "mia",
+        "--from",
+        "2020-01-01",
+        "--until",
+        "2099-01-01",
+    ).out
+    assert "reviews assigned to rae go to mia" in out
+    noor, ivo = run_items(db, "escalation-chain")
+    assert noor["status"] == ivo["status"] == "waiting"
+    [queued] = [r for r in loopgate(db, "reviews", "--json").lines if r["id"] == noor["review_id"]]
+    assert (queued["assignee"], queued["delegated_from"]) == ("mia", "rae")
+    start = queued["created_at"][:19]
+
+    def sweep(hours: int) -> dict:
+        at = (datetime.fromisoformat(start) + timedelta(hours=hours)).isoformat()
+        return loopgate(db, "sweep", "--now", at, "--json").lines[0]
+
+    with mail_sink() as sink:
+        monkeypatch.setenv("LOOPGATE_SMTP_PORT", str(sink.port))
+        assert sorted(sweep(5)["reminded"]) == sorted([noor["review_id"], ivo["review_id"]])
+        assert sorted(m["To"] for m in sink.messages) == ["managers@example.com"] * 2
+    decide(db, noor["review_id"], "--action", "approve", "--by", "mia")
+    assert sweep(25)["reassigned"] == [ivo["review_id"]]
+    assert loopgate(db, "reviews", "--json").lines[0]["team"] == "finance"
+    assert sweep(49)["escalated"] == [ivo["review_id"]]
+    escalated = loopgate(db, "reviews", "--json").lines[0]
+    assert (escalated["team"], escalated["priority"]) == ("risk", "high")
+    assert sweep(73)["decided"] == [ivo["review_id"]]
+    kinds = [e["kind"] for e in show(db, ivo["run_id"])["events"]]
+    assert [k for k in kinds if k.startswith("review.")] == [
+        "review.requested",
+        "review.delegated",
+        "review.reminded",
+        "review.reassigned",
+        "review.escalated",
+        "review.expired",
+    ]
+    assert show(db, ivo["run_id"])["result"] == "refused"
+    finish(db)
+
+
 def test_every_example_has_an_end_to_end_test() -> None:
     examples = {p.stem for p in EXAMPLES.glob("*.yaml")}
     items = {p.stem for p in (EXAMPLES / "items").glob("*.jsonl")}
@@ -368,5 +420,6 @@ def test_every_example_has_an_end_to_end_test() -> None:
         "refund-requests",  # these two: tests/e2e/test_examples_ai.py
         "invoice-intake",
         "budget-routing",
+        "escalation-chain",
     }
     assert examples <= covered, f"examples without an end-to-end test: {examples - covered}"

@@ -244,6 +244,25 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "escalation chains, SLAs and delegation: the step a review reached and when the "
+        "next is due, its SLA due time, whose it was before a delegation; delegations",
+        """
+        ALTER TABLE reviews ADD COLUMN escalation_step INTEGER DEFAULT 0;
+        ALTER TABLE reviews ADD COLUMN next_step_at TIMESTAMP;
+        ALTER TABLE reviews ADD COLUMN due_at TIMESTAMP;
+        ALTER TABLE reviews ADD COLUMN delegated_from VARCHAR;
+        CREATE TABLE delegations (
+            user_name VARCHAR PRIMARY KEY,
+            delegate VARCHAR NOT NULL,
+            starts_at TIMESTAMP NOT NULL,
+            ends_at TIMESTAMP NOT NULL,
+            note VARCHAR,
+            set_by VARCHAR NOT NULL,
+            set_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
 ]
 
 

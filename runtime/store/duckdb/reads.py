@@ -74,7 +74,8 @@ class DuckDBReadModel(DuckDBRunLedger):
         rows = self._rows(
             "SELECT id, run_id, workflow_id, workflow_version, node_id, kind, team, assignee, "
             "priority, instructions, note, reason_codes, actions, form, display, visits, "
-            f"deadline, on_timeout, created_at, escalated_from, options FROM reviews {clause} "
+            "deadline, on_timeout, created_at, escalated_from, options, due_at, next_step_at, "
+            f"escalation_step, delegated_from FROM reviews {clause} "
             f"ORDER BY {_PRIORITY_ORDER}, created_at, id LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )

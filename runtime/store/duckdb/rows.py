@@ -62,6 +62,10 @@ REVIEW_COLUMNS = [
     "escalated_from",
     "created_at",
     "options",
+    "escalation_step",
+    "next_step_at",
+    "due_at",
+    "delegated_from",
 ]
 EVENT_COLUMNS = [
     "seq",

@@ -6,12 +6,15 @@ from pathlib import Path
 
 from runtime.store.duckdb.analytics import DuckDBAnalytics
 from runtime.store.duckdb.catalog import DuckDBCatalog
+from runtime.store.duckdb.escalation import DuckDBEscalation
 from runtime.store.duckdb.forks import DuckDBForks
 from runtime.store.duckdb.outbox import DuckDBOutbox
 from runtime.store.duckdb.reads import DuckDBReadModel
 
 
-class DuckDBStore(DuckDBCatalog, DuckDBOutbox, DuckDBReadModel, DuckDBAnalytics, DuckDBForks):
+class DuckDBStore(
+    DuckDBCatalog, DuckDBOutbox, DuckDBEscalation, DuckDBReadModel, DuckDBAnalytics, DuckDBForks
+):
     """A Loopgate database: one DuckDB file, opened by one process.
 
     Implements ``runtime.store.contract.Store``. Each base owns one concern, all on
@@ -24,6 +27,8 @@ class DuckDBStore(DuckDBCatalog, DuckDBOutbox, DuckDBReadModel, DuckDBAnalytics,
     records), :class:`~runtime.store.duckdb.outbox.DuckDBOutbox` and
     :class:`~runtime.store.duckdb.analytics.DuckDBAnalytics` (the dashboards' aggregates),
     :class:`~runtime.store.duckdb.forks.DuckDBForks` (checkpoint data and forks' origins).
+    :class:`~runtime.store.duckdb.escalation.DuckDBEscalation` (chain steps, SLAs,
+    delegations).
 
     Example:
         >>> store = DuckDBStore(":memory:")

@@ -107,6 +107,10 @@ class DuckDBUnitOfWork:
         """Record where a forked run came from."""
         insert_fork(self._cur, fork)
 
+    def mark_delegated(self, review_id: str, user: str | None) -> None:
+        """Record whose review it was before a delegation gave it away (None: nobody's)."""
+        self._cur.execute("UPDATE reviews SET delegated_from = ? WHERE id = ?", [user, review_id])
+
     def forget_journal(self, seqs: Sequence[int]) -> None:
         """Remove applied decisions from the journal."""
         if seqs:
