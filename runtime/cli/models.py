@@ -57,6 +57,12 @@ def _figures(metrics: dict[str, Any] | None) -> str:
 @click.option("--label-column", default="label", show_default=True, help="The file's label column.")
 @click.option("--no-feedback", is_flag=True, help="Leave out the reviewers' feedback.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the held-out split.")
+@click.option(
+    "--kind",
+    type=click.Choice(["tfidf", "embeddings"]),
+    help="tfidf (default for a new model) or embeddings (the optional extra: "
+    "pip install 'loopgate[embeddings]'); default: the newest version's kind.",
+)
 @click.option("--by", help="The user training it (needs the admin or designer role).")
 def model_train_cmd(
     ctx: Ctx,
@@ -66,6 +72,7 @@ def model_train_cmd(
     label_column: str,
     no_feedback: bool,
     seed: int,
+    kind: str | None,
     by: str | None,
 ) -> None:
     """Train a new version of model NAME on a file's rows plus the reviewers' feedback
@@ -84,6 +91,7 @@ def model_train_cmd(
             by=by,
             use_feedback=not no_feedback,
             seed=seed,
+            kind=kind,
         )
     except ModelError as exc:
         _model_error(exc)

@@ -73,10 +73,10 @@ class ModelRegistry:
                     else f"model {name} has no version {version} (newest: "
                     f"{self.latest_version(name)}); see `loopgate model list`"
                 )
-            from runtime.models.classifier import TextClassifier
+            from runtime.models.kinds import load_classifier
 
             try:
-                model = TextClassifier.from_bytes(row["blob"])
+                model = load_classifier(row["blob"])
             except ModelError as exc:
                 raise ModelError(f"model {name} v{version} does not load: {exc}") from exc
             self._cache[key] = model

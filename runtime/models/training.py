@@ -240,6 +240,7 @@ def train_version(
     source: str | None = None,
     test_size: float = 0.2,
     seed: int = 0,
+    kind: str | None = None,
 ) -> TrainReport:
     """Train and save a new version of the classifier ``name``.
 
@@ -255,6 +256,8 @@ def train_version(
         source: what to record as the data's source (default: from ``data``).
         test_size: share of the examples held out for the before/after figures.
         seed: seed of the held-out split.
+        kind: ``tfidf`` or ``embeddings`` (see :mod:`runtime.models.kinds`); default the
+            newest version's kind, ``tfidf`` for a first version.
 
     Returns:
         The report; the new version is saved in the store.
@@ -263,11 +266,14 @@ def train_version(
         ModelError: an unknown model without ``data``, an unreadable file, a missing
             column, or a training set that is empty or too small.
     """
-    from runtime.models.classifier import TextClassifier, check_training_data, load_training_file
+    from runtime.models.classifier import check_training_data, load_training_file
+    from runtime.models.kinds import DEFAULT_KIND, check_kind, make_classifier
 
     started = time.perf_counter()
     store = registry.store
     current = store.get_model(name)
+    kind = check_kind(kind or ((current or {}).get("metrics") or {}).get("kind") or DEFAULT_KIND)
+    make_classifier(kind)  # an embeddings kind without its extra fails here, naming pip
     if data is not None:
         file_texts, file_labels = load_training_file(data, text_column, label_column)
         source = source or f"file:{data}"
@@ -301,9 +307,9 @@ def train_version(
         before = _evaluate_current(registry, current, feedback_rows, held_out=(test_x, test_y))
     # The training split may hold a single example of a rare label, which fit() refuses
     # (calibration needs 2); _fit trains it uncalibrated, as train_classifier does.
-    candidate = TextClassifier()._fit(train_x, train_y)
+    candidate = make_classifier(kind)._fit(train_x, train_y)
     after = evaluate(candidate, test_x, test_y)
-    final = TextClassifier().fit(texts, labels)
+    final = make_classifier(kind).fit(texts, labels)
     seconds = time.perf_counter() - started
     n_file = len(file_texts)
     metrics = {
@@ -315,6 +321,7 @@ def train_version(
         "n_skipped": feedback.skipped,
         "left_out": left_out,
         "calibration": final.calibrated_with,
+        "kind": kind,
         "test_size": test_size,
         "seed": seed,
         "seconds": round(seconds, 3),
@@ -360,8 +367,9 @@ def _evaluate_current(
 ) -> Evaluation:
     """The newest version on the held-out split, refitted on its own training data minus
     the held-out texts (its stored model has seen some of them)."""
-    from runtime.models.classifier import TextClassifier
+    from runtime.models.kinds import DEFAULT_KIND, make_classifier
 
+    kind = (current.get("metrics") or {}).get("kind") or DEFAULT_KIND
     test_x, test_y = held_out
     rows = current.get("training") or {}
     version = int(current["version"])
@@ -372,7 +380,7 @@ def _evaluate_current(
         held = set(test_x)
         kept = [(t, label) for t, label in zip(texts, labels, strict=True) if t not in held]
         if len({label for _, label in kept}) >= 2:
-            model = TextClassifier()._fit([t for t, _ in kept], [label for _, label in kept])
+            model = make_classifier(kind)._fit([t for t, _ in kept], [label for _, label in kept])
             return evaluate(model, test_x, test_y, version)
     model, _ = registry.classifier(current["name"], version)
     return evaluate(model, test_x, test_y, version).model_copy(update={"method": "stored"})
