@@ -140,7 +140,7 @@ class EmbeddingClassifier:
 
     def _fit(self, texts: list[str], labels: list[str]) -> EmbeddingClassifier:
         """Fit without the 2-examples-per-label rule (used on held-out splits)."""
-        from sklearn.model_selection import StratifiedKFold
+        from threadpoolctl import threadpool_limits
 
         encoder = self._encoder()
         features = _embed(encoder, texts)
@@ -150,15 +150,31 @@ class EmbeddingClassifier:
         index = {label: i for i, label in enumerate(names)}
         truth = np.asarray([index[label] for label in labels])
         folds = min(_MAX_FOLDS, min(Counter(labels).values()))
+        # One BLAS thread: these matrices (rows x 384) are too small for threads to pay;
+        # with two they were 20 times slower on a busy 2-core machine (measured).
+        with threadpool_limits(limits=1, user_api="blas"):
+            self._fit_regression(features, truth, names, folds)
+        self._encoder_info = encoder.describe()
+        return self
+
+    def _fit_regression(
+        self, features: np.ndarray, truth: np.ndarray, names: list[str], folds: int
+    ) -> None:
+        """The cross-fitted temperature, then the regression on all the rows."""
+        from sklearn.model_selection import StratifiedKFold
+
         temperature, calibrated = 1.0, "none"
         if folds >= 2:
-            oof = np.zeros((len(texts), len(names)))
+            oof = np.zeros((len(truth), len(names)))
             splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
             for train, test in splitter.split(features, truth):
                 model = self._regression().fit(features[train], truth[train])
                 # A fold may lack a rare label: its column stays very unlikely.
                 block = np.full((len(test), len(names)), -1e3)
-                block[:, model.classes_] = model.decision_function(features[test])
+                scores = model.decision_function(features[test])
+                if scores.ndim == 1:  # two labels: one logit, split as in the final model
+                    scores = np.column_stack([-scores / 2, scores / 2])
+                block[:, model.classes_] = scores
                 oof[test] = block
             temperature, calibrated = fit_temperature(oof, truth), "temperature"
         final = self._regression().fit(features, truth)
@@ -170,8 +186,6 @@ class EmbeddingClassifier:
             self._intercept = np.asarray([-self._intercept[0] / 2, self._intercept[0] / 2])
         self._temperature = temperature
         self._calibrated_with = calibrated
-        self._encoder_info = encoder.describe()
-        return self
 
     def _regression(self) -> Any:
         from sklearn.linear_model import LogisticRegression

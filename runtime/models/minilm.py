@@ -42,6 +42,7 @@ INSTALL_HINT = (
 #: Texts longer than this many tokens are cut (all-MiniLM-L6-v2 was trained on 256 at most).
 MAX_TOKENS = 256
 _BATCH = 64
+_SMALL = 16
 
 _LOCK = threading.Lock()
 _LOADED: dict[str, SentenceEncoder] = {}
@@ -172,6 +173,17 @@ class SentenceEncoder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
+        if len(texts) <= _SMALL:
+            # A few texts: one BLAS thread. Several threads on tiny matrices spend their time
+            # waking each other (20 times slower on a busy 2-core machine, measured).
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(limits=1, user_api="blas"):
+                return self._encode(texts, batch_size)
+        return self._encode(texts, batch_size)
+
+    def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         encodings = self._tokenizer.encode_batch(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         for start in range(0, len(order), batch_size):
