@@ -144,6 +144,7 @@ def model_list_cmd(ctx: Ctx, name: str | None) -> None:
             f"{row['name']} v{row['version']}  {row['provider']}  "
             f"{row['created_at']:%Y-%m-%d %H:%M}{by}  source={row['source']}  "
             f"{metrics.get('n_examples', '?')} examples  {_figures(metrics)}"
+            + (f"  kind={metrics['kind']}" if metrics.get("kind") else "")
         )
     if not rows and not ctx.json:
         from runtime.models.registry import SHIPPED_MODEL

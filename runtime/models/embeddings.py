@@ -292,6 +292,10 @@ class EmbeddingClassifier:
             ModelError: not such bytes, a newer format, or the encoder it was trained
                 with is not installed here (or is a different one).
         """
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise ModelError(
+                f"expected bytes from EmbeddingClassifier.to_bytes(), got {type(data)}"
+            )
         raw = bytes(data)
         if not raw.startswith(MAGIC):
             raise ModelError("these bytes are not a saved Loopgate embeddings classifier")

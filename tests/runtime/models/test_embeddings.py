@@ -180,6 +180,10 @@ def test_classifier_is_accurate_calibrated_and_saved_without_weights(
         load_classifier(blob)
     with pytest.raises(ModelError, match="not a saved Loopgate embeddings classifier"):
         EmbeddingClassifier.from_bytes(b"nonsense")
+    with pytest.raises(ModelError, match="expected bytes"):
+        EmbeddingClassifier.from_bytes("text")  # type: ignore[arg-type]
+    with pytest.raises(ModelError, match="not a saved embeddings classifier"):
+        load_classifier(blob[:200])  # cut short
     with pytest.raises(ModelError, match="not trained"):
         EmbeddingClassifier().predict(["hello"])
 
@@ -244,6 +248,8 @@ def test_model_train_kind_embeddings_serves_a_workflow(
     assert report["version"] == 1 and report["after"]["accuracy"] >= 0.8
     code, out, err = cli("model", "train", "intents", "--db", str(db), "--json")  # kind kept
     assert code == 0, err
+    code, out, err = cli("model", "list", "intents", "--db", str(db))
+    assert out.splitlines()[0].startswith("intents v2  builtin") and "kind=embeddings" in out
 
     store = Store(db)
     try:
