@@ -16,7 +16,7 @@ from runtime.models.classifier import expected_calibration_error
 from runtime.models.embeddings import EmbeddingClassifier, fit_temperature
 from runtime.models.errors import ModelError
 from runtime.models.kinds import load_classifier, make_classifier
-from runtime.models.minilm import MODEL_PATH_ENV, default_model_dir, load_encoder
+from runtime.models.minilm import MODEL_PATH_ENV, THREADS_ENV, default_model_dir, load_encoder
 
 SENTENCES = [
     "I want a refund for my order",
@@ -118,6 +118,11 @@ def test_tiny_bert_from_a_local_folder(tmp_path: Path, monkeypatch: pytest.Monke
     assert np.allclose(alone[0], batched[1], atol=1e-5)
     assert np.allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
     assert encoder.encode([]).shape == (0, 16)
+    monkeypatch.setenv(THREADS_ENV, "2")
+    assert np.allclose(encoder.encode(["refund my order"]), alone, atol=1e-5)
+    monkeypatch.setenv(THREADS_ENV, "many")
+    with pytest.raises(ModelError, match="LOOPGATE_EMBEDDINGS_THREADS must be a positive"):
+        encoder.encode(["refund"])
 
 
 def test_missing_model_and_missing_extra_are_clear(
