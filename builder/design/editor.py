@@ -28,6 +28,7 @@ from runtime import (
 from runtime.workflow_diff import diff_workflows
 
 _KEY = "bld"
+UNDO_LIMIT = 50  # canvas states kept for Undo (and for Redo)
 
 
 @dataclass
@@ -48,6 +49,8 @@ class Editor:
         flash_on: the canvas's digest when the flash was first shown.
         browser_ts: the timestamp of the last value the canvas sent.
         seen_edges: edge ids this session has had (so a stale echo does not bring one back).
+        undo_stack: canvas states before this session's edits, newest last (at most
+            ``UNDO_LIMIT``); ``redo_stack``: states undone, newest last; a new edit clears it.
     """
 
     base: WorkflowSpec
@@ -62,6 +65,8 @@ class Editor:
     flash_on: str | None = None
     browser_ts: int | None = None
     seen_edges: set[str] = field(default_factory=set)
+    undo_stack: list[StreamlitFlowState] = field(default_factory=list)
+    redo_stack: list[StreamlitFlowState] = field(default_factory=list)
 
     # ------------------------------------------------------------ derived
 
@@ -86,13 +91,20 @@ class Editor:
             return
         self.browser_ts = returned.timestamp
         ours = {n.id: n for n in self.state.nodes}
-        for node in returned.nodes:
-            if node.id in ours and node.position:
-                ours[node.id].position = dict(node.position)
+        moved = [
+            n
+            for n in returned.nodes
+            if n.id in ours and n.position and _xy(n.position) != _xy(ours[n.id].position)
+        ]
         known = {e.id for e in self.state.edges} | self.seen_edges
-        for edge in returned.edges:
-            if edge.id not in known and edge.source in ours and edge.target in ours:
-                self.state.edges.append(copy.deepcopy(edge))
+        drawn = [
+            e for e in returned.edges if e.id not in known and e.source in ours and e.target in ours
+        ]
+        if moved or drawn:  # a drag or a connection in the browser: Undo takes it back
+            self._remember()
+        for node in moved:
+            ours[node.id].position = dict(node.position)
+        self.state.edges.extend(copy.deepcopy(e) for e in drawn)
         self.seen_edges |= {e.id for e in self.state.edges}
         if returned.selected_id:
             self.selected = returned.selected_id
@@ -107,9 +119,46 @@ class Editor:
             keep_path: keep the test run's path highlighted (for edits that move nodes only).
         """
         self.seen_edges |= {e.id for e in self.state.edges}
+        if state is not self.state:
+            self._remember()
         self.state = state
         if not keep_path:
             self.path = []
+
+    def _remember(self) -> None:
+        """Keep the canvas as it is now for Undo (a new edit follows); Redo starts over."""
+        self.undo_stack.append(canvas.copy_state(self.state))
+        del self.undo_stack[:-UNDO_LIMIT]
+        self.redo_stack.clear()
+
+    def undo(self) -> bool:
+        """Take back the last canvas edit (added, deleted, moved, connected, changed).
+
+        Returns:
+            Whether there was an edit to take back.
+        """
+        return self._step(self.undo_stack, self.redo_stack)
+
+    def redo(self) -> bool:
+        """Make the last undone edit again.
+
+        Returns:
+            Whether there was an undone edit to make again.
+        """
+        return self._step(self.redo_stack, self.undo_stack)
+
+    def _step(self, source: list[StreamlitFlowState], other: list[StreamlitFlowState]) -> bool:
+        if not source:
+            return False
+        other.append(canvas.copy_state(self.state))
+        del other[:-UNDO_LIMIT]
+        state = source.pop()
+        state.timestamp = canvas.newer(self.state.timestamp)  # the browser takes newer only
+        self.seen_edges |= {e.id for e in self.state.edges}
+        self.state, self.path = state, []
+        if self.selected and not any(x.id == self.selected for x in [*state.nodes, *state.edges]):
+            self.selected = None
+        return True
 
     def say(self, kind: str, message: str) -> None:
         """Show ``message`` with ``st.<kind>`` (e.g. ``error``) from the next rerun until
@@ -125,6 +174,11 @@ class Editor:
         elif self.flash_on != digest:
             self.flash = self.flash_on = None
         return self.flash
+
+
+def _xy(position: dict[str, Any] | None) -> tuple[float, float]:
+    position = position or {}
+    return round(float(position.get("x", 0)), 1), round(float(position.get("y", 0)), 1)
 
 
 def _shape(state: StreamlitFlowState) -> tuple:
