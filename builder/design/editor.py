@@ -29,6 +29,7 @@ from runtime.workflow_diff import diff_workflows
 
 _KEY = "bld"
 UNDO_LIMIT = 50  # canvas states kept for Undo (and for Redo)
+RESENDS = 3  # re-stamped states sent again in a row before giving up until the next change
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Editor:
         flash_on: the canvas's digest when the flash was first shown.
         browser_ts: the timestamp of the last value the canvas sent.
         seen_edges: edge ids this session has had (so a stale echo does not bring one back).
+        resends: states re-stamped in a row because the browser showed an older one.
         undo_stack: canvas states before this session's edits, newest last (at most
             ``UNDO_LIMIT``); ``redo_stack``: states undone, newest last; a new edit clears it.
     """
@@ -67,6 +69,7 @@ class Editor:
     seen_edges: set[str] = field(default_factory=set)
     undo_stack: list[StreamlitFlowState] = field(default_factory=list)
     redo_stack: list[StreamlitFlowState] = field(default_factory=list)
+    resends: int = 0
 
     # ------------------------------------------------------------ derived
 
@@ -79,16 +82,22 @@ class Editor:
         _, problems = check(spec)
         return spec, problems
 
-    def accept(self, returned: StreamlitFlowState) -> None:
+    def accept(self, returned: StreamlitFlowState) -> bool:
         """Merge what the canvas sent: positions, the selection and edges drawn in the browser.
 
         This session is the authority on nodes, their data and labelled edges. The canvas
         echoes every state it accepts, and an echo can arrive after a newer change made here;
         taking it whole would undo that change, so only what the browser owns is merged.
-        When the browser shows something else, the state is re-stamped so it reloads it.
+        When the browser shows something else (other nodes, cards or branches), the state is
+        re-stamped so it reloads it: the browser ignores a state older than the last one it
+        took, and a change made here while it was taking an earlier one can be just that.
+
+        Returns:
+            Whether the state was re-stamped and must be sent again (a rerun does it); at
+            most ``RESENDS`` times in a row, so a browser that never agrees cannot loop.
         """
         if returned is self.state or returned.timestamp == self.browser_ts:
-            return
+            return False
         self.browser_ts = returned.timestamp
         ours = {n.id: n for n in self.state.nodes}
         moved = [
@@ -108,8 +117,12 @@ class Editor:
         self.seen_edges |= {e.id for e in self.state.edges}
         if returned.selected_id:
             self.selected = returned.selected_id
-        if _shape(returned) != _shape(self.state):
-            self.state.timestamp = max(int(time.time() * 1000), int(self.state.timestamp) + 1)
+        if _shape(returned) == _shape(self.state) or self.resends >= RESENDS:
+            self.resends = 0
+            return False
+        self.state.timestamp = max(int(time.time() * 1000), int(self.state.timestamp) + 1)
+        self.resends += 1
+        return True
 
     def replace(self, state: StreamlitFlowState, *, keep_path: bool = False) -> None:
         """Show a new canvas state (an edit made here).
@@ -182,7 +195,14 @@ def _xy(position: dict[str, Any] | None) -> tuple[float, float]:
 
 
 def _shape(state: StreamlitFlowState) -> tuple:
-    return (sorted(n.id for n in state.nodes), sorted((e.id, e.label or "") for e in state.edges))
+    """What the browser must show as this session has it: node ids and cards, edge branches.
+
+    The cards count too: a state made while the browser was taking an older one can carry
+    an older timestamp than the one the browser then stamps, and would be ignored."""
+    return (
+        sorted((n.id, str((n.data or {}).get(canvas.CONTENT, ""))) for n in state.nodes),
+        sorted((e.id, e.label or "") for e in state.edges),
+    )
 
 
 def blank_spec() -> WorkflowSpec:

@@ -115,7 +115,7 @@ def canvas_panel(
     view = view or CanvasView(CANVAS_HEIGHTS[DEFAULT_HEIGHT], False, False)
     ed.state = canvas.decorate(ed.state, problems=problems, highlight=ed.path, selected=ed.selected)
     st.html(page_css(view))
-    ed.accept(
+    resend = ed.accept(
         streamlit_flow(
             "bld_canvas",
             ed.state,
@@ -130,6 +130,8 @@ def canvas_panel(
             hide_watermark=True,
         )
     )
+    if resend:  # the browser shows an older canvas than this session's: send it again
+        st.rerun()
     unlabelled_edges(ed)
     with st.expander("Connect a branch", expanded=False):
         connect_bar(ed)

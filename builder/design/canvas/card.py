@@ -173,6 +173,7 @@ def node_style(data: dict[str, Any]) -> dict[str, Any]:
         "fontSize": "14px",
         "lineHeight": "1.3",
         "textAlign": "left",
+        "overflowWrap": "anywhere",  # a long value wraps inside the card
     }
     if data.get(K_SENSITIVE):
         style["borderLeft"] = f"10px solid {_ERROR_RED}"
