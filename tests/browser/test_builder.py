@@ -139,11 +139,13 @@ def test_build_save_reload_and_test_run(server: str, browser) -> None:
     # A run that waits: the designer sees the review and decides it right here.
     page.get_by_role("textbox", name="amount *").fill("300")
     run_test(page, "Waiting at manager")
-    page.get_by_text("Waiting at manager").wait_for(timeout=20_000)
+    page.get_by_text("Test run waiting at manager").wait_for(timeout=20_000)
     settle(page)
     shot(page, "builder-test-review")
     page.get_by_role("button", name="Approve", exact=True).click()
-    page.get_by_text("Waiting at approval_1").wait_for(timeout=20_000)
+    page.get_by_text("Test run waiting at approval_1 after approved at manager").wait_for(
+        timeout=20_000
+    )
     settle(page)
     page.get_by_role("button", name="Approve", exact=True).click()
     page.get_by_text(
