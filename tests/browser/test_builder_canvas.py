@@ -44,6 +44,27 @@ _MEASURE = """() => {
 }"""
 
 
+_LABELS_ON_NODES = """() => {
+  const nodes = [...document.querySelectorAll('.react-flow__node')]
+    .map(e => [e.innerText.split('\\n')[0], e.getBoundingClientRect()]);
+  const labels = [...document.querySelectorAll('.react-flow__edge-textwrapper')]
+    .map(e => [e.textContent, e.getBoundingClientRect()]);
+  const out = [];
+  for (const [text, r] of labels) for (const [name, b] of nodes) {
+    const dx = Math.min(r.right, b.right) - Math.max(r.left, b.left);
+    const dy = Math.min(r.bottom, b.bottom) - Math.max(r.top, b.top);
+    if (dx > 1 && dy > 1) out.push(`${text} on ${name}`);
+  }
+  return [labels.length, out];
+}"""
+
+
+def labels_on_nodes(flow) -> tuple[int, list[str]]:
+    """How many branch labels the canvas shows, and each one that covers part of a node."""
+    count, over = flow.locator("body").evaluate(_LABELS_ON_NODES)
+    return count, over
+
+
 def measure(flow) -> dict:
     """The canvas's zoom and every node's box (in the canvas frame) and font size."""
     return flow.locator("body").evaluate(_MEASURE)
@@ -105,6 +126,9 @@ def test_every_example_is_readable_and_ticket_routing_edits_undo_save_diff(
                 flow.locator(".react-flow__controls-fitview").click()
             seen = fitted(page, flow, count)
             assert_readable_in_view(page, seen, f"{workflow_id} at {width}x{height}")
+            if workflow_id == "ticket-routing":  # its switch has long branch names
+                labels, over = labels_on_nodes(flow)
+                assert labels == 7 and over == [], f"at {width}x{height}: {over}"
             path = shots / f"builder-{workflow_id}-{width}x{height}.png"
             page.screenshot(path=str(path))
             taken.append(path)
