@@ -144,9 +144,10 @@ def test_every_example_is_readable_and_ticket_routing_edits_undo_save_diff(
 def edit_undo_save_diff(page, server: str, shots: Path) -> None:
     """On ticket-routing: minimap on and off, a parameter changed, undone, redone, saved;
     saved again unchanged (no new version); the diff of v1 and v2."""
-    page.goto(f"{server}/builder?workflow=ticket-routing")
+    if "workflow=ticket-routing" not in page.url:  # the examples' loop ends on it
+        page.goto(f"{server}/builder?workflow=ticket-routing")
+        fitted(page, canvas(page), dict(examples())["ticket-routing"])
     flow = canvas(page)
-    fitted(page, flow, dict(examples())["ticket-routing"])
     settle(page)
     minimap = flow.locator(".react-flow__minimap")
     for on in (True, False):
