@@ -7,13 +7,13 @@ from builder.design.test_panel import test_run_panel
 from builder.shell.session import require_user
 
 user = require_user("designer")
+if not st.session_state.get("bld_sidebar_folded"):  # the canvas gets the window's width;
+    st.session_state["bld_sidebar_folded"] = True  # the » button brings the sidebar back
+    st.set_page_config(initial_sidebar_state="collapsed")
 ed = editor.editor()
 spec, problems = ed.spec()
 
-toolbar.toolbar(ed, spec, user)
-with st.sidebar:
-    panels.palette(ed)
-view = panels.canvas_controls()
+view = toolbar.toolbar(ed, spec, user)
 if view.inspector_beside:
     middle, right = st.columns([3, 1])
 else:

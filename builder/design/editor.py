@@ -28,6 +28,8 @@ from runtime import (
 from runtime.workflow_diff import diff_workflows
 
 _KEY = "bld"
+UNDO_LIMIT = 50  # canvas states kept for Undo (and for Redo)
+RESENDS = 3  # re-stamped states sent again in a row before giving up until the next change
 
 
 @dataclass
@@ -48,6 +50,9 @@ class Editor:
         flash_on: the canvas's digest when the flash was first shown.
         browser_ts: the timestamp of the last value the canvas sent.
         seen_edges: edge ids this session has had (so a stale echo does not bring one back).
+        resends: states re-stamped in a row because the browser showed an older one.
+        undo_stack: canvas states before this session's edits, newest last (at most
+            ``UNDO_LIMIT``); ``redo_stack``: states undone, newest last; a new edit clears it.
     """
 
     base: WorkflowSpec
@@ -62,6 +67,9 @@ class Editor:
     flash_on: str | None = None
     browser_ts: int | None = None
     seen_edges: set[str] = field(default_factory=set)
+    undo_stack: list[StreamlitFlowState] = field(default_factory=list)
+    redo_stack: list[StreamlitFlowState] = field(default_factory=list)
+    resends: int = 0
 
     # ------------------------------------------------------------ derived
 
@@ -74,30 +82,47 @@ class Editor:
         _, problems = check(spec)
         return spec, problems
 
-    def accept(self, returned: StreamlitFlowState) -> None:
+    def accept(self, returned: StreamlitFlowState) -> bool:
         """Merge what the canvas sent: positions, the selection and edges drawn in the browser.
 
         This session is the authority on nodes, their data and labelled edges. The canvas
         echoes every state it accepts, and an echo can arrive after a newer change made here;
         taking it whole would undo that change, so only what the browser owns is merged.
-        When the browser shows something else, the state is re-stamped so it reloads it.
+        When the browser shows something else (other nodes, cards or branches), the state is
+        re-stamped so it reloads it: the browser ignores a state older than the last one it
+        took, and a change made here while it was taking an earlier one can be just that.
+
+        Returns:
+            Whether the state was re-stamped and must be sent again (a rerun does it); at
+            most ``RESENDS`` times in a row, so a browser that never agrees cannot loop.
         """
         if returned is self.state or returned.timestamp == self.browser_ts:
-            return
+            return False
         self.browser_ts = returned.timestamp
         ours = {n.id: n for n in self.state.nodes}
-        for node in returned.nodes:
-            if node.id in ours and node.position:
-                ours[node.id].position = dict(node.position)
+        moved = [
+            n
+            for n in returned.nodes
+            if n.id in ours and n.position and _xy(n.position) != _xy(ours[n.id].position)
+        ]
         known = {e.id for e in self.state.edges} | self.seen_edges
-        for edge in returned.edges:
-            if edge.id not in known and edge.source in ours and edge.target in ours:
-                self.state.edges.append(copy.deepcopy(edge))
+        drawn = [
+            e for e in returned.edges if e.id not in known and e.source in ours and e.target in ours
+        ]
+        if moved or drawn:  # a drag or a connection in the browser: Undo takes it back
+            self._remember()
+        for node in moved:
+            ours[node.id].position = dict(node.position)
+        self.state.edges.extend(copy.deepcopy(e) for e in drawn)
         self.seen_edges |= {e.id for e in self.state.edges}
         if returned.selected_id:
             self.selected = returned.selected_id
-        if _shape(returned) != _shape(self.state):
-            self.state.timestamp = max(int(time.time() * 1000), int(self.state.timestamp) + 1)
+        if _shape(returned) == _shape(self.state) or self.resends >= RESENDS:
+            self.resends = 0
+            return False
+        self.state.timestamp = max(int(time.time() * 1000), int(self.state.timestamp) + 1)
+        self.resends += 1
+        return True
 
     def replace(self, state: StreamlitFlowState, *, keep_path: bool = False) -> None:
         """Show a new canvas state (an edit made here).
@@ -107,9 +132,46 @@ class Editor:
             keep_path: keep the test run's path highlighted (for edits that move nodes only).
         """
         self.seen_edges |= {e.id for e in self.state.edges}
+        if state is not self.state:
+            self._remember()
         self.state = state
         if not keep_path:
             self.path = []
+
+    def _remember(self) -> None:
+        """Keep the canvas as it is now for Undo (a new edit follows); Redo starts over."""
+        self.undo_stack.append(canvas.copy_state(self.state))
+        del self.undo_stack[:-UNDO_LIMIT]
+        self.redo_stack.clear()
+
+    def undo(self) -> bool:
+        """Take back the last canvas edit (added, deleted, moved, connected, changed).
+
+        Returns:
+            Whether there was an edit to take back.
+        """
+        return self._step(self.undo_stack, self.redo_stack)
+
+    def redo(self) -> bool:
+        """Make the last undone edit again.
+
+        Returns:
+            Whether there was an undone edit to make again.
+        """
+        return self._step(self.redo_stack, self.undo_stack)
+
+    def _step(self, source: list[StreamlitFlowState], other: list[StreamlitFlowState]) -> bool:
+        if not source:
+            return False
+        other.append(canvas.copy_state(self.state))
+        del other[:-UNDO_LIMIT]
+        state = source.pop()
+        state.timestamp = canvas.newer(self.state.timestamp)  # the browser takes newer only
+        self.seen_edges |= {e.id for e in self.state.edges}
+        self.state, self.path = state, []
+        if self.selected and not any(x.id == self.selected for x in [*state.nodes, *state.edges]):
+            self.selected = None
+        return True
 
     def say(self, kind: str, message: str) -> None:
         """Show ``message`` with ``st.<kind>`` (e.g. ``error``) from the next rerun until
@@ -127,8 +189,20 @@ class Editor:
         return self.flash
 
 
+def _xy(position: dict[str, Any] | None) -> tuple[float, float]:
+    position = position or {}
+    return round(float(position.get("x", 0)), 1), round(float(position.get("y", 0)), 1)
+
+
 def _shape(state: StreamlitFlowState) -> tuple:
-    return (sorted(n.id for n in state.nodes), sorted((e.id, e.label or "") for e in state.edges))
+    """What the browser must show as this session has it: node ids and cards, edge branches.
+
+    The cards count too: a state made while the browser was taking an older one can carry
+    an older timestamp than the one the browser then stamps, and would be ignored."""
+    return (
+        sorted((n.id, str((n.data or {}).get(canvas.CONTENT, ""))) for n in state.nodes),
+        sorted((e.id, e.label or "") for e in state.edges),
+    )
 
 
 def blank_spec() -> WorkflowSpec:

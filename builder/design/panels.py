@@ -20,32 +20,66 @@ FAMILY_TITLES = {
 }
 
 
-# the canvas height choices, in pixels (Streamlit does not tell Python the viewport's height)
-CANVAS_HEIGHTS = {"Small": 460, "Medium": 620, "Tall": 780, "Very tall": 980}
-DEFAULT_HEIGHT = "Tall"
-MIN_ZOOM = 0.6  # fit-view stops here: below it node text is too small to read; pan instead
+# the canvas height choices: "Fit window" follows the browser window (CSS, see
+# :func:`fit_window_css`); the others are fixed pixels
+FIT_WINDOW = "Fit window"
+CANVAS_HEIGHTS: dict[str, int | None] = {
+    FIT_WINDOW: None,
+    "Small": 460,
+    "Medium": 620,
+    "Tall": 780,
+    "Very tall": 980,
+}
+DEFAULT_HEIGHT = FIT_WINDOW
+FIT_ABOVE_PX = 180  # what sits above the canvas: the app's header and the Builder's toolbar
+FIT_MIN_PX = 420  # a very low window still gets a canvas this high (the page scrolls)
+MIN_ZOOM = 0.8  # fit-view stops here: 14 px node text shows at >= 11 px; pan beyond it
+CANVAS_IFRAME = "iframe[title='streamlit_flow.streamlit_flow']"
 
 
 @dataclass(frozen=True)
 class CanvasView:
-    """How the designer wants the canvas shown: its height, the minimap, the inspector."""
+    """How the designer wants the canvas shown: its height, the minimap, the inspector.
 
-    height: int
+    Attributes:
+        height: the canvas height in pixels, or None to fill the window below the toolbar.
+        minimap: show the minimap.
+        inspector_beside: the inspector in a column right of the canvas (else below it).
+    """
+
+    height: int | None
     minimap: bool
     inspector_beside: bool
 
+    def component_height(self) -> int | str:
+        """The height handed to the component: pixels, or its whole frame (which the page's
+        CSS sizes to the window) for "Fit window"."""
+        return self.height if self.height is not None else "100vh"
 
-def canvas_controls() -> CanvasView:
-    """The row above the canvas: height, minimap and where the inspector goes."""
-    cols = st.columns([2, 2, 4, 4])
-    size = cols[0].selectbox(
+
+def page_css(view: CanvasView) -> str:
+    """The Builder page's CSS: narrow side margins (the canvas gets the window's width) and,
+    for "Fit window", the canvas's frame sized to the window below the toolbar."""
+    css = "[data-testid='stMainBlockContainer'] {padding: 3.5rem 1rem 2rem 1rem;}"
+    if view.height is None:
+        css += (
+            f"{CANVAS_IFRAME} {{height: max({FIT_MIN_PX}px, "
+            f"calc(100vh - {FIT_ABOVE_PX}px)) !important;}}"
+        )
+    return f"<style>{css}</style>"
+
+
+def view_controls() -> CanvasView:
+    """The canvas's view options (the toolbar's "View" menu): height, minimap, inspector."""
+    size = st.selectbox(
         "Canvas height",
         list(CANVAS_HEIGHTS),
         index=list(CANVAS_HEIGHTS).index(DEFAULT_HEIGHT),
         key="bld_canvas_height",
+        help="Fit window: the canvas fills the window below the toolbar.",
     )
-    minimap = cols[1].toggle("Minimap", value=False, key="bld_minimap")
-    beside = cols[2].toggle(
+    minimap = st.toggle("Minimap", value=False, key="bld_minimap")
+    beside = st.toggle(
         "Inspector beside the canvas",
         value=False,
         key="bld_inspector_beside",
@@ -55,20 +89,17 @@ def canvas_controls() -> CanvasView:
 
 
 def palette(ed: editor.Editor) -> None:
-    """Every registered node type by family; a click adds one to the canvas."""
-    st.markdown("**Palette**")
+    """Every registered node type by family; a click adds one to the canvas (after the
+    selected node, which the new one then becomes)."""
     for family, types in canvas.palette().items():
-        with st.expander(
-            FAMILY_TITLES.get(family, family.title()), expanded=family == "checkpoint"
-        ):
-            for type_name, title, description in types:
-                if st.button(title, key=f"pal_{type_name}", help=description, width="stretch"):
-                    state, node_id = canvas.add_node(
-                        ed.state, ed.base, type_name, after=ed.selected
-                    )
-                    ed.replace(state)
-                    ed.selected = node_id
-                    st.rerun()
+        st.markdown(f"**{FAMILY_TITLES.get(family, family.title())}**")
+        cols = st.columns(2)
+        for i, (type_name, title, description) in enumerate(types):
+            if cols[i % 2].button(title, key=f"pal_{type_name}", help=description, width="stretch"):
+                state, node_id = canvas.add_node(ed.state, ed.base, type_name, after=ed.selected)
+                ed.replace(state)
+                ed.selected = node_id
+                st.rerun()
 
 
 def canvas_panel(
@@ -79,15 +110,16 @@ def canvas_panel(
     Args:
         ed: this session's editor.
         problems: the compiler's problems, shown on their nodes.
-        view: height and minimap (see :func:`canvas_controls`); None for the defaults.
+        view: height and minimap (see :func:`view_controls`); None for the defaults.
     """
     view = view or CanvasView(CANVAS_HEIGHTS[DEFAULT_HEIGHT], False, False)
     ed.state = canvas.decorate(ed.state, problems=problems, highlight=ed.path, selected=ed.selected)
-    ed.accept(
+    st.html(page_css(view))
+    resend = ed.accept(
         streamlit_flow(
             "bld_canvas",
             ed.state,
-            height=view.height,
+            height=view.component_height(),
             fit_view=True,
             show_minimap=view.minimap,
             allow_new_edges=True,
@@ -98,6 +130,8 @@ def canvas_panel(
             hide_watermark=True,
         )
     )
+    if resend:  # the browser shows an older canvas than this session's: send it again
+        st.rerun()
     unlabelled_edges(ed)
     with st.expander("Connect a branch", expanded=False):
         connect_bar(ed)

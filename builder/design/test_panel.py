@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from builder.design import editor
+from builder.design import editor, test_outcome
 from builder.design.sandbox import Sandbox
 from runtime import LoopgateError, Problem, WorkflowSpec
 from runtime.nodes import get_node_type
@@ -61,10 +61,10 @@ def _review_card(ed: editor.Editor, sandbox: Sandbox, review_id: str) -> None:
             f"**Waiting at `{review['node_id']}`** ({review['kind']}, team "
             f"{review['team'] or '-'}, priority {review['priority']}): what the reviewer sees"
         )
-        if review["instructions"]:
-            st.markdown(review["instructions"])
-        if review["note"]:
-            st.info(review["note"])
+        if test_outcome.clean_text(review["instructions"]):
+            st.markdown(test_outcome.clean_text(review["instructions"]))
+        if test_outcome.clean_text(review["note"]):
+            st.info(test_outcome.clean_text(review["note"]))
         if review["display"]:
             st.json(review["display"], expanded=False)
         data: dict[str, Any] = {}
@@ -211,13 +211,10 @@ def test_run_panel(ed: editor.Editor, spec: WorkflowSpec | None, problems: list[
     if res is None or ed.sandbox is None:
         st.caption("Runs here use a private in-memory database: nothing real is written.")
         return
-    status = {"succeeded": "success", "failed": "error", "waiting": "info"}.get(res.status, "info")
-    getattr(st, status)(
-        f"Test run {res.status}"
-        + (f" ({res.result})" if res.result else "")
-        + (f": {res.error}" if res.error else "")
-        + f" · path: {' → '.join(ed.path)}"
+    kind, text = test_outcome.outcome(
+        res.status, res.result, res.error, ed.sandbox.store.run_events(res.run_id)
     )
+    getattr(st, kind)(f"{text} · path: {' → '.join(ed.path)}")
     if res.status == "waiting" and res.review_id:
         _review_card(ed, ed.sandbox, res.review_id)
     with st.expander("Steps and outputs", expanded=res.status != "waiting"):

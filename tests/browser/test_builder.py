@@ -81,7 +81,9 @@ def test_build_save_reload_and_test_run(server: str, browser) -> None:
     shot(page, "builder-loaded")
 
     # Add an approval node from the palette: it appears on the canvas and in the inspector.
+    page.get_by_role("button", name="Add node").click()
     page.get_by_role("button", name="Approval", exact=True).click()
+    page.keyboard.press("Escape")
     settle(page)
     page.get_by_role("textbox", name="Node id").and_(page.locator("[value=approval_1]")).wait_for(
         timeout=20_000
@@ -137,14 +139,18 @@ def test_build_save_reload_and_test_run(server: str, browser) -> None:
     # A run that waits: the designer sees the review and decides it right here.
     page.get_by_role("textbox", name="amount *").fill("300")
     run_test(page, "Waiting at manager")
-    page.get_by_text("Waiting at manager").wait_for(timeout=20_000)
+    page.get_by_text("Test run waiting at manager").wait_for(timeout=20_000)
     settle(page)
     shot(page, "builder-test-review")
     page.get_by_role("button", name="Approve", exact=True).click()
-    page.get_by_text("Waiting at approval_1").wait_for(timeout=20_000)
+    page.get_by_text("Test run waiting at approval_1 after approved at manager").wait_for(
+        timeout=20_000
+    )
     settle(page)
     page.get_by_role("button", name="Approve", exact=True).click()
-    page.get_by_text("Test run succeeded (approved)").wait_for(timeout=20_000)
+    page.get_by_text(
+        "Test run succeeded (approved): approved at manager, approved at approval_1"
+    ).wait_for(timeout=20_000)
     page.close()
 
 

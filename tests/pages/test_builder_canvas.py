@@ -18,15 +18,20 @@ def canvas_args(at: AppTest) -> dict[str, Any]:
     return json.loads(canvas.proto.json_args)
 
 
-def test_defaults_are_tall_readable_and_without_minimap(seeded: None) -> None:
+def test_defaults_fit_the_window_readable_and_without_minimap(seeded: None) -> None:
     at = builder()
     args = canvas_args(at)
-    assert args["height"] == panels.CANVAS_HEIGHTS[panels.DEFAULT_HEIGHT] == 780
+    # "Fit window": the component fills its frame, which the page's CSS sizes to the window
+    assert at.selectbox(key="bld_canvas_height").value == panels.DEFAULT_HEIGHT == "Fit window"
+    assert args["height"] == "100vh"
+    css = [h.proto.body for h in at.get("html") if "calc(100vh" in h.proto.body]
+    assert css and panels.CANVAS_IFRAME in css[0] and f"{panels.FIT_MIN_PX}px" in css[0]
     assert args["showMiniMap"] is False
     assert args["fitView"] is True
-    assert args["minZoom"] == panels.MIN_ZOOM >= 0.5
-    assert at.selectbox(key="bld_canvas_height").value == "Tall"
-    assert [b.key for b in at.sidebar.button if b.key.startswith("pal_")]  # palette in sidebar
+    assert args["minZoom"] == panels.MIN_ZOOM and 14 * panels.MIN_ZOOM >= 11  # readable text
+    # the palette is the toolbar's "Add node" menu, not a column beside the canvas
+    assert [b.key for b in at.button if b.key and b.key.startswith("pal_")]
+    assert not [b for b in at.sidebar.button if b.key and b.key.startswith("pal_")]
 
 
 def test_height_choice_and_minimap_toggle_reach_the_component(seeded: None) -> None:
@@ -36,6 +41,7 @@ def test_height_choice_and_minimap_toggle_reach_the_component(seeded: None) -> N
     assert not at.exception, at.exception
     args = canvas_args(at)
     assert args["height"] == panels.CANVAS_HEIGHTS["Small"] == 460
+    assert not [h for h in at.get("html") if "calc(100vh" in h.proto.body]  # no fitting CSS
     assert args["showMiniMap"] is True
     at.toggle(key="bld_minimap").set_value(False).run()
     assert canvas_args(at)["showMiniMap"] is False

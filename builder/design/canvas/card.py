@@ -24,7 +24,7 @@ from runtime.errors import Problem
 from runtime.nodes import NodeType, get_node_type
 from runtime.nodes.base import UNKNOWN_ICON
 
-NODE_WIDTH = 210
+NODE_WIDTH = 170  # with 14 px text: readable (>= 11 px) at the canvas's minimum zoom
 
 # family -> (border colour, background)
 _FAMILIES: dict[str, tuple[str, str]] = {
@@ -173,6 +173,7 @@ def node_style(data: dict[str, Any]) -> dict[str, Any]:
         "fontSize": "14px",
         "lineHeight": "1.3",
         "textAlign": "left",
+        "overflowWrap": "anywhere",  # a long value wraps inside the card
     }
     if data.get(K_SENSITIVE):
         style["borderLeft"] = f"10px solid {_ERROR_RED}"

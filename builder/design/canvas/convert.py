@@ -51,10 +51,6 @@ def spec_to_state(
         A new state. Nodes without a position get the layered layout.
     """
     trigger = next((n.id for n in spec.nodes if n.type == "trigger"), None)
-    auto = layered_positions(
-        [n.id for n in spec.nodes], [(e.source, e.target) for e in spec.edges], trigger
-    )
-    nodes = [make_node(n.id, n.position or auto[n.id], node_data(n)) for n in spec.nodes]
     by_id = {n.id: n for n in spec.nodes}
 
     def branch_of(source: str, branch: str | None) -> str | None:
@@ -62,6 +58,11 @@ def spec_to_state(
         if branch is not None or node is None:
             return branch
         return implied_branch(node.type, node.params)  # e.g. next: the label says so
+
+    pairs = [(e.source, e.target) for e in spec.edges]
+    labels = {(e.source, e.target): branch_of(e.source, e.branch) or "" for e in spec.edges}
+    auto = layered_positions([n.id for n in spec.nodes], pairs, trigger, labels)
+    nodes = [make_node(n.id, n.position or auto[n.id], node_data(n)) for n in spec.nodes]
 
     edges = [make_edge(e.source, e.target, branch_of(e.source, e.branch)) for e in spec.edges]
     unique_edge_ids(edges)

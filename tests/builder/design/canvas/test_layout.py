@@ -5,9 +5,16 @@ from __future__ import annotations
 from streamlit_flow.elements import StreamlitFlowNode
 from streamlit_flow.state import StreamlitFlowState
 
-from builder.design import canvas
 from builder.design.canvas import auto_layout, spec_to_state
-from builder.design.canvas.layout import LAYER_GAP, ROW_GAP, free_position, layered_positions
+from builder.design.canvas.card import NODE_WIDTH
+from builder.design.canvas.layout import (
+    LAYER_GAP,
+    MIN_LAYER_SPACE,
+    ROW_GAP,
+    free_position,
+    label_room,
+    layered_positions,
+)
 from runtime.spec import WorkflowSpec
 from tests.builder.design.canvas.support import node_at
 
@@ -16,8 +23,8 @@ def test_positions_are_kept_and_layout_is_layered(small: WorkflowSpec) -> None:
     state = spec_to_state(small)
     pos = {n.id: (n.position["x"], n.position["y"]) for n in state.nodes}
     assert pos["start"] == (0.0, 0.0)
-    assert pos["big"][0] == canvas.LAYER_GAP
-    assert pos["ok"][0] == pos["done"][0] == 2 * canvas.LAYER_GAP  # both at BFS depth 2
+    assert pos["big"][0] >= NODE_WIDTH + MIN_LAYER_SPACE
+    assert pos["ok"][0] == pos["done"][0] >= pos["big"][0] + NODE_WIDTH + MIN_LAYER_SPACE
     assert len(set(pos.values())) == len(pos)
     moved = small.model_copy(
         update={"nodes": [n.model_copy(update={"position": (7.0, 9.0)}) for n in small.nodes]}
@@ -43,7 +50,8 @@ def test_layered_positions_survive_cycles_and_islands() -> None:
         "start",
     )
     assert set(pos) == {"start", "a", "b", "island", "self"}
-    assert (pos["start"][0], pos["a"][0], pos["b"][0]) == (0.0, LAYER_GAP, 2 * LAYER_GAP)
+    step = NODE_WIDTH + MIN_LAYER_SPACE  # no labels: the narrowest room between layers
+    assert (pos["start"][0], pos["a"][0], pos["b"][0]) == (0.0, step, 2 * step)
     # nodes the trigger does not reach start layers of their own, centred in their column
     assert pos["island"][0] == pos["self"][0] == 0.0
     assert sorted(y for x, y in pos.values() if x == 0.0) == [-ROW_GAP, 0.0, ROW_GAP]
@@ -51,7 +59,18 @@ def test_layered_positions_survive_cycles_and_islands() -> None:
 
 def test_layered_positions_without_a_trigger_start_at_the_sources() -> None:
     pos = layered_positions(["b", "a"], [("a", "b")], None)
-    assert pos == {"a": (0.0, 0.0), "b": (LAYER_GAP, 0.0)}
+    assert pos == {"a": (0.0, 0.0), "b": (NODE_WIDTH + MIN_LAYER_SPACE, 0.0)}
+
+
+def test_layers_leave_room_for_the_longest_branch_label_between_them() -> None:
+    ids = ["t", "sw", "x", "y", "end"]
+    pairs = [("t", "sw"), ("sw", "x"), ("sw", "y"), ("x", "end"), ("y", "end")]
+    labels = {("sw", "x"): "billing_dispute_long", ("sw", "y"): "ok"}
+    pos = layered_positions(ids, pairs, "t", labels)
+    gap = pos["x"][0] - (pos["sw"][0] + NODE_WIDTH)  # the labels sit halfway in this gap
+    assert gap == label_room("billing_dispute_long") > label_room("ok") >= MIN_LAYER_SPACE
+    assert gap >= len("billing_dispute_long") * 6  # ~6 px a character of a bold 10-12 px label
+    assert pos["end"][0] - (pos["x"][0] + NODE_WIDTH) == MIN_LAYER_SPACE  # unlabelled: narrow
 
 
 def test_free_position(small: WorkflowSpec) -> None:
