@@ -11,17 +11,14 @@ expect roughly 8 in 10 of the remaining answers to be right.
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import math
 import os
 import re
 import time
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, Literal
 
 import joblib
 import numpy as np
@@ -35,17 +32,29 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from runtime.models.calibration import Calibrator, expected_calibration_error
+from runtime.models.datafiles import load_training_file
 from runtime.models.errors import ModelError
 
-Calibration = Literal["sigmoid", "isotonic", "temperature"]
+__all__ = [
+    "CalibrationEvidence",
+    "Prediction",
+    "TextClassifier",
+    "TrainResult",
+    "check_training_data",
+    "expected_calibration_error",
+    "load_training_file",
+    "train_classifier",
+]
 
-#: Calibration used unless told otherwise. Of the two classic methods, isotonic
-#: gave the lower held-out ECE both on the shipped support data set (about 0.10
-#: against 0.17 for sigmoid, mean of 5 splits) and on a 10,000-row, 30-label
-#: synthetic set (0.13 against 0.17): per-label sigmoid calibrators renormalised
-#: over several labels come out under-confident. ``temperature`` (scikit-learn
-#: 1.8 or newer only) did better still (about 0.075 and 0.066).
-DEFAULT_CALIBRATION: Calibration = "isotonic"
+Calibration = Literal["cv-temperature", "sigmoid", "isotonic", "temperature"]
+
+#: Calibration used unless told otherwise: one temperature fitted on out-of-fold logits
+#: (each row scored by a model fitted without it), then the model refitted on all rows.
+#: Measured held-out ECE (docs/models.md): isotonic 0.10-0.16 and scikit-learn's
+#: ``temperature`` about 0.07, against MEASURED_SEE_DOCS for ``cv-temperature``.
+DEFAULT_CALIBRATION: Calibration = "cv-temperature"
+_CALIBRATIONS = ("cv-temperature", "sigmoid", "isotonic", "temperature")
 
 _SKLEARN_VERSION = re.match(r"(\d+)\.(\d+)", sklearn.__version__)
 _HAS_TEMPERATURE = _SKLEARN_VERSION is not None and tuple(map(int, _SKLEARN_VERSION.groups())) >= (
@@ -54,7 +63,7 @@ _HAS_TEMPERATURE = _SKLEARN_VERSION is not None and tuple(map(int, _SKLEARN_VERS
 )
 
 _FORMAT = "loopgate-text-classifier"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
 _CALIBRATION_FOLDS = 3
 #: Vocabulary caps keep training time and model size bounded on big data sets.
 _WORD_MAX_FEATURES = 30_000
@@ -77,6 +86,43 @@ class Prediction(BaseModel):
     scores: dict[str, float]
 
 
+class CalibrationEvidence(BaseModel):
+    """Out-of-fold predictions of a cross-fitted classifier: what its calibration and a
+    confidence gate's ``target_error`` threshold are chosen from.
+
+    Attributes:
+        confidence: the calibrated top-label confidence of each training row, scored by
+            a model fitted without it.
+        correct: whether that top label was the row's label.
+        temperature: the fitted temperature.
+        ece_before: ECE of the out-of-fold confidences before temperature scaling.
+        ece_after: ECE after (the temperature is fitted on these rows: slightly optimistic).
+    """
+
+    confidence: list[float]
+    correct: list[bool]
+    temperature: float
+    ece_before: float
+    ece_after: float
+
+    @classmethod
+    def from_cross_fit(cls, fitted: Any) -> CalibrationEvidence | None:
+        """From a :class:`runtime.models.crossfit.CrossFit` (None when it had no folds)."""
+        raw, calibrated = fitted.oof_proba(calibrated=False), fitted.oof_proba()
+        if raw is None or calibrated is None:
+            return None
+        hits = calibrated.argmax(axis=1) == fitted.truth
+        return cls(
+            confidence=[round(float(c), 4) for c in calibrated.max(axis=1)],
+            correct=[bool(h) for h in hits],
+            temperature=fitted.calibrator.temperature,
+            ece_before=expected_calibration_error(
+                raw.max(axis=1), raw.argmax(axis=1) == fitted.truth
+            ),
+            ece_after=expected_calibration_error(calibrated.max(axis=1), hits),
+        )
+
+
 class TrainResult(BaseModel):
     """Held-out quality of a classifier trained by :func:`train_classifier`.
 
@@ -87,6 +133,9 @@ class TrainResult(BaseModel):
         accuracy: share of held-out texts whose predicted label is right.
         macro_f1: F1 score averaged over labels, so small labels count as much as big ones.
         ece: expected calibration error on the held-out split (0 is perfect).
+        ece_uncalibrated: the same model's held-out ECE before temperature scaling
+            (equal to ``ece`` for the other calibrations).
+        temperature: the returned model's fitted temperature (1.0 without one).
         n_train: texts used to fit the evaluated model.
         n_test: held-out texts the metrics were measured on.
         labels: every label the model can predict, sorted.
@@ -99,6 +148,8 @@ class TrainResult(BaseModel):
     accuracy: float
     macro_f1: float
     ece: float
+    ece_uncalibrated: float | None = None
+    temperature: float = 1.0
     n_train: int
     n_test: int
     labels: list[str]
@@ -133,9 +184,9 @@ class TextClassifier:
         c: float = 1.0,
         n_jobs: int | None = None,
     ) -> None:
-        if calibration not in ("sigmoid", "isotonic", "temperature"):
+        if calibration not in _CALIBRATIONS:
             raise ModelError(
-                f"unknown calibration {calibration!r}: use 'isotonic', 'sigmoid' or 'temperature'"
+                f"unknown calibration {calibration!r}: use one of {', '.join(_CALIBRATIONS)}"
             )
         if calibration == "temperature" and not _HAS_TEMPERATURE:
             raise ModelError(
@@ -150,15 +201,24 @@ class TextClassifier:
         self._pipeline: Pipeline | None = None
         self._labels: list[str] = []
         self._calibrated_with = "none"
+        self._calibrator: Calibrator | None = None
+        self._evidence: CalibrationEvidence | None = None
 
     # ------------------------------------------------------------------ fit
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> TextClassifier:
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        sample_weight: Sequence[float] | None = None,
+    ) -> TextClassifier:
         """Train on labelled texts, replacing anything learnt before.
 
         Args:
             texts: the example texts.
             labels: one label per text.
+            sample_weight: a positive weight per text (None: all 1); a reviewer's
+                correction may weigh more than a file row.
 
         Returns:
             The classifier itself, trained.
@@ -168,9 +228,11 @@ class TextClassifier:
                 fewer than 2 examples, or texts without any usable word.
         """
         clean_texts, clean_labels = check_training_data(texts, labels)
-        return self._fit(clean_texts, clean_labels)
+        return self._fit(clean_texts, clean_labels, _weights(sample_weight, len(clean_texts)))
 
-    def _fit(self, texts: list[str], labels: list[str]) -> TextClassifier:
+    def _fit(
+        self, texts: list[str], labels: list[str], sample_weight: np.ndarray | None = None
+    ) -> TextClassifier:
         """Fit without the 2-examples-per-label rule (used on held-out splits)."""
         smallest = min(Counter(labels).values())
         folds = min(_CALIBRATION_FOLDS, smallest)
@@ -179,6 +241,8 @@ class TextClassifier:
         regression = LogisticRegression(
             C=self.c, solver="saga", tol=1e-2, max_iter=1000, random_state=0
         )
+        if self.calibration == "cv-temperature":
+            return self._cross_fit(texts, labels, regression, sample_weight)
         if folds >= 2:
             jobs = self.n_jobs if self.n_jobs is not None else min(folds, os.cpu_count() or 1)
             model: Any = CalibratedClassifierCV(
@@ -195,17 +259,44 @@ class TextClassifier:
             # The saga solver releases the GIL, so calibration folds run in threads:
             # no worker processes to start and no copies of the feature matrix.
             with parallel_config(backend="threading"):
-                pipeline.fit(texts, labels)
+                pipeline.fit(texts, labels, model__sample_weight=sample_weight)
         except ValueError as exc:
-            if "empty vocabulary" in str(exc):
-                raise ModelError(
-                    "the training texts contain no usable words (are they all empty or "
-                    "single characters?): give texts with real content"
-                ) from exc
-            raise ModelError(f"training the classifier failed: {exc}") from exc
+            raise _fit_error(exc) from exc
         self._pipeline = pipeline
         self._labels = [str(label) for label in pipeline.classes_]
         self._calibrated_with = calibrated_with
+        self._calibrator = None
+        self._evidence = None
+        return self
+
+    def _cross_fit(
+        self,
+        texts: list[str],
+        labels: list[str],
+        regression: LogisticRegression,
+        sample_weight: np.ndarray | None,
+    ) -> TextClassifier:
+        """Cross-fitted temperature scaling (see :mod:`runtime.models.crossfit`)."""
+        from runtime.models.crossfit import cross_fit
+
+        features = _features(len(texts))
+        try:
+            # The vocabulary and IDF are unsupervised: fitted once on every text.
+            matrix = features.fit_transform(texts)
+            fitted = cross_fit(
+                regression,
+                matrix,
+                np.asarray(labels),
+                sample_weight=sample_weight,
+                n_jobs=self.n_jobs,
+            )
+        except ValueError as exc:
+            raise _fit_error(exc) from exc
+        self._pipeline = Pipeline([("features", features), ("model", fitted.model)])
+        self._labels = [str(label) for label in fitted.model.classes_]
+        self._calibrator = fitted.calibrator
+        self._calibrated_with = "cv-temperature" if fitted.folds else "none"
+        self._evidence = CalibrationEvidence.from_cross_fit(fitted)
         return self
 
     # -------------------------------------------------------------- predict
@@ -221,15 +312,28 @@ class TextClassifier:
         return self._pipeline is not None
 
     @property
+    def temperature(self) -> float:
+        """The fitted temperature (1.0 unless calibrated with ``cv-temperature``)."""
+        return self._calibrator.temperature if self._calibrator is not None else 1.0
+
+    @property
+    def evidence(self) -> CalibrationEvidence | None:
+        """Out-of-fold predictions of the last :meth:`fit` (None for other calibrations
+        and for loaded classifiers)."""
+        return self._evidence
+
+    @property
     def calibrated_with(self) -> str:
         """The calibration actually used: ``isotonic``, ``sigmoid``, ``temperature`` or ``none``."""
         return self._calibrated_with
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str], *, calibrated: bool = True) -> np.ndarray:
         """Return calibrated probabilities, one row per text, columns in :attr:`labels` order.
 
         Args:
             texts: the texts to classify.
+            calibrated: False gives the probabilities before temperature scaling (to
+                measure what the calibration changed; ``cv-temperature`` only).
 
         Returns:
             An array of shape ``(len(texts), len(labels))`` whose rows sum to 1.
@@ -245,6 +349,12 @@ class TextClassifier:
         clean = _check_texts(texts)
         if not clean:
             return np.zeros((0, len(self._labels)))
+        if self.calibration == "cv-temperature":
+            from runtime.models.crossfit import logits_of
+
+            features = self._pipeline.named_steps["features"].transform(clean)
+            logits = logits_of(self._pipeline.named_steps["model"], features)
+            return (self._calibrator or Calibrator()).apply(logits, calibrated=calibrated)
         proba = np.asarray(self._pipeline.predict_proba(clean), dtype=float)
         # Calibrators are normalised already; re-normalise to remove float drift.
         return proba / proba.sum(axis=1, keepdims=True)
@@ -296,6 +406,7 @@ class TextClassifier:
             "c": self.c,
             "labels": self._labels,
             "pipeline": self._pipeline,
+            "calibrator": None if self._calibrator is None else self._calibrator.to_dict(),
         }
         buffer = io.BytesIO()
         joblib.dump(payload, buffer, compress=3)
@@ -326,20 +437,46 @@ class TextClassifier:
             raise ModelError(f"these bytes are not a saved text classifier: {exc}") from exc
         if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
             raise ModelError("these bytes are not a saved Loopgate text classifier")
-        if payload.get("version") != _FORMAT_VERSION:
+        if payload.get("version") not in (1, _FORMAT_VERSION):
             raise ModelError(
                 f"this classifier was saved in format version {payload.get('version')}, "
-                f"but this Loopgate reads version {_FORMAT_VERSION}: train it again"
+                f"but this Loopgate reads versions 1 to {_FORMAT_VERSION}: train it again"
             )
+        # Version 1 (CalibratedClassifierCV pipelines) has no temperature; its pipeline
+        # predicts calibrated probabilities by itself.
         classifier = cls(calibration=payload["calibration"], c=payload["c"])
         classifier._pipeline = payload["pipeline"]
         classifier._labels = list(payload["labels"])
         classifier._calibrated_with = payload["calibrated_with"]
+        if payload.get("calibrator"):
+            classifier._calibrator = Calibrator.from_dict(payload["calibrator"])
         return classifier
 
     def __repr__(self) -> str:
         state = f"labels={self._labels!r}" if self.is_fitted else "not trained"
         return f"TextClassifier({state}, calibration={self._calibrated_with!r})"
+
+
+def _weights(sample_weight: Sequence[float] | None, n: int) -> np.ndarray | None:
+    """Checked sample weights: None, or ``n`` positive finite numbers."""
+    if sample_weight is None:
+        return None
+    weights = np.asarray(list(sample_weight), dtype=float)
+    if weights.shape != (n,):
+        raise ModelError(f"got {weights.size} sample weights for {n} texts: give one per text")
+    if not np.isfinite(weights).all() or (weights <= 0).any():
+        raise ModelError("sample weights must be positive numbers")
+    return weights
+
+
+def _fit_error(exc: ValueError) -> ModelError:
+    """A scikit-learn fit error as a message a person can act on."""
+    if "empty vocabulary" in str(exc):
+        return ModelError(
+            "the training texts contain no usable words (are they all empty or "
+            "single characters?): give texts with real content"
+        )
+    return ModelError(f"training the classifier failed: {exc}")
 
 
 def _features(n_texts: int) -> FeatureUnion:
@@ -441,48 +578,6 @@ def check_training_data(texts: Sequence[str], labels: Sequence[Any]) -> tuple[li
 # ------------------------------------------------------------------ metrics
 
 
-def expected_calibration_error(
-    confidences: Sequence[float] | np.ndarray,
-    correct: Sequence[bool] | np.ndarray,
-    n_bins: int = 10,
-) -> float:
-    """Expected calibration error of top-label confidences.
-
-    The range [0, 1] is cut into ``n_bins`` equal-width bins; bin ``i`` holds
-    confidences in ``[i / n_bins, (i + 1) / n_bins)`` and the last bin also
-    holds 1.0. ECE is the average over bins of ``|accuracy - mean confidence|``
-    weighted by the share of predictions in the bin.
-
-    Args:
-        confidences: the confidence of each prediction, between 0 and 1.
-        correct: whether each prediction was right.
-        n_bins: number of bins, at least 1.
-
-    Returns:
-        The ECE, between 0 (perfectly calibrated) and 1.
-
-    Raises:
-        ModelError: empty or mismatched inputs, confidences outside [0, 1], or
-            ``n_bins`` below 1.
-    """
-    conf = np.asarray(confidences, dtype=float).ravel()
-    hits = np.asarray(correct, dtype=float).ravel()
-    if n_bins < 1:
-        raise ModelError(f"n_bins must be at least 1, not {n_bins}")
-    if conf.size == 0:
-        raise ModelError("cannot compute a calibration error without any predictions")
-    if conf.size != hits.size:
-        raise ModelError(f"got {conf.size} confidences but {hits.size} correctness flags")
-    if np.isnan(conf).any() or conf.min() < 0.0 or conf.max() > 1.0:
-        raise ModelError("confidences must be numbers between 0 and 1")
-    bins = np.minimum((conf * n_bins).astype(int), n_bins - 1)
-    ece = 0.0
-    for b in np.unique(bins):
-        mask = bins == b
-        ece += mask.mean() * abs(hits[mask].mean() - conf[mask].mean())
-    return float(ece)
-
-
 # ----------------------------------------------------------------- training
 
 
@@ -494,6 +589,7 @@ def train_classifier(
     seed: int = 0,
     calibration: Calibration = DEFAULT_CALIBRATION,
     n_jobs: int | None = None,
+    sample_weight: Sequence[float] | None = None,
 ) -> tuple[TextClassifier, TrainResult]:
     """Train a classifier, measure it on held-out data, then refit on everything.
 
@@ -509,6 +605,7 @@ def train_classifier(
         calibration: ``isotonic`` (default), ``sigmoid`` or ``temperature``.
         n_jobs: threads for the calibration folds; ``None`` means one per fold,
             at most the machine's CPU count.
+        sample_weight: a positive weight per text (None: all 1).
 
     Returns:
         ``(classifier, metrics)``: the classifier trained on all the data and
@@ -520,29 +617,41 @@ def train_classifier(
     """
     started = time.perf_counter()
     clean_texts, clean_labels = check_training_data(texts, labels)
+    weights = _weights(sample_weight, len(clean_texts))
     if not 0.0 < test_size < 1.0:
         raise ModelError(f"test_size must be between 0 and 1 (exclusive), not {test_size}")
     n = len(clean_texts)
     n_labels = len(set(clean_labels))
     # Every label needs a place on both sides of a stratified split.
     n_test = min(max(round(test_size * n), n_labels), n - n_labels)
-    train_x, test_x, train_y, test_y = train_test_split(
-        clean_texts, clean_labels, test_size=n_test, stratify=clean_labels, random_state=seed
+    index = np.arange(n)
+    train_i, test_i = train_test_split(
+        index, test_size=n_test, stratify=clean_labels, random_state=seed
     )
-    evaluated = TextClassifier(calibration=calibration, n_jobs=n_jobs)._fit(train_x, train_y)
+    train_x, train_y = [clean_texts[i] for i in train_i], [clean_labels[i] for i in train_i]
+    test_x, test_y = [clean_texts[i] for i in test_i], [clean_labels[i] for i in test_i]
+    evaluated = TextClassifier(calibration=calibration, n_jobs=n_jobs)._fit(
+        train_x, train_y, None if weights is None else weights[train_i]
+    )
     proba = evaluated.predict_proba(test_x)
+    raw = evaluated.predict_proba(test_x, calibrated=False)
     label_array = np.asarray(evaluated.labels)
     predicted = label_array[proba.argmax(axis=1)]
     truth = np.asarray(test_y)
     accuracy = float(accuracy_score(truth, predicted))
     macro_f1 = float(f1_score(truth, predicted, average="macro", zero_division=0))
     ece = expected_calibration_error(proba.max(axis=1), predicted == truth)
+    raw_hits = label_array[raw.argmax(axis=1)] == truth
 
-    final = TextClassifier(calibration=calibration, n_jobs=n_jobs)._fit(clean_texts, clean_labels)
+    final = TextClassifier(calibration=calibration, n_jobs=n_jobs)._fit(
+        clean_texts, clean_labels, weights
+    )
     result = TrainResult(
         accuracy=accuracy,
         macro_f1=macro_f1,
         ece=ece,
+        ece_uncalibrated=expected_calibration_error(raw.max(axis=1), raw_hits),
+        temperature=final.temperature,
         n_train=len(train_x),
         n_test=len(test_x),
         labels=final.labels,
@@ -550,116 +659,3 @@ def train_classifier(
         seconds=time.perf_counter() - started,
     )
     return final, result
-
-
-# ----------------------------------------------------------------- loading
-
-
-def load_training_file(
-    path: str | os.PathLike[str], text_column: str = "text", label_column: str = "label"
-) -> tuple[list[str], list[str]]:
-    """Read labelled examples from a ``.csv`` or ``.jsonl`` file.
-
-    CSV files need a header row and are read as UTF-8 (a byte-order mark is
-    fine); JSONL files hold one JSON object per line, blank lines are skipped.
-    Labels that are numbers or booleans are turned into strings.
-
-    Args:
-        path: the file.
-        text_column: the column (or key) holding the text.
-        label_column: the column (or key) holding the label.
-
-    Returns:
-        ``(texts, labels)`` as lists of strings, in file order.
-
-    Raises:
-        ModelError: the file is missing or unreadable, has another extension,
-            lacks a column, or has a bad line; the message names the file.
-    """
-    file = Path(path)
-    suffix = file.suffix.lower()
-    if suffix not in (".csv", ".jsonl"):
-        raise ModelError(
-            f"{file}: training files must be .csv or .jsonl, not {suffix or 'without extension'}"
-        )
-    if not file.is_file():
-        raise ModelError(f"{file}: no such training file")
-    try:
-        with file.open(encoding="utf-8-sig", newline="") as handle:
-            if suffix == ".csv":
-                return _read_csv(file, handle, text_column, label_column)
-            return _read_jsonl(file, handle, text_column, label_column)
-    except UnicodeDecodeError as exc:
-        raise ModelError(f"{file}: not UTF-8 text ({exc.reason}); save it as UTF-8") from exc
-    except OSError as exc:
-        raise ModelError(f"{file}: cannot read it ({exc.strerror or exc})") from exc
-
-
-def _read_csv(
-    file: Path, handle: TextIO, text_column: str, label_column: str
-) -> tuple[list[str], list[str]]:
-    reader = csv.DictReader(handle)
-    try:
-        header = reader.fieldnames
-    except csv.Error as exc:
-        raise ModelError(f"{file}: not a valid CSV file ({exc})") from exc
-    if not header:
-        raise ModelError(
-            f"{file}: the file is empty; it needs a header row with "
-            f"{text_column!r} and {label_column!r}"
-        )
-    for column in (text_column, label_column):
-        if column not in header:
-            raise ModelError(
-                f"{file}: no column {column!r}; the columns are "
-                f"{', '.join(repr(h) for h in header)}"
-            )
-    texts: list[str] = []
-    labels: list[str] = []
-    try:
-        for row in reader:
-            line = reader.line_num
-            text = row.get(text_column)
-            label = row.get(label_column)
-            if text is None or label is None:
-                raise ModelError(f"{file}, line {line}: the row has fewer cells than the header")
-            if not label.strip():
-                raise ModelError(f"{file}, line {line}: empty {label_column!r}")
-            texts.append(text)
-            labels.append(label.strip())
-    except csv.Error as exc:
-        raise ModelError(f"{file}, line {reader.line_num}: bad CSV ({exc})") from exc
-    return texts, labels
-
-
-def _read_jsonl(
-    file: Path, handle: TextIO, text_column: str, label_column: str
-) -> tuple[list[str], list[str]]:
-    texts: list[str] = []
-    labels: list[str] = []
-    for line_no, line in enumerate(handle, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ModelError(f"{file}, line {line_no}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(record, dict):
-            raise ModelError(
-                f"{file}, line {line_no}: expected a JSON object, got {type(record).__name__}"
-            )
-        for key in (text_column, label_column):
-            if key not in record:
-                raise ModelError(f"{file}, line {line_no}: no key {key!r}")
-        text = record[text_column]
-        label = record[label_column]
-        if not isinstance(text, str):
-            raise ModelError(
-                f"{file}, line {line_no}: {text_column!r} must be a string, "
-                f"not {type(text).__name__}"
-            )
-        if not isinstance(label, str | int | float | bool) or not str(label).strip():
-            raise ModelError(f"{file}, line {line_no}: {label_column!r} must be a non-empty string")
-        texts.append(text)
-        labels.append(str(label).strip())
-    return texts, labels

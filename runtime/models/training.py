@@ -5,6 +5,13 @@ previous version was trained on) plus *feedback*: the label corrections and appr
 reviewers made on the model's outputs. Each version is measured on a held-out split of
 that data, and the version it replaces is measured on the same split, so a retrain shows
 what it changed (``before`` and ``after``).
+
+Merging: a text seen more than once counts once (exact duplicates collapse) and takes its
+latest label: feedback after file rows, a later reviewer decision after an earlier one.
+A reviewer's correction weighs :data:`CORRECTION_WEIGHT` times a file row. A new version
+becomes the model's default only when, on the same held-out rows, its accuracy and ECE are
+no worse than the default's (within :data:`TOLERANCE`); otherwise it is saved but not
+promoted (``loopgate model promote`` forces it).
 """
 
 from __future__ import annotations
@@ -18,7 +25,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
+from runtime.domain import Event
 from runtime.models.errors import ModelError
+from runtime.models.gate_threshold import recorded_thresholds
 from runtime.models.shipped import SHIPPED_DATA, SHIPPED_MODEL
 
 if TYPE_CHECKING:
@@ -43,6 +52,13 @@ class ModelRegistry(Protocol):
 
 #: Actions whose feedback rows confirm the label the model gave.
 _CONFIRMING = {"approve", "accept"}
+#: Weight of an example a reviewer corrected, against 1 for file rows and approvals. A
+#: correction is the model's own mistake on a real item, the most informative row there is
+#: (see docs/models.md for the measurement behind the value).
+CORRECTION_WEIGHT = 3.0
+#: How much worse (accuracy lower, ECE higher) a retrained version may measure on the same
+#: held-out rows and still be promoted: float noise only, not a real loss.
+TOLERANCE = {"accuracy": 0.0005, "ece": 0.0005}
 
 
 class Evaluation(BaseModel):
@@ -63,6 +79,7 @@ class Evaluation(BaseModel):
     ece: float
     macro_f1: float
     n_test: int
+    ece_uncalibrated: float | None = None
     version: int | None = None
     method: str = "refit"
 
@@ -85,6 +102,10 @@ class TrainReport(BaseModel):
             version): its training data (file rows and the feedback it used) refitted
             without the held-out examples, so that neither side has seen them.
         after: the new training data fitted without the held-out examples, measured on them.
+        promoted: whether the new version became the model's default.
+        promotion: why (or why not), one line.
+        thresholds: thresholds chosen for a few target errors from the version's
+            out-of-fold predictions (see runtime.models.gate_threshold).
         seconds: wall-clock time of the training.
     """
 
@@ -99,6 +120,9 @@ class TrainReport(BaseModel):
     labels: list[str]
     before: Evaluation | None
     after: Evaluation
+    promoted: bool = True
+    promotion: str = ""
+    thresholds: list[dict[str, Any]] = []
     seconds: float
 
 
@@ -109,6 +133,7 @@ class FeedbackExamples:
     texts: list[str] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
+    corrected: list[bool] = field(default_factory=list)
     skipped: int = 0
 
 
@@ -149,7 +174,13 @@ def feedback_examples(rows: Iterable[dict[str, Any]]) -> FeedbackExamples:
         out.texts.append(text)
         out.labels.append(label.strip())
         out.ids.append(str(row.get("id")))
+        out.corrected.append(bool(path) and label != _given_label(ai))
     return out
+
+
+def _given_label(ai: Any) -> Any:
+    """The label the model gave, from a feedback row's AI output (None if unknown)."""
+    return ai.get("label") if isinstance(ai, dict) else None
 
 
 def _drop_single_labels(
@@ -167,11 +198,13 @@ def _drop_single_labels(
     if not rare:
         return feedback, []
     kept = FeedbackExamples(skipped=feedback.skipped)
-    for text, label, fid in zip(feedback.texts, feedback.labels, feedback.ids, strict=True):
+    rows = zip(feedback.texts, feedback.labels, feedback.ids, feedback.corrected, strict=True)
+    for text, label, fid, corrected in rows:
         if label not in rare:
             kept.texts.append(text)
             kept.labels.append(label)
             kept.ids.append(fid)
+            kept.corrected.append(corrected)
     return kept, rare
 
 
@@ -179,13 +212,23 @@ def merge_examples(
     file_texts: Sequence[str], file_labels: Sequence[str], feedback: FeedbackExamples
 ) -> tuple[list[str], list[str]]:
     """File rows then feedback; a text seen again takes its latest label (people win)."""
-    merged: dict[str, str] = {}
+    texts, labels, _ = merge_weighted(file_texts, file_labels, feedback)
+    return texts, labels
+
+
+def merge_weighted(
+    file_texts: Sequence[str], file_labels: Sequence[str], feedback: FeedbackExamples
+) -> tuple[list[str], list[str], list[float]]:
+    """As :func:`merge_examples`, with a weight per example: :data:`CORRECTION_WEIGHT` for a
+    text whose latest label is a reviewer's correction, 1 for the others."""
+    merged: dict[str, tuple[str, float]] = {}
     for text, label in zip(file_texts, file_labels, strict=True):
-        merged[text] = label
-    for text, label in zip(feedback.texts, feedback.labels, strict=True):
+        merged[text] = (label, 1.0)
+    corrected = feedback.corrected or [False] * len(feedback.texts)
+    for text, label, fixed in zip(feedback.texts, feedback.labels, corrected, strict=True):
         merged.pop(text, None)  # move it to the end, in feedback order
-        merged[text] = label
-    return list(merged), list(merged.values())
+        merged[text] = (label, CORRECTION_WEIGHT if fixed else 1.0)
+    return list(merged), [v[0] for v in merged.values()], [v[1] for v in merged.values()]
 
 
 def held_out_split(
@@ -217,12 +260,20 @@ def evaluate(
     from runtime.models.classifier import expected_calibration_error
 
     proba = model.predict_proba(list(texts))
-    predicted = np.asarray(model.labels)[proba.argmax(axis=1)]
+    names = np.asarray(model.labels)
+    predicted = names[proba.argmax(axis=1)]
     truth = np.asarray(list(labels))
     hits = predicted == truth
+    uncalibrated = None
+    if getattr(model, "kind", "tfidf") == "tfidf":  # the kind that can leave it out
+        raw = model.predict_proba(list(texts), calibrated=False)
+        uncalibrated = expected_calibration_error(
+            raw.max(axis=1), names[raw.argmax(axis=1)] == truth
+        )
     return Evaluation(
         accuracy=float(hits.mean()),
         ece=expected_calibration_error(proba.max(axis=1), hits),
+        ece_uncalibrated=uncalibrated,
         macro_f1=float(f1_score(truth, predicted, average="macro", zero_division=0)),
         n_test=len(truth),
         version=version,
@@ -294,35 +345,50 @@ def train_version(
     feedback_rows = store.feedback_for_model(name)
     feedback = feedback_examples(feedback_rows) if use_feedback else FeedbackExamples()
     feedback, left_out = _drop_single_labels(feedback, file_labels)
-    texts, labels = merge_examples(file_texts, file_labels, feedback)
+    texts, labels, weights = merge_weighted(file_texts, file_labels, feedback)
     if not texts:
         raise ModelError(
             f"the training set for {name} is empty: no file rows and no usable reviewer "
             f"feedback ({feedback.skipped} feedback row(s) had no text); give --data FILE.csv"
         )
     texts, labels = check_training_data(texts, labels)
+    weight_of = dict(zip(texts, weights, strict=True))
 
     train_x, test_x, train_y, test_y = held_out_split(texts, labels, test_size=test_size, seed=seed)
+    default = store.default_model_version(name)
     before = None
-    if current is not None:
-        before = _evaluate_current(registry, current, feedback_rows, held_out=(test_x, test_y))
+    if current is not None and default is not None:
+        compared = store.get_model(name, default) or current
+        before = _evaluate_current(registry, compared, feedback_rows, held_out=(test_x, test_y))
     # The training split may hold a single example of a rare label, which fit() refuses
     # (calibration needs 2); _fit trains it uncalibrated, as train_classifier does.
-    candidate = make_classifier(kind)._fit(train_x, train_y)
+    candidate = _fit_weighted(kind, train_x, train_y, _weights(weight_of, train_x))
     after = evaluate(candidate, test_x, test_y)
-    final = make_classifier(kind).fit(texts, labels)
+    final = _fit_weighted(kind, texts, labels, _weights(weight_of, texts), check=True)
+    promoted, promotion = promotion_verdict(before, after)
+    evidence = getattr(final, "evidence", None)
+    thresholds = recorded_thresholds(evidence.confidence, evidence.correct) if evidence else []
     seconds = time.perf_counter() - started
     n_file = len(file_texts)
+    n_corrections = sum(feedback.corrected)
     metrics = {
         **after.model_dump(exclude={"version"}),
         "n_train": len(train_x),
         "n_examples": len(texts),
         "n_file": n_file,
         "n_feedback": len(feedback.texts),
+        "n_corrections": n_corrections,
+        "correction_weight": CORRECTION_WEIGHT,
         "n_skipped": feedback.skipped,
         "left_out": left_out,
         "calibration": final.calibrated_with,
         "kind": kind,
+        "temperature": round(float(getattr(final, "temperature", 1.0)), 4),
+        "oof_ece_before": evidence.ece_before if evidence else None,
+        "oof_ece_after": evidence.ece_after if evidence else None,
+        "thresholds": thresholds,
+        "promoted": promoted,
+        "promotion": promotion,
         "test_size": test_size,
         "seed": seed,
         "seconds": round(seconds, 3),
@@ -340,9 +406,42 @@ def train_version(
             "texts": list(file_texts),
             "labels": list(file_labels),
             "feedback_ids": feedback.ids,
+            "calibration": (
+                {"confidence": evidence.confidence, "correct": evidence.correct}
+                if evidence
+                else None
+            ),
         },
     )
     registry.remember(name, version, final)
+    actor = by or "system"
+    if promoted:
+        store.promote_model(name, version, by=actor, reason=promotion)
+    elif default is not None:
+        # Keep the default where it is even on a store from before promotions (where the
+        # newest version was the default).
+        store.promote_model(name, default, by=actor, reason=f"kept: v{version} {promotion}")
+    summary = {k: metrics[k] for k in ("accuracy", "ece", "ece_uncalibrated", "n_test")}
+    events = [
+        Event(
+            kind="model.trained",
+            actor=actor,
+            data={
+                "model": name,
+                "version": version,
+                "source": source,
+                "n_examples": len(texts),
+                "n_corrections": n_corrections,
+                "metrics": summary,
+                "before": before.model_dump() if before else None,
+                "promoted": promoted,
+                "promotion": promotion,
+            },
+        )
+    ]
+    if promoted:
+        events.append(promotion_event(name, version, actor, promotion))
+    store.append_events(events)
     return TrainReport(
         name=name,
         version=version,
@@ -355,7 +454,69 @@ def train_version(
         labels=final.labels,
         before=before,
         after=after,
+        promoted=promoted,
+        promotion=promotion,
+        thresholds=thresholds,
         seconds=time.perf_counter() - started,
+    )
+
+
+def _fit_weighted(
+    kind: str, texts: list[str], labels: list[str], weights: Any, *, check: bool = False
+) -> Any:
+    """A new classifier of ``kind`` fitted on the rows, with their weights where the kind
+    takes them (the TF-IDF kind; the embeddings kind fits unweighted). ``check``: apply
+    the 2-examples-per-label rule (the final fit), else train what the split holds."""
+    from runtime.models.kinds import make_classifier
+
+    model = make_classifier(kind)
+    if weights is None or kind != "tfidf":
+        return model.fit(texts, labels) if check else model._fit(texts, labels)
+    if check:
+        return model.fit(texts, labels, sample_weight=weights)
+    return model._fit(texts, labels, weights)
+
+
+def _weights(weight_of: dict[str, float], texts: Sequence[str]) -> Any:
+    """The weights of ``texts`` as an array (None when all are 1: nothing to weigh)."""
+    import numpy as np
+
+    values = np.asarray([weight_of[t] for t in texts], dtype=float)
+    return None if (values == 1.0).all() else values
+
+
+def promotion_verdict(before: Evaluation | None, after: Evaluation) -> tuple[bool, str]:
+    """Whether a new version becomes the default, and why, from the same held-out rows.
+
+    Returns:
+        ``(promote, reason)``: promoted when there is no default to compare with, or when
+        neither accuracy nor ECE got worse (beyond :data:`TOLERANCE`).
+    """
+    if before is None:
+        return True, "first version"
+    worse = []
+    if after.accuracy < before.accuracy - TOLERANCE["accuracy"]:
+        worse.append(f"accuracy {before.accuracy:.3f} -> {after.accuracy:.3f}")
+    if after.ece > before.ece + TOLERANCE["ece"]:
+        worse.append(f"ECE {before.ece:.3f} -> {after.ece:.3f}")
+    if worse:
+        return False, (
+            f"not promoted: worse than v{before.version} on the same {after.n_test} held-out "
+            f"rows ({', '.join(worse)}); force it with `loopgate model promote`"
+        )
+    return True, (
+        f"promoted: no worse than v{before.version} on the same {after.n_test} held-out rows "
+        f"(accuracy {before.accuracy:.3f} -> {after.accuracy:.3f}, "
+        f"ECE {before.ece:.3f} -> {after.ece:.3f})"
+    )
+
+
+def promotion_event(name: str, version: int, actor: str, reason: str) -> Event:
+    """The ``model.promoted`` audit event."""
+    return Event(
+        kind="model.promoted",
+        actor=actor,
+        data={"model": name, "version": version, "reason": reason},
     )
 
 
@@ -368,7 +529,7 @@ def _evaluate_current(
 ) -> Evaluation:
     """The newest version on the held-out split, refitted on its own training data minus
     the held-out texts (its stored model has seen some of them)."""
-    from runtime.models.kinds import DEFAULT_KIND, make_classifier
+    from runtime.models.kinds import DEFAULT_KIND
 
     kind = (current.get("metrics") or {}).get("kind") or DEFAULT_KIND
     test_x, test_y = held_out
@@ -377,11 +538,19 @@ def _evaluate_current(
     if rows.get("texts"):
         used = set(rows.get("feedback_ids") or [])
         old_feedback = feedback_examples(r for r in feedback_rows if str(r.get("id")) in used)
-        texts, labels = merge_examples(rows["texts"], rows["labels"], old_feedback)
+        texts, labels, weights = merge_weighted(rows["texts"], rows["labels"], old_feedback)
         held = set(test_x)
-        kept = [(t, label) for t, label in zip(texts, labels, strict=True) if t not in held]
-        if len({label for _, label in kept}) >= 2:
-            model = make_classifier(kind)._fit([t for t, _ in kept], [label for _, label in kept])
+        kept = [
+            (t, label, w)
+            for t, label, w in zip(texts, labels, weights, strict=True)
+            if t not in held
+        ]
+        if len({label for _, label, _ in kept}) >= 2:
+            weight_of = {t: w for t, _, w in kept}
+            kept_x = [t for t, _, _ in kept]
+            model = _fit_weighted(
+                kind, kept_x, [label for _, label, _ in kept], _weights(weight_of, kept_x)
+            )
             return evaluate(model, test_x, test_y, version)
     model, _ = registry.classifier(current["name"], version)
     return evaluate(model, test_x, test_y, version).model_copy(update={"method": "stored"})

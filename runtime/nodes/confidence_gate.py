@@ -35,8 +35,20 @@ class ConfidenceGateParams(ReviewParams):
     """Parameters of a confidence gate: which node, the threshold, the audit sample."""
 
     of: str = node_ref_field(description="The node whose confidence is checked, e.g. intent.")
-    threshold: float = Field(
-        ge=0.0, le=1.0, description="Outputs at or above this confidence pass without a person."
+    threshold: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Outputs at or above this confidence pass without a person "
+        "(give this or target_error).",
+    )
+    target_error: float | None = Field(
+        None,
+        gt=0.0,
+        lt=1.0,
+        description="Instead of a threshold: the error rate allowed among outputs that pass "
+        "without a person, e.g. 0.02; the threshold is chosen from the model version's "
+        "held-out calibration (and, once there are enough, reviewers' decisions here).",
     )
     sample_rate: float = Field(
         0.0, ge=0.0, le=1.0, description="Share of confident outputs sent to review anyway (audit)."
@@ -70,6 +82,44 @@ def sampled_for_audit(run_id: str, node_id: str, visits: int, rate: float) -> bo
         return False
     digest = hashlib.blake2b(f"{run_id}/{node_id}/{visits}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64 < rate
+
+
+def gate_threshold(
+    ctx: RunContext, params: ConfidenceGateParams, output: dict[str, Any]
+) -> tuple[float | None, dict[str, Any] | None]:
+    """The threshold a gate applies: its ``threshold``, or the one chosen for its
+    ``target_error`` from the checked model version (see runtime.models.gate_threshold).
+
+    Returns:
+        ``(threshold, choice)``: ``choice`` is None for a fixed threshold, else the
+        choice and its evidence; ``threshold`` is None when no threshold meets the target.
+
+    Raises:
+        ValueError: ``target_error`` on output that is not a builtin classifier's, or no
+            model registry in this run; the message says what to do.
+    """
+    if params.target_error is None:
+        return params.threshold, None
+    model, version = output.get("model"), output.get("model_version")
+    if output.get("provider") != "builtin" or not isinstance(version, int) or not model:
+        raise ValueError(
+            f"target_error needs a builtin classifier's output from {params.of!r} (with its "
+            "model and model_version); set a fixed threshold for other outputs"
+        )
+    registry = getattr(ctx.services, "models", None)
+    if registry is None:
+        raise ValueError(
+            "target_error needs the model store to choose a threshold; create the engine "
+            "with services=runtime.services.default_services(store)"
+        )
+    choice = registry.gate_threshold(
+        str(model),
+        version,
+        target=params.target_error,
+        workflow_id=ctx.workflow_id,
+        node_id=ctx.node_id,
+    )
+    return choice.threshold, choice.model_dump()
 
 
 def default_corrections(of: str, output: dict[str, Any], threshold: float) -> list[str]:
@@ -142,6 +192,11 @@ class ConfidenceGate(ReviewCheckpoint):
     def check(self, params: ConfidenceGateParams, node_ids: set[str]) -> list[str]:
         """The shared review checks, and ``of`` must name a node."""
         problems = review_check(params)
+        if (params.threshold is None) == (params.target_error is None):
+            problems.append(
+                "give exactly one of threshold (e.g. 0.8) and target_error (e.g. 0.02), "
+                f"not {'both' if params.threshold is not None else 'neither'}"
+            )
         if params.of not in node_ids:
             problems.append(f"of names {params.of!r}, which is not a node of this workflow")
         return problems
@@ -166,19 +221,31 @@ class ConfidenceGate(ReviewCheckpoint):
             confidence = float(output[params.confidence_field])
         except (TypeError, ValueError):
             return Fail(f"{params.of}.{params.confidence_field} is not a number")
-        confident = confidence >= params.threshold
+        try:
+            threshold, choice = gate_threshold(ctx, params, output)
+        except ValueError as exc:
+            return Fail(f"node {ctx.node_id}: {exc}")
+        confident = threshold is not None and confidence >= threshold
         sampled = confident and sampled_for_audit(
             ctx.run_id, ctx.node_id, ctx.visits, params.sample_rate
         )
         facts = {"confident": confident, "sampled": sampled, "confidence": confidence}
+        if choice is not None:
+            facts = {**facts, "threshold": threshold, "threshold_choice": choice}
         if confident and not sampled:
             return Continue("pass", facts)
-        why = (
-            f"random audit sample ({params.sample_rate:.0%} of confident outputs)"
-            if sampled
-            else f"confidence {confidence:.2f} is below the threshold {params.threshold:.2f}"
+        if sampled:
+            why = f"random audit sample ({params.sample_rate:.0%} of confident outputs)"
+        elif threshold is None:
+            why = (
+                f"no threshold keeps the error under the target {params.target_error:.1%} "
+                "for this model version: every item goes to review"
+            )
+        else:
+            why = f"confidence {confidence:.2f} is below the threshold {threshold:.2f}"
+        editable = params.editable or default_corrections(
+            params.of, output, 1.0 if threshold is None else threshold
         )
-        editable = params.editable or default_corrections(params.of, output, params.threshold)
         actions = ["approve", "reject", *(["edit"] if editable else [])]
         return Wait(
             make_request(
@@ -189,7 +256,7 @@ class ConfidenceGate(ReviewCheckpoint):
                 reason_codes=params.reason_codes,
                 form=edit_form(ctx, editable),
                 note=why,
-                show={"ai_output": output, "threshold": params.threshold, **facts},
+                show={"ai_output": output, "threshold": threshold, **facts},
             )
         )
 
@@ -208,8 +275,12 @@ class ConfidenceGate(ReviewCheckpoint):
             confidence = float(output.get(params.confidence_field))
         except (TypeError, ValueError):
             confidence = None
+        try:
+            threshold, _ = gate_threshold(ctx, params, output)
+        except ValueError:
+            threshold = None
         facts = {
-            "confident": confidence is not None and confidence >= params.threshold,
+            "confident": None not in (confidence, threshold) and confidence >= threshold,
             "confidence": confidence,
         }
         if decision.action == "approve":

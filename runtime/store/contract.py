@@ -294,6 +294,14 @@ class Catalog(Protocol):
         """Every model version without its blob."""
         ...
 
+    def promote_model(self, name: str, version: int, *, by: str | None, reason: str) -> None:
+        """Make a stored version the model's default (the newest promotion wins)."""
+        ...
+
+    def default_model_version(self, name: str) -> int | None:
+        """The newest promoted version, else the newest version, or None."""
+        ...
+
     def feedback_for_model(self, name: str) -> list[dict[str, Any]]:
         """Feedback rows on a model's outputs, each with the step output it judged."""
         ...

@@ -29,7 +29,7 @@ nodes:
     params: {text: "{{ item.message }}"}
   - id: unsure
     type: confidence_gate
-    params: {of: intent, threshold: 0.8, team: support, editable: [intent.label]}
+    params: {of: intent, threshold: 0.97, team: support, editable: [intent.label]}
   - id: done
     type: end
     params: {result: routed}

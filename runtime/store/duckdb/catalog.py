@@ -316,7 +316,10 @@ class DuckDBCatalog(DuckDBWrites):
         by name, newest version first."""
         rows = self._rows(
             "SELECT name, version, provider, labels, metrics, created_at, created_by, source, "
-            "octet_length(blob) AS size FROM models WHERE ? IS NULL OR name = ? "
+            "octet_length(blob) AS size, version = (SELECT coalesce((SELECT p.version FROM "
+            "model_promotions p WHERE p.name = m.name ORDER BY p.promoted_at DESC, "
+            "p.version DESC LIMIT 1), (SELECT max(x.version) FROM models x WHERE "
+            "x.name = m.name))) AS is_default FROM models m WHERE ? IS NULL OR name = ? "
             "ORDER BY name, version DESC",
             [name, name],
         )
@@ -324,6 +327,34 @@ class DuckDBCatalog(DuckDBWrites):
             if isinstance(row["metrics"], str):
                 row["metrics"] = json.loads(row["metrics"])
         return rows
+
+    def promote_model(self, name: str, version: int, *, by: str | None, reason: str) -> None:
+        """Make ``version`` of ``name`` its default from now on (one row per promotion).
+
+        Raises:
+            StoreError: the store is read-only.
+        """
+        if self.read_only:
+            raise StoreError(f"{self.path} is open read-only")
+        with self._lock:
+            self._con.cursor().execute(
+                "INSERT INTO model_promotions VALUES (?, ?, ?, ?, ?)",
+                [name, int(version), utcnow(), by, reason],
+            ).close()
+
+    def default_model_version(self, name: str) -> int | None:
+        """The version promoted last, else (a store from before promotions) the newest."""
+        row = (
+            self._cur()
+            .execute(
+                "SELECT coalesce((SELECT version FROM model_promotions WHERE name = ? "
+                "ORDER BY promoted_at DESC, version DESC LIMIT 1), "
+                "(SELECT max(version) FROM models WHERE name = ?))",
+                [name, name],
+            )
+            .fetchone()
+        )
+        return None if row is None or row[0] is None else int(row[0])
 
     def feedback_for_model(self, name: str) -> list[dict[str, Any]]:
         """Feedback rows on outputs of the model ``name``, oldest first.

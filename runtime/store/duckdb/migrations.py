@@ -263,6 +263,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "models: which version is the default (promoted_at; newest promotion wins)",
+        """
+        CREATE TABLE model_promotions (
+            name VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            promoted_at TIMESTAMP NOT NULL,
+            promoted_by VARCHAR,
+            reason VARCHAR
+        );
+        """,
+    ),
 ]
 
 

@@ -58,7 +58,7 @@ def test_shipped_data_trains_to_good_held_out_accuracy(trained) -> None:
     assert result.n_train + result.n_test == 400
     assert result.n_test == 80
     assert result.labels == LABELS
-    assert result.calibration == "isotonic"
+    assert result.calibration == "cv-temperature"
     # A classifier that scores 100% means the data set is too easy to be a useful demo.
     assert result.accuracy < 1.0
 
@@ -250,7 +250,7 @@ def test_two_examples_per_label_still_trains() -> None:
     classifier, result = train_classifier(texts, labels)
     assert result.n_test == 3  # at least one example of every label is held out
     assert result.n_train == 3
-    assert result.calibration == "isotonic"  # the final fit has 2 per label: 2 folds
+    assert result.calibration == "cv-temperature"  # the final fit has 2 per label: 2 folds
     assert classifier.labels == ["refund", "shipping", "technical"]
     (prediction,) = classifier.predict(["my parcel has not arrived yet"])
     assert sum(prediction.scores.values()) == pytest.approx(1.0)
@@ -361,9 +361,9 @@ def synthetic_data(n_rows: int, n_labels: int, seed: int = 0) -> tuple[list[str]
 
 def test_many_labels_train_quickly_small() -> None:
     texts, labels = synthetic_data(900, 30)
-    started = time.perf_counter()
-    _, result = train_classifier(texts, labels)
-    assert time.perf_counter() - started < 15
+    started = time.process_time()  # CPU seconds of every thread: a loaded machine's wait
+    _, result = train_classifier(texts, labels)  # does not count (about 5 s here)
+    assert time.process_time() - started < 15
     assert len(result.labels) == 30
     assert result.accuracy > 1 / 30 * 5  # far better than chance
 
