@@ -24,6 +24,7 @@ from runtime.cli.forward import (
     run_forwarded,
     write_server_file,
 )
+from runtime.models.retrain_job import start_retrain_job
 from runtime.outbox import OutboxDispatcher
 from runtime.seed import needs_seed, seed_demo
 from runtime.settings import default_db_path
@@ -102,10 +103,13 @@ def create_app(db: Path, url: str, *, seed: bool = True, sweep_interval: float =
         resources.set_engine(engine, secret)
         sweeper = Sweeper(engine, sweep_interval)
         sweeper.start()
+        retrain = start_retrain_job(engine)  # LOOPGATE_RETRAIN_AFTER; off by default
         try:
             yield
         finally:
             sweeper.stopped.set()
+            if retrain is not None:
+                retrain.stopped.set()
             remove_server_file(db)
             resources.set_engine(None)
             engine.store.close()

@@ -112,6 +112,11 @@ def model_train_cmd(
             f"left out: feedback label(s) {', '.join(report.left_out)} given only once (a typo? "
             "they are learnt once a second example arrives)"
         )
+    _print_report(report)
+
+
+def _print_report(report: Any) -> None:
+    """The held-out figures, the calibration, the promotion verdict and the thresholds."""
     after = report.after
     if report.before is not None:
         before = report.before
@@ -125,6 +130,92 @@ def model_train_cmd(
             f"held-out ({after.n_test} examples): accuracy {after.accuracy:.3f}, "
             f"ECE {after.ece:.3f}"
         )
+    if after.ece_uncalibrated is not None:
+        echo(
+            f"calibration: held-out ECE {after.ece_uncalibrated:.3f} before, "
+            f"{after.ece:.3f} after (temperature on out-of-fold logits, then a monotone map)"
+        )
+    echo(report.promotion)
+    for t in report.thresholds:
+        if t["threshold"] is None:
+            echo(f"target error {t['target_error']:.0%}: no threshold meets it")
+        else:
+            echo(
+                f"target error {t['target_error']:.0%}: threshold {t['threshold']:.3f} "
+                f"({t['automation']:.0%} of {t['n_rows']} out-of-fold rows would pass)"
+            )
+
+
+@command(model_group, "promote")
+@click.argument("name")
+@click.argument("version", type=int)
+@click.option("--by", required=True, help="The user promoting it (admin or designer).")
+@click.option("--reason", help="Why, for the audit trail.")
+def model_promote_cmd(ctx: Ctx, name: str, version: int, by: str, reason: str | None) -> None:
+    """Make VERSION of model NAME the default that runs use, even if it measured worse
+    (recorded in the audit trail as model.promoted)."""
+    from runtime.models.errors import ModelError
+
+    ctx.engine.authorize(by, roles=("admin", "designer"), what="promote models")
+    try:
+        why = _registry(ctx).promote(name, version, by=by, reason=reason)
+    except ModelError as exc:
+        _model_error(exc)
+        return
+    if ctx.json:
+        json_line({"name": name, "version": version, "promoted_by": by, "reason": why})
+        return
+    echo(f"{name} v{version} is now the default ({why})")
+
+
+@command(model_group, "retrain-if-due")
+@click.option(
+    "--after",
+    type=click.IntRange(min=1),
+    help="New corrections that make a model due (default: the LOOPGATE_RETRAIN_AFTER "
+    "setting; unset means off).",
+)
+def model_retrain_if_due_cmd(ctx: Ctx, after: int | None) -> None:
+    """Retrain every model with enough new reviewer corrections (as the audited actor
+    "system"); a new version is promoted only if it measures no worse."""
+    from runtime.models.errors import ModelError
+    from runtime.models.retrain_job import SETTING, due_models, retrain_after, retrain_if_due
+
+    try:
+        after = after or retrain_after()
+        if not after:
+            echo(f"automatic retraining is off: set {SETTING} (e.g. 50) or pass --after N")
+            return
+        registry = _registry(ctx)
+        due = {d.name: d for d in due_models(registry)}
+        done = retrain_if_due(registry, after)
+    except ModelError as exc:
+        _model_error(exc)
+        return
+    trained = {d.name: report for d, report in done}
+    for name, d in due.items():
+        report = trained.get(name)
+        if ctx.json:
+            json_line(
+                {
+                    **d.model_dump(),
+                    "retrained": report is not None and not isinstance(report, str),
+                    "report": None
+                    if report is None or isinstance(report, str)
+                    else report.model_dump(),
+                    "error": report if isinstance(report, str) else None,
+                }
+            )
+        elif report is None:
+            echo(
+                f"{name}: {d.new_corrections} new correction(s) since v{d.version}, "
+                f"not due (needs {after})"
+            )
+        elif isinstance(report, str):
+            echo(f"{name}: retraining failed: {report}")
+        else:
+            echo(f"{name} v{report.version} trained after {d.new_corrections} new corrections")
+            _print_report(report)
 
 
 @command(model_group, "list", create_db=False)
@@ -140,11 +231,13 @@ def model_list_cmd(ctx: Ctx, name: str | None) -> None:
             json_line(row)
             continue
         by = f" by {row['created_by']}" if row["created_by"] else ""
+        default = "  (default)" if row.get("is_default") else ""
         echo(
             f"{row['name']} v{row['version']}  {row['provider']}  "
             f"{row['created_at']:%Y-%m-%d %H:%M}{by}  source={row['source']}  "
             f"{metrics.get('n_examples', '?')} examples  {_figures(metrics)}"
             + (f"  kind={metrics['kind']}" if metrics.get("kind") else "")
+            + default
         )
     if not rows and not ctx.json:
         from runtime.models.registry import SHIPPED_MODEL

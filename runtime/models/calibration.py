@@ -210,7 +210,7 @@ class Calibrator:
         second = np.partition(proba, -2, axis=1)[:, -2] if proba.shape[1] > 1 else 0 * top
         mapped = np.interp(top, self.knots_x, self.knots_y)
         # Never below what keeps the top label on top once the others are rescaled.
-        floor = second / np.maximum(1.0 - top + second, 1e-12)
+        floor = second / np.maximum(1.0 - top + second, 1e-12) + 1e-9
         mapped = np.clip(np.maximum(mapped, floor), 0.0, 1.0)
         rest = np.where(top < 1.0, (1.0 - mapped) / np.maximum(1.0 - top, 1e-12), 0.0)
         out = proba * rest[:, None]
