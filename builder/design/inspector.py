@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from builder.design import canvas, editor, forms
+from builder.shell import resources
 from runtime.nodes import get_node_type
 
 
@@ -91,6 +92,7 @@ def node_inspector(ed: editor.Editor, node_id: str) -> None:
         if forms.FORM_ERROR in errors:
             st.error(errors[forms.FORM_ERROR])
         applied = st.form_submit_button("Apply", type="primary")
+    _chosen_threshold(ed, node_id, data)
     if applied and ntype is not None:
         params, errs = forms.coerce_form_values(ntype.Params, raw)
         st.session_state[f"bld_err_{node_id}"] = errs
@@ -115,6 +117,28 @@ def node_inspector(ed: editor.Editor, node_id: str) -> None:
         ed.replace(canvas.delete_node(ed.state, node_id))
         ed.selected = None
         st.rerun()
+
+
+def _chosen_threshold(ed: editor.Editor, node_id: str, data: dict[str, Any]) -> None:
+    """For a confidence gate with ``target_error``: the threshold it applies now and why."""
+    params = data.get("lg_params") or {}
+    if data.get("lg_type") != "confidence_gate" or params.get("target_error") in (None, ""):
+        return
+    from runtime.models.gate_threshold import preview
+
+    of = next((n for n in ed.state.nodes if n.id == params.get("of")), None)
+    checked = (
+        None
+        if of is None
+        else {"type": of.data.get("lg_type"), **{"params": of.data.get("lg_params") or {}}}
+    )
+    registry = getattr(resources.engine().services, "models", None)
+    try:
+        target = float(params["target_error"])
+    except (TypeError, ValueError):
+        return
+    with st.expander("Chosen threshold", expanded=True):
+        st.caption(preview(registry, ed.base.id, node_id, target, checked))
 
 
 def edge_inspector(ed: editor.Editor, edge_id: str) -> None:

@@ -214,3 +214,39 @@ def recorded_thresholds(confidence: Sequence[float], correct: Sequence[bool]) ->
 def is_finite_target(value: float) -> bool:
     """Whether ``value`` is a usable target error (a number strictly between 0 and 1)."""
     return isinstance(value, int | float) and math.isfinite(value) and 0.0 < value < 1.0
+
+
+def preview(
+    registry: object, workflow_id: str, node_id: str, target: float, checked: dict | None
+) -> str:
+    """What a ``target_error`` gate would apply now, in one line for the Builder.
+
+    Args:
+        registry: the model registry (``engine.services.models``), or None.
+        workflow_id, node_id: the gate.
+        target: its ``target_error``.
+        checked: the ``type`` and ``params`` of the node it checks (its ``of``), or None.
+
+    Returns:
+        The chosen threshold and its evidence, or why none can be shown.
+    """
+    from runtime.models.shipped import SHIPPED_MODEL
+
+    if checked is None or checked.get("type") != "ai_classify":
+        return "target_error needs an ai_classify node in `of`; use a threshold otherwise"
+    params = checked.get("params") or {}
+    if params.get("provider", "builtin") != "builtin":
+        return "target_error needs the builtin classifier; use a threshold for other providers"
+    name = params.get("model") or SHIPPED_MODEL
+    if registry is None:
+        return "no model store: the threshold is chosen when a run reaches the gate"
+    try:
+        version = registry.default_version(name)  # type: ignore[attr-defined]
+        if version is None:
+            return f"model {name} has no version yet: the threshold is chosen once it is trained"
+        choice = registry.gate_threshold(  # type: ignore[attr-defined]
+            name, version, target=target, workflow_id=workflow_id, node_id=node_id
+        )
+    except ModelError as exc:
+        return str(exc)
+    return f"{name} v{version}: {choice.summary()}"
