@@ -193,7 +193,10 @@ class Calibrator:
         temperature = fit_temperature(logits, truth)
         proba = softmax(logits, temperature)
         hits = proba.argmax(axis=1) == np.asarray(truth, dtype=int).ravel()
-        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+        # Never quite 0 or 1: a block of n rows all right says "at most 1 in n+1 wrong",
+        # not "never wrong" (a rule-of-succession margin on the whole sample).
+        margin = 1.0 / (len(hits) + 2)
+        iso = IsotonicRegression(y_min=margin, y_max=1.0 - margin, out_of_bounds="clip")
         iso.fit(proba.max(axis=1), hits.astype(float))
         return cls(temperature, iso.X_thresholds_, iso.y_thresholds_)
 

@@ -79,6 +79,10 @@ def default_params(type_name: str, *, ref: str | None = None) -> dict[str, Any]:
             if spec.is_node_ref and ref:
                 value = ref
             params[spec.name] = copy.deepcopy(value)
+        elif spec.name in preset and spec.nullable and spec.default is None:
+            # An optional parameter the type's example sets (a gate's threshold: it needs
+            # threshold or target_error, neither required on its own).
+            params[spec.name] = copy.deepcopy(preset[spec.name])
     return params
 
 
