@@ -273,7 +273,7 @@ def threshold_what_if(
     scope = scope_for(user, f.model_copy(update={"team": None, "reviewer": None}))
     reviewed = store.judged_confidences(scope)
     passes = store.gate_passes(scope)
-    threshold = float(params.get("threshold", 0.0))
+    threshold = float(params.get("threshold") or 0.0)  # a target_error gate has none
     points, best, estimated = replay(
         reviewed, passes, threshold=threshold, target_error_rate=target_error_rate
     )
