@@ -280,6 +280,11 @@ class TextClassifier:
         """Cross-fitted temperature scaling (see :mod:`runtime.models.crossfit`)."""
         from runtime.models.crossfit import cross_fit
 
+        # The same rows in any order give the same model (folds, solver): a retrain and
+        # the version it replaces are then compared on their data, not on row order.
+        order = sorted(range(len(texts)), key=lambda i: (texts[i], labels[i]))
+        texts, labels = [texts[i] for i in order], [labels[i] for i in order]
+        sample_weight = None if sample_weight is None else np.asarray(sample_weight)[order]
         features = _features(len(texts))
         try:
             # The vocabulary and IDF are unsupervised: fitted once on every text.

@@ -10,12 +10,14 @@ Merging: a text seen more than once counts once (exact duplicates collapse) and 
 latest label: feedback after file rows, a later reviewer decision after an earlier one.
 A reviewer's correction weighs :data:`CORRECTION_WEIGHT` times a file row. A new version
 becomes the model's default only when, on the same held-out rows, its accuracy and ECE are
-no worse than the default's (within :data:`TOLERANCE`); otherwise it is saved but not
+no worse than the default's (within float noise for accuracy and the sampling noise of
+ECE, see :data:`ECE_NOISE`); otherwise it is saved but not
 promoted (``loopgate model promote`` forces it).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -56,9 +58,14 @@ _CONFIRMING = {"approve", "accept"}
 #: correction is the model's own mistake on a real item, the most informative row there is
 #: (see docs/models.md for the measurement behind the value).
 CORRECTION_WEIGHT = 3.0
-#: How much worse (accuracy lower, ECE higher) a retrained version may measure on the same
-#: held-out rows and still be promoted: float noise only, not a real loss.
-TOLERANCE = {"accuracy": 0.0005, "ece": 0.0005}
+#: How much lower a retrained version's accuracy may measure on the same held-out rows and
+#: still be promoted: float noise only, not a real loss.
+ACCURACY_TOLERANCE = 0.0005
+#: ECE is noisier than accuracy on a few dozen rows (binned, and the bins hold a handful
+#: each): a higher ECE within ``ECE_NOISE / sqrt(n_test)`` (0.022 on 82 rows, 0.01 on 400,
+#: never under 0.005) counts as no worse. Measured: the same data refitted with another
+#: row order moved the shipped set's ECE on 80 rows by 0.026.
+ECE_NOISE = 0.2
 
 
 class Evaluation(BaseModel):
@@ -490,14 +497,16 @@ def promotion_verdict(before: Evaluation | None, after: Evaluation) -> tuple[boo
 
     Returns:
         ``(promote, reason)``: promoted when there is no default to compare with, or when
-        neither accuracy nor ECE got worse (beyond :data:`TOLERANCE`).
+        neither accuracy nor ECE got worse (beyond :data:`ACCURACY_TOLERANCE` and the ECE's
+        sampling noise, see :data:`ECE_NOISE`).
     """
     if before is None:
         return True, "first version"
     worse = []
-    if after.accuracy < before.accuracy - TOLERANCE["accuracy"]:
+    if after.accuracy < before.accuracy - ACCURACY_TOLERANCE:
         worse.append(f"accuracy {before.accuracy:.3f} -> {after.accuracy:.3f}")
-    if after.ece > before.ece + TOLERANCE["ece"]:
+    ece_tolerance = max(0.005, ECE_NOISE / math.sqrt(max(after.n_test, 1)))
+    if after.ece > before.ece + ece_tolerance:
         worse.append(f"ECE {before.ece:.3f} -> {after.ece:.3f}")
     if worse:
         return False, (
