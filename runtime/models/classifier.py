@@ -52,8 +52,8 @@ Calibration = Literal["cv-temperature", "sigmoid", "isotonic", "temperature"]
 #: Calibration used unless told otherwise: one temperature fitted on out-of-fold logits
 #: (each row scored by a model fitted without it), then the model refitted on all rows.
 #: Measured held-out ECE (docs/models.md, ``python -m bench.calibration``): shipped data
-#: 0.046 (isotonic 0.098), a 3,000-row intent-like set 0.021 (0.050), synthetic 5,000 x 25
-#: 0.037 (0.160), synthetic 10,000 x 30 0.019.
+#: 0.052 (isotonic 0.098), a 3,000-row intent-like set 0.024 (0.050), synthetic 5,000 x 25
+#: 0.030 (0.160), synthetic 10,000 x 30 0.019.
 DEFAULT_CALIBRATION: Calibration = "cv-temperature"
 _CALIBRATIONS = ("cv-temperature", "sigmoid", "isotonic", "temperature")
 
