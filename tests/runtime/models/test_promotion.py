@@ -160,3 +160,28 @@ def test_retrain_if_due_counts_new_corrections_and_is_off_by_default(
     (line,) = [json.loads(x) for x in out.splitlines()]
     assert line["name"] == "support-intents" and line["new_corrections"] == 0
     assert line["retrained"] is False
+
+
+def test_retrain_if_due_retrains_after_enough_corrections_as_system(tmp_path: Path) -> None:
+    from runtime.engine import Engine
+    from runtime.services import default_services
+    from runtime.spec import loads_yaml
+    from tests.runtime.test_retraining import CORRECTED, WORKFLOW
+
+    store = Store(tmp_path / "auto.duckdb")
+    add_user(store, "rae", roles=["reviewer"], teams=["support"])
+    engine = Engine(store, services=default_services(store))
+    spec = loads_yaml(WORKFLOW)
+    registry = engine.services.models
+    for text, label in list(CORRECTED.items())[:3]:
+        res = engine.start(spec, {"message": text})
+        assert res.status == "waiting", text
+        engine.decide(res.review_id, {"action": "edit", "data": {"intent.label": label}}, by="rae")
+    assert retrain_if_due(registry, 4) == []  # 3 new corrections: not due at 4
+    ((due, report),) = retrain_if_due(registry, 3)
+    assert (due.name, due.version, due.new_corrections) == ("support-intents", 1, 3)
+    assert report.version == 2 and report.n_feedback == 3
+    (event,) = store.audit_events(kind="model.trained", actor="system")[:1]
+    assert event["data"]["version"] == 2 and event["data"]["n_corrections"] == 3
+    assert retrain_if_due(registry, 1) == []  # v2 used them: nothing new
+    store.close()
