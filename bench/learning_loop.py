@@ -158,6 +158,9 @@ def loop(kind: str, *, per_label: int, n_items: int, threshold: float, seed: int
             before, waiting = run_round(engine, spec, first)
             approved, corrected = review_all(engine, waiting)
             v2 = models.train(MODEL, by=DESIGNER)
+            if not v2.promoted:  # the round's effect is what is measured: use v2 anyway
+                print(f"[{kind}] v2 {v2.promotion}; promoted by hand for the bench", flush=True)
+                models.promote(MODEL, v2.version, by=DESIGNER, reason="learning-loop bench")
             after, _ = run_round(engine, spec, second)
             seconds = time.perf_counter() - started
         finally:
