@@ -5,6 +5,8 @@ The compiler and the spec parser are imported inside the commands: start-up spee
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from runtime.cli.base import CliExit, Ctx, command, echo, json_line
@@ -31,6 +33,7 @@ def validate_cmd(ctx: Ctx, files: tuple[str, ...], strict: bool) -> None:
             problems = exc.problems
         else:
             _, problems = check(spec)
+            problems += _target_error_warnings(ctx, spec)
         errors = [p for p in problems if p.severity == "error" or strict]
         failed |= bool(errors)
         for p in problems:
@@ -43,6 +46,23 @@ def validate_cmd(ctx: Ctx, files: tuple[str, ...], strict: bool) -> None:
             echo(f"{file}: ok" + (f" ({warned} warning{'s' * (warned != 1)})" if warned else ""))
     if failed:
         raise CliExit(1)
+
+
+def _target_error_warnings(ctx: Ctx, spec: Any) -> list[Any]:
+    """Warnings for target_error gates no threshold can meet (read from the store only
+    when the workflow has such a gate)."""
+    from runtime.errors import LoopgateError, Problem
+
+    if not any((n.params or {}).get("target_error") for n in spec.nodes):
+        return []
+    from runtime.models.gate_threshold import target_error_warnings
+
+    try:
+        registry = getattr(ctx.engine.services, "models", None)
+        found = target_error_warnings(spec, registry)
+    except LoopgateError:
+        return []  # no store to read the model from: the gate decides at run time
+    return [Problem(message=m, node=n, severity="warning") for n, m in found]
 
 
 @click.group("workflows")

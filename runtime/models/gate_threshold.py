@@ -250,3 +250,33 @@ def preview(
     except ModelError as exc:
         return str(exc)
     return f"{name} v{version}: {choice.summary()}"
+
+
+def target_error_warnings(spec: object, registry: object) -> list[tuple[str, str]]:
+    """For ``loopgate validate``: each ``target_error`` gate whose model version (the
+    default of the model it checks) has no threshold meeting the target.
+
+    Args:
+        spec: a parsed workflow (``WorkflowSpec``).
+        registry: the store's model registry.
+
+    Returns:
+        ``(node id, message)`` pairs; empty when every such gate has a threshold.
+    """
+    nodes = {n.id: n for n in getattr(spec, "nodes", [])}
+    out = []
+    for node in nodes.values():
+        target = (node.params or {}).get("target_error") if node.type == "confidence_gate" else None
+        if not isinstance(target, int | float) or not is_finite_target(float(target)):
+            continue
+        checked = nodes.get((node.params or {}).get("of"))
+        line = preview(
+            registry,
+            str(getattr(spec, "id", "")),
+            node.id,
+            float(target),
+            None if checked is None else {"type": checked.type, "params": checked.params},
+        )
+        if "every item goes to review" in line:
+            out.append((node.id, line))
+    return out

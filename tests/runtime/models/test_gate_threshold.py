@@ -179,3 +179,28 @@ def test_chosen_threshold_meets_its_target_on_calibrated_sources() -> None:
         over += (1 - choice.threshold) / 2 > 0.05
     assert over <= 2
     assert 0.88 < float(np.median(chosen)) < 0.95  # close to the ideal 0.9, not timid
+
+
+def test_validate_warns_when_no_threshold_meets_the_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from runtime.cli import main
+    from runtime.models.registry import ModelRegistry
+
+    db = tmp_path / "validate.duckdb"
+    store = Store(db)
+    ModelRegistry(store).ensure_shipped()
+    store.close()
+    for target, warned in (("0.0001", True), ("0.1", False)):
+        flow = tmp_path / f"flow-{target}.yaml"
+        flow.write_text(WORKFLOW.replace("TARGET", target))
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_info:
+            main(["validate", str(flow), "--db", str(db)])
+        out, err = capsys.readouterr()
+        assert exit_info.value.code in (0, None), err
+        assert f"{flow}: ok" in out
+        line = f"{flow}: warning: node unsure: support-intents v1: no threshold keeps the error"
+        assert (line in err) is warned, err
+        if warned:
+            assert "every item goes to review" in err and "Traceback" not in err
