@@ -93,6 +93,23 @@ def fit_temperature(logits: np.ndarray, truth: np.ndarray) -> float:
     return float(np.exp(best.x))
 
 
+def _evidence(oof: np.ndarray, truth: np.ndarray, temperature: float) -> Any:
+    """The out-of-fold confidences before and after the temperature, as the TF-IDF kind
+    records them (``runtime.models.classifier.CalibrationEvidence``)."""
+    from runtime.models.calibration import expected_calibration_error
+    from runtime.models.classifier import CalibrationEvidence
+
+    raw, calibrated = _softmax(oof), _softmax(oof / temperature)
+    hits = calibrated.argmax(axis=1) == truth
+    return CalibrationEvidence(
+        confidence=[round(float(c), 4) for c in calibrated.max(axis=1)],
+        correct=[bool(h) for h in hits],
+        temperature=temperature,
+        ece_before=expected_calibration_error(raw.max(axis=1), raw.argmax(axis=1) == truth),
+        ece_after=expected_calibration_error(calibrated.max(axis=1), hits),
+    )
+
+
 class EmbeddingClassifier:
     """Sentence embeddings + logistic regression + temperature scaling.
 
@@ -119,6 +136,7 @@ class EmbeddingClassifier:
         self._temperature = 1.0
         self._calibrated_with = "none"
         self._encoder_info: dict[str, Any] = {}
+        self._evidence: Any = None
 
     def _encoder(self) -> Any:
         from runtime.models.minilm import load_encoder
@@ -127,18 +145,32 @@ class EmbeddingClassifier:
 
     # ------------------------------------------------------------------ fit
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> EmbeddingClassifier:
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        sample_weight: Sequence[float] | None = None,
+    ) -> EmbeddingClassifier:
         """Train on labelled texts, replacing anything learnt before.
 
+        Args:
+            texts: the example texts.
+            labels: one label per text.
+            sample_weight: a positive weight per text (None: all 1); a reviewer's
+                correction may weigh more than a file row.
+
         Raises:
-            ModelError: too little data (see ``check_training_data``) or no encoder.
+            ModelError: too little data (see ``check_training_data``), bad weights, or
+                no encoder.
         """
-        from runtime.models.classifier import check_training_data
+        from runtime.models.classifier import _weights, check_training_data
 
         clean_texts, clean_labels = check_training_data(texts, labels)
-        return self._fit(clean_texts, clean_labels)
+        return self._fit(clean_texts, clean_labels, _weights(sample_weight, len(clean_texts)))
 
-    def _fit(self, texts: list[str], labels: list[str]) -> EmbeddingClassifier:
+    def _fit(
+        self, texts: list[str], labels: list[str], sample_weight: np.ndarray | None = None
+    ) -> EmbeddingClassifier:
         """Fit without the 2-examples-per-label rule (used on held-out splits)."""
         from threadpoolctl import threadpool_limits
 
@@ -153,14 +185,20 @@ class EmbeddingClassifier:
         # One BLAS thread: these matrices (rows x 384) are too small for threads to pay;
         # with two they were 20 times slower on a busy 2-core machine (measured).
         with threadpool_limits(limits=1, user_api="blas"):
-            self._fit_regression(features, truth, names, folds)
+            self._fit_regression(features, truth, names, folds, sample_weight)
         self._encoder_info = encoder.describe()
         return self
 
     def _fit_regression(
-        self, features: np.ndarray, truth: np.ndarray, names: list[str], folds: int
+        self,
+        features: np.ndarray,
+        truth: np.ndarray,
+        names: list[str],
+        folds: int,
+        weights: np.ndarray | None = None,
     ) -> None:
-        """The cross-fitted temperature, then the regression on all the rows."""
+        """The cross-fitted temperature, then the regression on all the rows (weighted by
+        ``weights``); the out-of-fold predictions are kept as :attr:`evidence`."""
         from sklearn.model_selection import StratifiedKFold
 
         temperature, calibrated = 1.0, "none"
@@ -168,7 +206,10 @@ class EmbeddingClassifier:
             oof = np.zeros((len(truth), len(names)))
             splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
             for train, test in splitter.split(features, truth):
-                model = self._regression().fit(features[train], truth[train])
+                fold_weights = None if weights is None else weights[train]
+                model = self._regression().fit(
+                    features[train], truth[train], sample_weight=fold_weights
+                )
                 # A fold may lack a rare label: its column stays very unlikely.
                 block = np.full((len(test), len(names)), -1e3)
                 scores = model.decision_function(features[test])
@@ -177,7 +218,10 @@ class EmbeddingClassifier:
                 block[:, model.classes_] = scores
                 oof[test] = block
             temperature, calibrated = fit_temperature(oof, truth), "temperature"
-        final = self._regression().fit(features, truth)
+            self._evidence = _evidence(oof, truth, temperature)
+        else:
+            self._evidence = None
+        final = self._regression().fit(features, truth, sample_weight=weights)
         self._labels = names
         self._coef = final.coef_.astype(np.float32)
         self._intercept = final.intercept_.astype(np.float32)
@@ -193,6 +237,13 @@ class EmbeddingClassifier:
         return LogisticRegression(C=self.c, max_iter=2000, tol=1e-4)
 
     # -------------------------------------------------------------- predict
+
+    @property
+    def evidence(self) -> Any:
+        """The out-of-fold predictions of the last fit (a ``CalibrationEvidence``): what a
+        confidence gate's ``target_error`` threshold is chosen from; None before a fit or
+        when there were too few rows per label for folds."""
+        return self._evidence
 
     @property
     def labels(self) -> list[str]:

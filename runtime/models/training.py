@@ -471,13 +471,13 @@ def train_version(
 def _fit_weighted(
     kind: str, texts: list[str], labels: list[str], weights: Any, *, check: bool = False
 ) -> Any:
-    """A new classifier of ``kind`` fitted on the rows, with their weights where the kind
-    takes them (the TF-IDF kind; the embeddings kind fits unweighted). ``check``: apply
-    the 2-examples-per-label rule (the final fit), else train what the split holds."""
+    """A new classifier of ``kind`` fitted on the rows with their weights (both kinds take
+    them). ``check``: apply the 2-examples-per-label rule (the final fit), else train
+    what the split holds."""
     from runtime.models.kinds import make_classifier
 
     model = make_classifier(kind)
-    if weights is None or kind != "tfidf":
+    if weights is None:
         return model.fit(texts, labels) if check else model._fit(texts, labels)
     if check:
         return model.fit(texts, labels, sample_weight=weights)

@@ -167,6 +167,20 @@ def test_classifier_is_accurate_calibrated_and_saved_without_weights(
     assert expected_calibration_error(proba.max(axis=1), hits) < 0.15
     first = model.predict([test_x[0]])[0]
     assert abs(sum(first.scores.values()) - 1) < 1e-6 and first.label in model.labels
+    # The out-of-fold predictions a target_error gate chooses its threshold from.
+    evidence = model.evidence
+    assert len(evidence.confidence) == len(evidence.correct) == len(train_x)
+    assert 0.7 < sum(evidence.correct) / len(train_x) <= 1 and evidence.temperature > 0
+    # Weights move the fit: one text weighed 50x pulls its label's probability up.
+    weights = [1.0] * len(train_x)
+    weights[0] = 50.0
+    weighted = EmbeddingClassifier().fit(train_x, train_y, sample_weight=weights)
+    mine = model.labels.index(train_y[0])
+    assert (
+        weighted.predict_proba([train_x[0]])[0][mine] > model.predict_proba([train_x[0]])[0][mine]
+    )
+    with pytest.raises(ModelError, match="sample weights"):
+        EmbeddingClassifier().fit(train_x, train_y, sample_weight=[-1.0] * len(train_x))
 
     blob = model.to_bytes()
     assert len(blob) < 100_000  # the regression and temperature only, not the 90 MB encoder
@@ -251,6 +265,7 @@ def test_model_train_kind_embeddings_serves_a_workflow(
     assert code == 0, err
     report = json.loads(out)
     assert report["version"] == 1 and report["after"]["accuracy"] >= 0.8
+    assert report["thresholds"], "an embeddings version records target_error thresholds too"
     code, out, err = cli("model", "train", "intents", "--db", str(db), "--json")  # kind kept
     assert code == 0, err
     code, out, err = cli("model", "list", "intents", "--db", str(db))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -77,7 +76,6 @@ def test_model_registry_round_trip(store: Store, shipped_row: dict[str, Any]) ->
 
 def test_the_shipped_model_is_trained_once_on_first_use(store: Store) -> None:
     registry = ModelRegistry(store)
-    started = time.perf_counter()
     model, version = registry.classifier("support-intents")
     assert version == 1 and model.labels == LABELS
     assert registry.ensure_shipped() == 1
@@ -86,7 +84,6 @@ def test_the_shipped_model_is_trained_once_on_first_use(store: Store) -> None:
     assert row["source"] == "shipped" and row["created_by"] is None
     assert row["metrics"]["n_examples"] == 400 and row["metrics"]["accuracy"] > 0.8
     assert 0 <= row["metrics"]["ece"] < 0.2
-    assert time.perf_counter() - started < 5  # about 0.6 s; generous for loaded machines
 
 
 def test_save_model_works_inside_an_open_run_transaction(
