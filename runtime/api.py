@@ -8,6 +8,7 @@ command line (``run_cli``).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -36,12 +37,14 @@ from runtime.errors import (
     ReviewClaimedError,
     ReviewNotPendingError,
     SpecError,
+    VoteError,
 )
 from runtime.nodes.base import Decision
 from runtime.outbox import send_queued
 from runtime.queries import catalog
 from runtime.queries import reviews as review_queries
 from runtime.queries import runs as run_queries
+from runtime.queries import votes as vote_queries
 
 log = logging.getLogger("loopgate.api")
 
@@ -61,6 +64,7 @@ _STATUS = [
     (AccessError, 403),
     (ReviewNotPendingError, 409),
     (ReviewClaimedError, 409),
+    (VoteError, 409),
     (DecisionError, 422),
     (ItemError, 422),
     (SpecError, 422),
@@ -292,6 +296,19 @@ def create_api(
         result = eng.decide(review_id, decision, by=user["name"]).model_dump(mode="json")
         send_queued(eng.store, log.warning)  # mail what the run queued, now it is committed
         return result
+
+    @api.get("/reviews/{review_id}/votes")
+    def votes(
+        review_id: str, user: dict = Depends(current_user), eng: Engine = Depends(engine)
+    ) -> dict[str, Any]:
+        """Who has voted on a multi-approver review and what is still needed (``policy``
+        is null for a review the first answer decides)."""
+        status = vote_queries.vote_status(
+            eng.store, review_queries.get_review(eng.store, user, review_id)
+        )
+        if status is None:
+            return {"review_id": review_id, "policy": None, "votes": []}
+        return {"review_id": review_id, **dataclasses.asdict(status), "badge": status.badge}
 
     @api.post("/reviews/{review_id}/claim")
     def claim(

@@ -103,6 +103,11 @@ class ReviewNotPendingError(DecisionError):
         super().__init__(msg)
 
 
+class VoteError(DecisionError):
+    """A vote on a multi-approver review that is refused: the person voted already
+    (names when), or it is not their group's turn (names what the review waits for)."""
+
+
 class ReviewClaimedError(DecisionError):
     """A claim on a review someone else holds ("assign to me" in a reviewer's inbox).
 

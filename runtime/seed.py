@@ -21,6 +21,7 @@ DEMO_USERS = [
         ["managers", "triage", "finance", "editors", "sales", "security", "support"],
     ),
     ("rio", "Rio (risk reviewer)", ["reviewer"], ["risk"]),
+    ("fay", "Fay (finance reviewer)", ["reviewer"], ["finance"]),  # a quorum needs two
     ("aud", "Aud (auditor)", ["auditor"], []),
     ("ops", "Ops (operator)", ["operator"], []),
 ]

@@ -35,11 +35,13 @@ class Report:
         action: ``approve`` or ``reject``.
         done: how many reviews were decided.
         failed: ``(review id, why)`` for each one that was not.
+        voted: of ``done``, the votes on multi-approver reviews that still wait for others.
     """
 
     action: str
     done: int
     failed: list[tuple[str, str]]
+    voted: int = 0
 
 
 def run(user: User, ids: list[str], decision: Decision, progress: Any = None) -> Report:
@@ -59,7 +61,8 @@ def run(user: User, ids: list[str], decision: Decision, progress: Any = None) ->
     except LoopgateError as exc:
         return Report(decision.action, 0, [(i, str(exc)) for i in ids])
     failed = [(ids[r.index], r.error) for r in results if isinstance(r, BatchItemError)]
-    return Report(decision.action, len(results) - len(failed), failed)
+    voted = sum(1 for r in results if not isinstance(r, BatchItemError) and r.votes)
+    return Report(decision.action, len(results) - len(failed), failed, voted)
 
 
 def reasons(q: ReviewQueue) -> list[str]:
@@ -140,6 +143,11 @@ def show_report() -> None:
     verb = "approved" if report.action == "approve" else "rejected"
     if report.done:
         st.success(f"{report.done} review(s) {verb}, each its own decision in the audit trail.")
+        if report.voted:
+            st.info(
+                f"{report.voted} of them need several approvers: your vote is recorded and "
+                "they wait for the others' (the queue shows how many approvals each has)."
+            )
     if report.failed:
         st.warning(f"{len(report.failed)} review(s) were not {verb}; the others went through:")
         st.dataframe(

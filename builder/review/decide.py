@@ -241,6 +241,12 @@ def apply(user: User, review: dict[str, Any], decision: Decision) -> Outcome:
         return Outcome(False, f"{str(exc)[0].upper()}{str(exc)[1:]}.", race=True)
     except LoopgateError as exc:
         return Outcome(False, f"Nothing was decided: {exc}")
+    if result.votes:  # several approvers: a vote that left the review open
+        return Outcome(
+            True,
+            f"You voted {decision.action} on review {review['id']}: {result.votes}.",
+            result=result,
+        )
     done = DONE.get(decision.action, decision.action)
     if decision.action == "choose":
         picked = decision.option if isinstance(decision.option, list) else [decision.option]

@@ -217,4 +217,5 @@ def side_column(user: User, review: dict[str, Any]) -> None:
             f"Review {review['id']} · run {review['run_id']} · v{review['workflow_version']}"
         )
         side.claim_controls(user, review)
+    side.votes_panel(review)
     side.precedent_panel(user, review)

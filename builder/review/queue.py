@@ -16,6 +16,7 @@ from builder.review import clock, state
 from runtime.access import User
 from runtime.queries import reviews
 from runtime.queries.reviews import ReviewQueue
+from runtime.queries.votes import vote_badges
 
 PAGE_SIZE = 25
 ALL = "(all)"
@@ -231,18 +232,21 @@ def rows(queue: ReviewQueue, user: User) -> None:
         on_click=_tick,
         args=([r["id"] for r in queue.items],),
     )
+    badges = vote_badges(state.engine().store, queue.items)
     for r in queue.items:
-        _row(r, user, now)
+        _row(r, user, now, badges.get(r["id"]))
 
 
-def _row(r: dict[str, Any], user: User, now: Any) -> None:
+def _row(r: dict[str, Any], user: User, now: Any, votes: str | None = None) -> None:
     with st.container(border=True):
         tick, what, team, holder, age, due, go = st.columns([0.4, 4.2, 1.3, 1.3, 0.9, 1.6, 0.9])
         tick.checkbox("Tick", key=_SEL + r["id"], label_visibility="collapsed")
         why = r["note"] or r["instructions"] or ""
         what.markdown(
             f"{PRIORITY_ICON.get(r['priority'], '')} **{r['workflow_id']}** · `{r['node_id']}` "
-            f"({r['kind']}, {r['priority']})  \n"
+            f"({r['kind']}, {r['priority']})"
+            + (f" · :blue-badge[{votes} approvals]" if votes else "")
+            + "  \n"
             + (f":gray[{why[:140]}{'…' if len(why) > 140 else ''}]" if why else "")
         )
         team.markdown(f"**Team**  \n{r['team'] or '(none)'}")

@@ -11,6 +11,7 @@ from builder.review import state
 from runtime.access import User
 from runtime.errors import LoopgateError
 from runtime.queries.precedent import Precedent, similar_decisions
+from runtime.queries.votes import VoteStatus, vote_status
 
 PRECEDENTS = 5
 """How many past decisions the panel shows."""
@@ -34,6 +35,32 @@ def claim_controls(user: User, review: dict[str, Any]) -> None:
             _assign(review["id"], me, me, f"You hold review {review['id']} now.")
     else:
         st.caption(f"{holder} holds this review; you can still see and decide it.")
+
+
+def votes_panel(review: dict[str, Any]) -> VoteStatus | None:
+    """For a review several people approve: the policy, who has voted (name, vote, time)
+    and what is still needed. Nothing for a review the first answer decides."""
+    try:
+        status = vote_status(state.engine().store, review)
+    except LoopgateError as exc:
+        st.caption(f"The votes cannot be shown: {exc}")
+        return None
+    if status is None:
+        return None
+    with st.container(border=True):
+        st.markdown(f"**Approvers**: {status.policy}  \n**Votes**: {status.badge} approvals")
+        if review.get("status", "pending") == "pending":
+            st.markdown(f"Still needed: **{status.remaining}**")
+        if not status.votes:
+            st.caption("Nobody has voted yet.")
+        for v in status.votes:
+            icon = "✅" if v.action == "approve" else "❌"
+            why = f" ({v.reason})" if v.reason else ""
+            st.markdown(
+                f"{icon} **{v.voter}** {v.action}d{why} · {v.at:%Y-%m-%d %H:%M} · {v.group}"
+                + (f"  \n:gray[“{v.note}”]" if v.note else "")
+            )
+    return status
 
 
 def _assign(review_id: str, assignee: str | None, by: str, done: str) -> None:

@@ -348,6 +348,7 @@ _RESULT_KEYS = [
     "result",
     "error",
     "step_count",
+    "votes",
 ]
 
 
@@ -361,11 +362,13 @@ def print_result(ctx: Ctx, res: Any, prefix: str = "") -> None:
     """
     if ctx.json:
         data = res.model_dump(mode="json")
-        json_line({k: data.get(k) for k in _RESULT_KEYS if k in data})
+        json_line({k: data.get(k) for k in _RESULT_KEYS if k in data and (k != "votes" or data[k])})
         return
     if res.status == "waiting":
         team = f", team {res.team}" if res.team else ""
         echo(f"{prefix}{res.run_id} waiting at {res.waiting_on} (review {res.review_id}{team})")
+        if getattr(res, "votes", None):
+            echo(f"{prefix}  {res.votes}")
     elif res.status == "failed":
         echo(f"{prefix}{res.run_id} failed: {res.error}")
     else:

@@ -27,6 +27,7 @@ from runtime.engine.results import (
 from runtime.engine.starts import RunStarter
 from runtime.engine.stepper import Stepper
 from runtime.engine.users import UserAccess
+from runtime.engine.votes import Votes
 from runtime.engine.working import EngineConfig
 from runtime.nodes.base import Decision, NodeServices, utcnow
 from runtime.spec import WorkflowSpec
@@ -102,6 +103,9 @@ class Engine:
         )
         self._forker = RunForker(
             store, self._config, self._catalog, self._users, self._stepper, self._claims
+        )
+        self._votes = Votes(
+            store, self._config, self._catalog, self._users, self._decisions, self._claims
         )
         # Last: opening the journal replays decisions a stopped process left in it.
         self._journal = DecisionJournal(
@@ -303,7 +307,10 @@ class Engine:
             NotFoundError: no such review.
             AccessError: the user may not decide this review.
             DecisionError: the decision does not fit the checkpoint (nothing is changed).
+            VoteError: on a multi-approver review, ``by`` voted already or not in turn.
         """
+        if self._votes.applies(review_id):  # several approvers: a vote, maybe the closing one
+            return self._votes.cast(review_id, decision, by=by)
         journaled = self._journal.record(review_id, decision, by, waited=True)
         journaled.done.wait()
         if journaled.error is not None:
@@ -318,7 +325,10 @@ class Engine:
 
         The same checks as :meth:`decide` run first, so a decision that is refused is
         refused here. Use :meth:`flush` to wait until every recorded decision is applied.
+        A vote on a multi-approver review is written before this returns.
         """
+        if self._votes.applies(review_id):
+            return self._votes.receipt(review_id, decision, by=by)
         journaled = self._journal.record(review_id, decision, by)
         return DecisionReceipt(
             review_id=review_id,
@@ -345,7 +355,7 @@ class Engine:
         Reviews that cannot take it (decided meanwhile, wrong team, bad decision) are
         reported, one BatchItemError each, and the others go through.
         """
-        return self._decisions.decide_many(review_ids, decision, by=by, progress=progress)
+        return self._votes.decide_many(review_ids, decision, by=by, progress=progress)
 
     def assign(self, review_id: str, assignee: str | None, *, by: str) -> dict[str, Any]:
         """Claim, release or reassign a pending review ("assign to me").

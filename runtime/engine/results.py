@@ -26,6 +26,7 @@ class RunResult(BaseModel):
     error: str | None = None
     step_count: int = 0
     outputs: dict[str, Any] = Field(default_factory=dict)
+    votes: str | None = None  # a vote that left a multi-approver review open: what is needed
 
 
 class DecisionReceipt(BaseModel):

@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 
 from runtime.errors import DecisionError
 from runtime.expressions import ExpressionError, render
+from runtime.nodes._approvers import ApproverPolicy
 from runtime.nodes._chain import (
     EscalationStep,
     chain_offsets,
@@ -159,6 +160,12 @@ class ReviewCheckpoint(NodeType):
     def escalation_team(self, params: ReviewParams) -> str | None:
         """``escalate_to``: where an ``escalate`` decision that names no team goes."""
         return params.escalate_to
+
+    def approver_policy(self, params: ReviewParams) -> ApproverPolicy | None:
+        """Who must approve when several people vote (``approvers``); None when the first
+        answer decides (the default, and every type without the parameter)."""
+        policy = getattr(params, "approvers", None)
+        return policy if isinstance(policy, ApproverPolicy) and policy.multi else None
 
 
 def make_request(

@@ -10,10 +10,11 @@ Each query takes the store and the user it reads for, as its first two arguments
 Modules: :mod:`~runtime.queries.reviews` (the review queue),
 :mod:`~runtime.queries.precedent` (similar past decisions), :mod:`~runtime.queries.runs`
 (runs and run detail), :mod:`~runtime.queries.catalog` (workflows, users, models),
-:mod:`~runtime.queries.audit` (the audit trail and the outbox) and
+:mod:`~runtime.queries.audit` (the audit trail and the outbox),
+:mod:`~runtime.queries.votes` (who voted on a multi-approver review) and
 :mod:`~runtime.queries.analytics` (the dashboards' named queries).
 """
 
-from runtime.queries import analytics, audit, catalog, precedent, reviews, runs
+from runtime.queries import analytics, audit, catalog, precedent, reviews, runs, votes
 
-__all__ = ["analytics", "audit", "catalog", "precedent", "reviews", "runs"]
+__all__ = ["analytics", "audit", "catalog", "precedent", "reviews", "runs", "votes"]

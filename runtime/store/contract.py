@@ -42,12 +42,13 @@ from runtime.errors import ReviewNotPendingError, RunError
 from runtime.store.analytics_contract import AnalyticsReads, AnalyticsScope  # noqa: F401 - re-exported
 from runtime.store.escalation_contract import EscalationStore
 from runtime.store.fork_contract import ForkReads
+from runtime.store.votes_contract import VoteReads, VoteWrites
 
 ExportKind = Literal["audit", "decisions", "feedback", "runs", "reviews"]
 ExportFormat = Literal["csv", "parquet", "jsonl"]
 
 
-class UnitOfWork(Protocol):
+class UnitOfWork(VoteWrites, Protocol):
     """One write transaction: everything done through it commits together, or nothing."""
 
     def write(self, batch: WriteBatch) -> None:
@@ -557,6 +558,7 @@ class Store(
     AnalyticsReads,
     ForkReads,
     EscalationStore,
+    VoteReads,
     Protocol,
 ):
     """A whole backend: what ``Engine``, ``runtime.queries``, the CLI and the API use."""

@@ -421,5 +421,6 @@ def test_every_example_has_an_end_to_end_test() -> None:
         "invoice-intake",
         "budget-routing",
         "escalation-chain",
+        "quorum-approval",  # tests/e2e/test_quorum_example.py
     }
     assert examples <= covered, f"examples without an end-to-end test: {examples - covered}"

@@ -275,6 +275,21 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "review votes: one row per person's vote on a multi-approver (quorum) review",
+        """
+        CREATE TABLE review_votes (
+            review_id VARCHAR NOT NULL,
+            voter VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,
+            step INTEGER NOT NULL DEFAULT 0,
+            note VARCHAR,
+            reason VARCHAR,
+            voted_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (review_id, voter)
+        );
+        """,
+    ),
 ]
 
 

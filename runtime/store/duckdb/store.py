@@ -10,10 +10,17 @@ from runtime.store.duckdb.escalation import DuckDBEscalation
 from runtime.store.duckdb.forks import DuckDBForks
 from runtime.store.duckdb.outbox import DuckDBOutbox
 from runtime.store.duckdb.reads import DuckDBReadModel
+from runtime.store.duckdb.votes import DuckDBVoteReads
 
 
 class DuckDBStore(
-    DuckDBCatalog, DuckDBOutbox, DuckDBEscalation, DuckDBReadModel, DuckDBAnalytics, DuckDBForks
+    DuckDBCatalog,
+    DuckDBOutbox,
+    DuckDBEscalation,
+    DuckDBReadModel,
+    DuckDBVoteReads,
+    DuckDBAnalytics,
+    DuckDBForks,
 ):
     """A Loopgate database: one DuckDB file, opened by one process.
 

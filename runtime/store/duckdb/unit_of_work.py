@@ -26,6 +26,7 @@ from runtime.store.duckdb.rows import (
     dumps,
     run_row,
 )
+from runtime.store.duckdb.votes import insert_vote, route
 
 _SETTLE_COLUMNS = [
     "id",
@@ -110,6 +111,14 @@ class DuckDBUnitOfWork:
     def mark_delegated(self, review_id: str, user: str | None) -> None:
         """Record whose review it was before a delegation gave it away (None: nobody's)."""
         self._cur.execute("UPDATE reviews SET delegated_from = ? WHERE id = ?", [user, review_id])
+
+    def add_vote(self, review_id: str, **vote: Any) -> bool:
+        """Record one person's vote (see ``runtime.store.votes_contract.VoteWrites``)."""
+        return insert_vote(self._cur, review_id, **vote)
+
+    def route_review(self, review_id: str, *, team: str | None, assignee: str | None) -> bool:
+        """Give a pending review to another team and assignee; True if it changed."""
+        return route(self._cur, review_id, team, assignee)
 
     def forget_journal(self, seqs: Sequence[int]) -> None:
         """Remove applied decisions from the journal."""
