@@ -30,6 +30,7 @@ def test_set_a_delegate_see_the_delegated_review_then_end_it(seeded: None) -> No
     review = engine.store.get_review(res.review_id)
     assert (review["assignee"], review["delegated_from"]) == ("ada", "rae")
     admin = review_page("ada")
+    admin.selectbox(key="rv_f_workflow_id").select("escalation-chain").run()  # page 1 of it
     shown = _texts(admin.markdown)
     assert "for rae, delegated to you" in shown
     assert "**SLA**  \n7h 59m left" in shown or "**SLA**  \n8h left" in shown
