@@ -23,10 +23,7 @@ def test_engine_benchmark_runs_at_a_tiny_size() -> None:
 def test_review_queue_benchmark_runs_at_a_tiny_size() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "bench.review_queue", "--n", "300", "--repeat", "2"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert out.returncode == 0, out.stderr
     assert "| precedent, one lookup (reviewer) |" in out.stdout

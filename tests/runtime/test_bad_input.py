@@ -919,8 +919,8 @@ def test_csv_items_in_a_subprocess(tmp_path):
     assert proc.returncode == 1
     assert "Traceback" not in proc.stdout + proc.stderr
     assert proc.stderr.splitlines() == [
-        f"error: {tmp_path}/items.csv: item 2 (line 3): field amount: expected a number, got '12x'"
-    ]
+        f"error: {tmp_path}/items.csv: item 2 (line 3): field amount: expected a number, "
+        "got '12x'"]
     assert "waiting at check" in proc.stdout  # the good item was started
 
 
