@@ -20,6 +20,11 @@ confidences on the round's items, its accuracy, and the held-out ECE the trainin
     python -m bench.learning_loop                  # 500 + 500 items per kind
     python -m bench.learning_loop --quick          # the smoke run the tests use
     python -m bench.learning_loop --kinds tfidf    # one kind only
+    python -m bench.learning_loop --target-error 0.02   # the gate picks its threshold
+
+With ``--target-error`` the gate sets ``target_error`` instead of a fixed threshold: each
+model version's threshold is chosen from its own held-out calibration, so the two rounds
+are compared at the same promised error, and the table shows the threshold each used.
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ nodes:
     params: {text: "{{ item.message }}", model: intents}
   - id: unsure
     type: confidence_gate
-    params: {of: intent, threshold: THRESHOLD, team: support, editable: [intent.label]}
+    params: {of: intent, GATE, team: support, editable: [intent.label]}
   - id: done
     type: end
     params: {result: routed}
@@ -119,8 +124,18 @@ def run_round(engine: Engine, spec: Any, items: list[tuple[str, str]]) -> tuple[
         "ece": expected_calibration_error(np.asarray(confidences), np.asarray(hits)),
         "accuracy": float(np.mean(hits)),
         "version": (results[0].outputs.get("intent") or {}).get("model_version"),
+        "threshold": _used_threshold(results),
     }
     return figures, waiting
+
+
+def _used_threshold(results: list[Any]) -> float | None:
+    """The threshold a ``target_error`` gate chose in this round (None: a fixed one)."""
+    for result in results:
+        gate = result.outputs.get("unsure") or {}
+        if "threshold" in gate:
+            return gate["threshold"]
+    return None
 
 
 def review_all(engine: Engine, waiting: list[tuple[str, str, str]]) -> tuple[int, int]:
@@ -137,7 +152,15 @@ def review_all(engine: Engine, waiting: list[tuple[str, str, str]]) -> tuple[int
     return len(right), len(wrong)
 
 
-def loop(kind: str, *, per_label: int, n_items: int, threshold: float, seed: int) -> dict:
+def loop(
+    kind: str,
+    *,
+    per_label: int,
+    n_items: int,
+    threshold: float,
+    seed: int,
+    target_error: float | None = None,
+) -> dict:
     """One whole round for one classifier kind, in a temporary store."""
     seed_rows, first, second = split(seed, per_label, n_items)
     with tempfile.TemporaryDirectory(prefix="loopgate-loop-") as tmp:
@@ -154,7 +177,12 @@ def loop(kind: str, *, per_label: int, n_items: int, threshold: float, seed: int
             models = engine.services.models
             started = time.perf_counter()
             v1 = models.train(MODEL, data=str(data), kind=kind, by=DESIGNER)
-            spec = loads_yaml(WORKFLOW.replace("THRESHOLD", str(threshold)))
+            gate = (
+                f"threshold: {threshold}"
+                if target_error is None
+                else f"target_error: {target_error}"
+            )
+            spec = loads_yaml(WORKFLOW.replace("GATE", gate))
             before, waiting = run_round(engine, spec, first)
             approved, corrected = review_all(engine, waiting)
             v2 = models.train(MODEL, by=DESIGNER)
@@ -167,6 +195,7 @@ def loop(kind: str, *, per_label: int, n_items: int, threshold: float, seed: int
             store.close()
     before["held_out_ece"], after["held_out_ece"] = v1.after.ece, v2.after.ece
     return {
+        "gate": threshold if target_error is None else None,
         "kind": kind,
         "before": before,
         "after": after,
@@ -177,18 +206,26 @@ def loop(kind: str, *, per_label: int, n_items: int, threshold: float, seed: int
     }
 
 
+def _threshold(figures: dict, res: dict) -> str:
+    chosen = figures.get("threshold")
+    if res["gate"] is not None:
+        return f"{res['gate']:.2f}"
+    return "none met" if chosen is None else f"{chosen:.3f} (chosen)"
+
+
 def table(results: list[dict]) -> str:
     """The results as a Markdown table."""
     lines = [
-        "| kind | round | model | automation | error among auto-passed | ECE (items) "
-        "| held-out ECE | accuracy |",
-        "|---|---|---|---|---|---|---|---|",
+        "| kind | round | model | threshold | automation | error among auto-passed "
+        "| ECE (items) | held-out ECE | accuracy |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for res in results:
         for name in ("before", "after"):
             f = res[name]
             lines.append(
-                f"| {res['kind']} | {name} the round | v{f['version']} | {f['automation']:.1%} "
+                f"| {res['kind']} | {name} the round | v{f['version']} "
+                f"| {_threshold(f, res)} | {f['automation']:.1%} "
                 f"| {f['auto_error']:.1%} | {f['ece']:.3f} | {f['held_out_ece']:.3f} "
                 f"| {f['accuracy']:.3f} |"
             )
@@ -202,6 +239,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--items", type=int, default=500, help="items per round")
     parser.add_argument("--per-label", type=int, default=10, help="seed examples per label")
     parser.add_argument("--threshold", type=float, default=0.8)
+    parser.add_argument(
+        "--target-error",
+        type=float,
+        default=None,
+        help="gate on target_error instead of --threshold (e.g. 0.02)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="60 items per round")
     args = parser.parse_args(argv)
@@ -214,6 +257,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             n_items=n_items,
             threshold=args.threshold,
             seed=args.seed,
+            target_error=args.target_error,
         )
         print(
             f"{kind}: {res['approved']} approved, {res['corrected']} corrected, "
@@ -223,7 +267,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
         results.append(res)
     print()
     print(
-        f"{n_items} items per round, threshold {args.threshold}, seed of "
+        f"{n_items} items per round, "
+        + (
+            f"threshold {args.threshold}"
+            if args.target_error is None
+            else f"target_error {args.target_error}"
+        )
+        + ", seed of "
         f"{args.per_label} examples per label"
     )
     print(table(results))
