@@ -171,7 +171,7 @@ def edit_undo_save_diff(page, server: str, shots: Path) -> None:
             break
         except Exception:
             settle(page)
-    threshold = page.get_by_role("textbox", name="Threshold *")
+    threshold = page.get_by_role("textbox", name="Threshold")
     threshold.fill("0.7")
     page.get_by_role("button", name="Apply").click()
     gate.filter(has_text="threshold: 0.7").wait_for(timeout=20_000)

@@ -112,15 +112,15 @@ def test_reviewer_walk(server: str, browser) -> None:
     press(page, "← Back to the queue", "Tick all")
     pick(page, "Workflow", "refund-requests")
     boxes = page.locator("[data-testid='stCheckbox'] label")
-    for i in range(3):
+    for i in range(2):  # the calibrated model sends two of the refund items to people
         settle(page)
         try:
             boxes.nth(i).click(timeout=5000)
         except Exception:
             page.screenshot(path="/tmp/review-fail.png", full_page=True)
             raise
-    page.get_by_text("3 ticked on this page").wait_for()
-    press(page, "Approve all of them", "3 review(s) approved")
+    page.get_by_text("2 ticked on this page").wait_for()
+    press(page, "Approve all of them", "2 review(s) approved")
     # the report keeps its finished bar; it is drawn in the same rerun as the message, a
     # moment after it on a busy machine
     bar = page.locator("[data-testid='stProgress']")

@@ -72,10 +72,13 @@ def test_refund_requests_learn_from_the_support_team(db: Path, tmp_path: Path) -
         "refunded"
     )
 
-    assert sofa["waiting_on"] == "unsure" and sofa["team"] == "support"
-    assert sofa["outputs"]["intent"]["confidence"] < 0.8
-    res = decide(db, sofa["review_id"], "--action", "approve", "--by", "sue")
-    assert res["waiting_on"] == "over_limit"  # 650 EUR: finance must look too
+    # The calibrated model is right and sure about the sofa (a refund); an audit sample
+    # may still show it to support first. Either way 650 EUR needs finance.
+    res = sofa
+    if sofa["waiting_on"] == "unsure":
+        res = decide(db, sofa["review_id"], "--action", "approve", "--by", "sue")
+    assert sofa["outputs"]["intent"]["label"] == "refund"
+    assert res["waiting_on"] == "over_limit" and res["team"] == "finance"
     res = decide(
         db, res["review_id"], "--action", "reject", "--reason", "outside_policy", "--by", "fin"
     )

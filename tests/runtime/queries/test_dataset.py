@@ -49,7 +49,9 @@ def _decide_three(engine: Engine) -> dict[str, str]:
     item = {"employee": "bob", "amount": 240, "category": "travel", "note": "train"}
     e1 = engine.start(expense, item, by="ops")
     t1 = engine.start(
-        tickets, {"ticket_id": "T-1003", "subject": "Webhook deliveries fail"}, by="ops"
+        tickets,
+        {"ticket_id": "T-1003", "subject": "Webhook deliveries fail with a timeout"},
+        by="ops",
     )
     t2 = engine.start(tickets, {"ticket_id": "T-1005", "subject": "BUY CHEAP WATCHES"}, by="ops")
     assert [r.status for r in (e1, t1, t2)] == ["waiting"] * 3
@@ -90,7 +92,10 @@ def test_one_row_per_decision_by_hand(engine: Engine) -> None:
         "approval",
     )
     # the correction: one feedback row, keyed by the field the person changed
-    assert edit["input"] == {"ticket_id": "T-1003", "subject": "Webhook deliveries fail"}
+    assert edit["input"] == {
+        "ticket_id": "T-1003",
+        "subject": "Webhook deliveries fail with a timeout",
+    }
     assert edit["ai_output"] == {"classify.label": "shipping"}
     assert edit["human_output"] == {"classify.label": "technical"}
     assert (edit["decision"], edit["reviewer"], edit["training_rows"]) == ("edit", "rae", 1)
