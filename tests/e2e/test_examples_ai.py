@@ -123,12 +123,12 @@ def test_refund_requests_learn_from_the_support_team(db: Path, tmp_path: Path) -
         ("support-intents", 2, "feedback"),
         ("support-intents", 1, "shipped"),
     ]
-    assert listed[0]["metrics"]["n_feedback"] >= 2
+    assert listed[0]["metrics"]["n_feedback"] >= 1  # at least the courier correction
     item = json.dumps(
         {
             "customer_id": "C-106",
             "amount": 20,
-            "message": "The courier lost my parcel, please pay me back the 40 EUR",
+            "message": "My parcel was lost by the courier. Please pay me back the 40 EUR",
         }
     )
     again = loopgate(
