@@ -15,9 +15,9 @@ import argparse
 import random
 import time
 
+from bench.synthetic_text import synthetic_data
 from runtime.models import load_training_file, train_classifier
 from runtime.models.shipped import SHIPPED_DATA
-from tests.runtime.models.test_classifier import synthetic_data
 
 INTENTS = {
     "cancel_order": ["cancel my order", "stop the order", "I no longer want the order"],

@@ -229,7 +229,9 @@ class TextClassifier:
                 fewer than 2 examples, or texts without any usable word.
         """
         clean_texts, clean_labels = check_training_data(texts, labels)
-        return self._fit(clean_texts, clean_labels, _weights(sample_weight, len(clean_texts)))
+        return self._fit(
+            clean_texts, clean_labels, checked_weights(sample_weight, len(clean_texts))
+        )
 
     def _fit(
         self, texts: list[str], labels: list[str], sample_weight: np.ndarray | None = None
@@ -463,7 +465,7 @@ class TextClassifier:
         return f"TextClassifier({state}, calibration={self._calibrated_with!r})"
 
 
-def _weights(sample_weight: Sequence[float] | None, n: int) -> np.ndarray | None:
+def checked_weights(sample_weight: Sequence[float] | None, n: int) -> np.ndarray | None:
     """Checked sample weights: None, or ``n`` positive finite numbers."""
     if sample_weight is None:
         return None
@@ -623,7 +625,7 @@ def train_classifier(
     """
     started = time.perf_counter()
     clean_texts, clean_labels = check_training_data(texts, labels)
-    weights = _weights(sample_weight, len(clean_texts))
+    weights = checked_weights(sample_weight, len(clean_texts))
     if not 0.0 < test_size < 1.0:
         raise ModelError(f"test_size must be between 0 and 1 (exclusive), not {test_size}")
     n = len(clean_texts)

@@ -163,10 +163,12 @@ class EmbeddingClassifier:
             ModelError: too little data (see ``check_training_data``), bad weights, or
                 no encoder.
         """
-        from runtime.models.classifier import _weights, check_training_data
+        from runtime.models.classifier import check_training_data, checked_weights
 
         clean_texts, clean_labels = check_training_data(texts, labels)
-        return self._fit(clean_texts, clean_labels, _weights(sample_weight, len(clean_texts)))
+        return self._fit(
+            clean_texts, clean_labels, checked_weights(sample_weight, len(clean_texts))
+        )
 
     def _fit(
         self, texts: list[str], labels: list[str], sample_weight: np.ndarray | None = None

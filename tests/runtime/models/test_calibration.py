@@ -8,8 +8,8 @@ import io
 import joblib
 import numpy as np
 import pytest
-from test_classifier import synthetic_data  # this folder is on sys.path (rootdir-less tests)
 
+from bench.synthetic_text import synthetic_data
 from runtime.models import ModelError, TextClassifier, train_classifier
 from runtime.models.calibration import (
     Calibrator,

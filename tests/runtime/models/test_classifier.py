@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import random
-import string
 from pathlib import Path
 
 import joblib
@@ -14,6 +12,7 @@ import numpy as np
 import pytest
 
 import runtime.models.classifier as classifier_module
+from bench.synthetic_text import synthetic_data
 from runtime.models import (
     ModelError,
     Prediction,
@@ -333,29 +332,6 @@ def test_load_refuses_missing_and_unsupported_files(tmp_path) -> None:
 
 
 # ------------------------------------------------------------- performance
-
-
-def synthetic_data(n_rows: int, n_labels: int, seed: int = 0) -> tuple[list[str], list[str]]:
-    """Zipf-distributed pseudo-words plus a few topic words per label, with overlap."""
-    rng = random.Random(seed)
-
-    def word() -> str:
-        return "".join(rng.choices(string.ascii_lowercase, k=rng.randint(3, 10)))
-
-    vocab = sorted({word() for _ in range(30_000)})
-    weights = [1 / (i + 1) for i in range(len(vocab))]
-    topics = {f"label_{k:02d}": [word() for _ in range(60)] for k in range(n_labels)}
-    names = sorted(topics)
-    texts, labels = [], []
-    for row in range(n_rows):
-        label = names[row % n_labels]
-        words = rng.choices(vocab, weights, k=rng.randint(8, 40))
-        words += rng.choices(topics[label], k=rng.randint(1, 4))
-        words += rng.choices(topics[rng.choice(names)], k=rng.randint(0, 2))
-        rng.shuffle(words)
-        texts.append(" ".join(words))
-        labels.append(label)
-    return texts, labels
 
 
 def test_many_labels_train() -> None:  # speed: python -m bench.calibration, not a unit test
